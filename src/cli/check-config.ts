@@ -1,0 +1,16 @@
+import type { CommandModule } from 'yargs';
+import { OPTION_NAMES, fileKey } from '../config/options.js';
+import { loadConfig, showOption } from '../config/load.js';
+import { rawFlagValues, withConfigFlags } from './config-flags.js';
+
+export const checkConfigCommand: CommandModule = {
+  command: 'check-config',
+  describe: 'Validate the configuration and print the effective values',
+  builder: (yargs) => withConfigFlags(yargs),
+  handler: (argv) => {
+    const config = loadConfig(rawFlagValues(argv), argv.config as string | undefined);
+    const width = Math.max(...OPTION_NAMES.map((n) => fileKey(n).length));
+    for (const name of OPTION_NAMES) process.stdout.write(`${fileKey(name).padEnd(width)}  ${showOption(name, config)}\n`);
+    process.stdout.write('configuration OK\n');
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * The configuration options as yargs flags, generated from the option table, and the way back from parsed
+ * argv to raw option values. Flags carry no yargs defaults, so only what was typed overrides env and file.
+ */
+import type { Argv } from 'yargs';
+import { OPTIONS, OPTION_NAMES, OptionName, flagName } from '../config/options.js';
+import { RawValues } from '../config/load.js';
+
+export function withConfigFlags(yargs: Argv, names: readonly OptionName[] = OPTION_NAMES): Argv {
+  // yargs builders mutate and return the same instance.
+  yargs.option('config', {
+    type: 'string',
+    describe: 'YAML configuration file (default /etc/mx4map/mx4map.yml when present; env MX4MAP_CONFIG)',
+    requiresArg: true,
+  });
+  for (const name of names) {
+    const spec = OPTIONS[name];
+    const kind = spec.kind as { syntax: string; isSwitch?: boolean; isList?: boolean; show(v: unknown): string };
+    yargs.option(flagName(name), {
+      describe: `${spec.describe} [default: ${kind.show(spec.default)}]`,
+      type: kind.isSwitch ? 'boolean' : 'string',
+      array: kind.isList === true,
+      requiresArg: !kind.isSwitch,
+      group: 'Configuration (also in the file and MX4MAP_* environment):',
+    });
+  }
+  return yargs;
+}
+
+export function rawFlagValues(argv: Record<string, unknown>, names: readonly OptionName[] = OPTION_NAMES): RawValues {
+  const out: RawValues = {};
+  for (const name of names) {
+    const value = argv[flagName(name)];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

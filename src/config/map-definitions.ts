@@ -1,0 +1,72 @@
+/**
+ * The `maps` option: which map names the server answers and in which MTA's answer format.
+ * File form:   maps: { mailertable: { format: sendmail, mailer: esmtp }, transport: { format: postfix } }
+ * Flag form:   --map mailertable=sendmail:esmtp --map transport=postfix   (env: comma-separated)
+ */
+import { ValueKind, ValueProblem, describe } from './values.js';
+
+export type MapFormat = 'sendmail' | 'postfix';
+
+export interface MapDefinition {
+  readonly name: string;
+  readonly format: MapFormat;
+  /** sendmail mailer name (an M line such as esmtp) or Postfix transport name (a master.cf service such as smtp). */
+  readonly mailer: string;
+}
+
+const DEFAULT_MAILER: Record<MapFormat, string> = { sendmail: 'esmtp', postfix: 'smtp' };
+const MAP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAILER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function definition(name: string, format: unknown, mailer: unknown): MapDefinition {
+  if (!MAP_NAME.test(name)) throw new ValueProblem(`has map name ${describe(name)}: use letters, digits, '_', '.' or '-'`);
+  if (format !== 'sendmail' && format !== 'postfix') {
+    throw new ValueProblem(`gives map "${name}" format ${describe(format)}: use sendmail or postfix`);
+  }
+  const m = mailer ?? DEFAULT_MAILER[format];
+  if (typeof m !== 'string' || !MAILER_NAME.test(m)) {
+    throw new ValueProblem(`gives map "${name}" mailer ${describe(m)}: use a mailer/transport name such as ${DEFAULT_MAILER[format]}`);
+  }
+  return Object.freeze({ name, format, mailer: m });
+}
+
+function fromText(item: string): MapDefinition {
+  const m = /^([^=\s]+)=([a-z]+)(?::(.*))?$/.exec(item.trim());
+  if (!m) throw new ValueProblem(`has ${describe(item)}: write NAME=FORMAT[:MAILER], e.g. mailertable=sendmail:esmtp`);
+  return definition(m[1], m[2], m[3]);
+}
+
+const KNOWN_FIELDS = new Set(['format', 'mailer']);
+
+function fromMapping(value: Record<string, unknown>): MapDefinition[] {
+  return Object.entries(value).map(([name, body]) => {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ValueProblem(`gives map "${name}" ${describe(body)}: write { format: sendmail|postfix, mailer: NAME }`);
+    }
+    for (const field of Object.keys(body)) {
+      if (!KNOWN_FIELDS.has(field)) throw new ValueProblem(`gives map "${name}" unknown field "${field}" (known: format, mailer)`);
+    }
+    const { format, mailer } = body as Record<string, unknown>;
+    return definition(name, format, mailer);
+  });
+}
+
+export const mapDefinitions: ValueKind<readonly MapDefinition[]> = {
+  syntax: 'NAME=sendmail|postfix[:MAILER], repeatable',
+  isList: true,
+  parse(value) {
+    let defs: MapDefinition[];
+    if (typeof value === 'string') defs = value.split(',').filter((s) => s.trim()).map(fromText);
+    else if (Array.isArray(value)) defs = value.map((item) => (typeof item === 'string' ? fromText(item) : fromMapping(item as Record<string, unknown>)[0]));
+    else if (value !== null && typeof value === 'object') defs = fromMapping(value as Record<string, unknown>);
+    else throw new ValueProblem(`must name at least one map, got ${describe(value)}`);
+    if (defs.length === 0) throw new ValueProblem('must name at least one map');
+    const seen = new Set<string>();
+    for (const d of defs) {
+      if (seen.has(d.name)) throw new ValueProblem(`names map "${d.name}" twice`);
+      seen.add(d.name);
+    }
+    return Object.freeze(defs);
+  },
+  show: (defs) => defs.map((d) => `${d.name}=${d.format}:${d.mailer}`).join(', '),
+};

@@ -1,0 +1,87 @@
+/**
+ * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
+ * SIGHUP reloads, SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
+ */
+import { Config, OPTIONS, OptionName, fileKey } from './config/options.js';
+import { RawValues, changedOptions, loadConfig } from './config/load.js';
+import { createLogger } from './log.js';
+import { MapRegistry } from './maps/registry.js';
+import { DEFAULT_POLICY } from './maps/format.js';
+import { leaveEverything } from './engine/decision.js';
+import { SocketmapServer } from './server/server.js';
+import { Mx4mapError } from './errors.js';
+
+export interface DaemonInput {
+  readonly flags: RawValues;
+  readonly configPath: string | undefined;
+}
+
+export async function runDaemon(input: DaemonInput): Promise<void> {
+  let config = loadConfig(input.flags, input.configPath);
+  const logging = createLogger(config.logLevel);
+  const { log } = logging;
+  const registry = new MapRegistry(config.maps, leaveEverything, DEFAULT_POLICY, log);
+  const server = new SocketmapServer({
+    answer: registry.answer,
+    limits: () => config,
+    log,
+    socketMode: config.socketMode,
+    socketGroup: config.socketGroup,
+  });
+
+  try {
+    await server.listen(config.listen);
+  } catch (err) {
+    await server.close(0);
+    logging.flush();
+    throw err;
+  }
+  log.info({ evt: 'listening', listen: server.bound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
+
+  const reload = (): void => {
+    let next: Config;
+    try {
+      next = loadConfig(input.flags, input.configPath);
+    } catch (err) {
+      const message = err instanceof Mx4mapError ? err.message : String(err);
+      log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
+      return;
+    }
+    const changed = changedOptions(config, next);
+    const needRestart = changed.filter((n) => !OPTIONS[n].reloadable);
+    const applied = changed.filter((n) => OPTIONS[n].reloadable);
+    // Options that need a restart keep their running value, so the running state stays consistent.
+    const merged: Record<string, unknown> = { ...next };
+    for (const name of needRestart) merged[name] = config[name];
+    config = Object.freeze(merged) as Config;
+    registry.setMaps(config.maps);
+    log.level = config.logLevel;
+    log.info({ evt: 'reloaded', changed: applied.map(keyOf), restartNeeded: needRestart.map(keyOf) }, applied.length ? `configuration reloaded: ${applied.map(keyOf).join(', ')} changed` : 'configuration reloaded: nothing changed');
+    if (needRestart.length) log.warn({ evt: 'reload-partial', keys: needRestart.map(keyOf) }, `changes to ${needRestart.map(keyOf).join(', ')} take effect after a restart`);
+  };
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.warn({ evt: 'shutdown-immediate', signal }, 'second signal; exiting at once');
+        logging.flush();
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
+      void server.close(config.shutdownGrace).then(() => {
+        log.info({ evt: 'stopped' }, 'stopped');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', reload);
+  });
+  logging.flush();
+}
+
+function keyOf(name: OptionName): string {
+  return fileKey(name);
+}

@@ -1,0 +1,37 @@
+/**
+ * A decision is a value: what to do for one domain, and why. Exactly one function per map format turns it
+ * into a reply (../maps/format.ts).
+ */
+
+/** Why delivery must be forced onto IPv4. */
+export type Trigger = 'cname-mx' | 'no-aaaa' | 'aaaa-error' | 'ipv6-unreachable' | 'override';
+
+/** Why a domain is left to the MTA's normal routing. */
+export type LeaveReason =
+  | 'nxdomain'
+  | 'null-mx'
+  | 'ipv6-ok'
+  | 'no-ipv4'
+  | 'never' // a `never` override
+  | 'deadline' // not decided within the answer deadline; the work goes on in the background
+  | 'no-engine'; // served without a decision engine: everything is left alone
+
+export type Decision =
+  | {
+      readonly action: 'force-ipv4';
+      readonly triggers: readonly Trigger[];
+      /** IPv4 addresses by MX preference, most preferred group first. */
+      readonly routes: readonly (readonly string[])[];
+    }
+  | { readonly action: 'leave'; readonly reason: LeaveReason }
+  | { readonly action: 'dns-failure'; readonly detail: string };
+
+/** Decides for one normalised domain. Implementations never reject: failures are decisions too. */
+export interface Decider {
+  decide(domain: string): Decision | Promise<Decision>;
+}
+
+/** The decider used until an engine is configured: fail open for every domain. */
+export const leaveEverything: Decider = {
+  decide: () => ({ action: 'leave', reason: 'no-engine' }),
+};

@@ -1,0 +1,64 @@
+/**
+ * The one place a decision becomes a reply, per map format.
+ *   sendmail: esmtp:[192.0.2.1],[192.0.2.2]:[192.0.2.3]   (',' = same MX preference, ':' = next preference)
+ *   postfix:  smtp:[192.0.2.1], [192.0.2.2]               (next-hop list, Postfix >= 3.5; tried in order)
+ */
+import { MapDefinition } from '../config/map-definitions.js';
+import { Decision } from '../engine/decision.js';
+import { Reply } from '../protocol/socketmap.js';
+
+export interface AnswerPolicy {
+  /** What a DNS failure answers: NOTFOUND (fail open, default) or TEMP (defer the mail). */
+  readonly onDnsFailure: 'notfound' | 'temp';
+  /** Answer NOTFOUND whatever the decision (the decision is only logged). */
+  readonly dryRun: boolean;
+  /** Most addresses in one answer, most preferred first. */
+  readonly maxAddresses: number;
+  /** Postfix before 3.5 takes one next hop only: emit just the first address. */
+  readonly postfixSingleNexthop: boolean;
+}
+
+export const DEFAULT_POLICY: AnswerPolicy = { onDnsFailure: 'notfound', dryRun: false, maxAddresses: 10, postfixSingleNexthop: false };
+
+const NOTFOUND: Reply = { status: 'NOTFOUND' };
+
+/** Keeps preference order and grouping while dropping addresses past `max`. */
+export function capRoutes(routes: readonly (readonly string[])[], max: number): string[][] {
+  const out: string[][] = [];
+  let left = max;
+  for (const group of routes) {
+    if (left <= 0) break;
+    const kept = group.slice(0, left);
+    if (kept.length > 0) out.push(kept);
+    left -= kept.length;
+  }
+  return out;
+}
+
+/** The route value for a forced domain, or undefined when there is no address to route to. */
+export function routeValue(routes: readonly (readonly string[])[], map: MapDefinition, policy: AnswerPolicy): string | undefined {
+  const capped = capRoutes(routes, policy.maxAddresses);
+  if (capped.length === 0) return undefined;
+  if (map.format === 'sendmail') return `${map.mailer}:${capped.map((g) => g.map((a) => `[${a}]`).join(',')).join(':')}`;
+  const hops = capped.flat().map((a) => `[${a}]`);
+  return `${map.mailer}:${policy.postfixSingleNexthop ? hops[0] : hops.join(', ')}`;
+}
+
+/** What `decision` answers on `map`, ignoring dry-run (used for logs and `lookup`). */
+export function intendedReply(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply {
+  switch (decision.action) {
+    case 'force-ipv4': {
+      const value = routeValue(decision.routes, map, policy);
+      // Never a bare or empty OK; and never a '%', which sendmail would expand.
+      return value === undefined || value.includes('%') ? NOTFOUND : { status: 'OK', value };
+    }
+    case 'leave':
+      return NOTFOUND;
+    case 'dns-failure':
+      return policy.onDnsFailure === 'temp' ? { status: 'TEMP', reason: `DNS failure: ${decision.detail}` } : NOTFOUND;
+  }
+}
+
+export function replyFor(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply {
+  return policy.dryRun ? NOTFOUND : intendedReply(decision, map, policy);
+}

@@ -1,0 +1,71 @@
+/**
+ * The map registry: routes each request to the map it names, normalises the key, asks the decider and
+ * formats the decision for that map's MTA. This is the server's `answer` function.
+ */
+import type { Logger } from 'pino';
+import { MapDefinition } from '../config/map-definitions.js';
+import { classifyKey } from '../domain/key.js';
+import { Decider, Decision } from '../engine/decision.js';
+import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
+import { AnswerPolicy, replyFor } from './format.js';
+
+export interface RegistryCounters {
+  lookups: number;
+  unknownMap: number;
+  malformed: number;
+}
+
+export class MapRegistry {
+  private maps: ReadonlyMap<string, MapDefinition> = new Map();
+  readonly counters: RegistryCounters = { lookups: 0, unknownMap: 0, malformed: 0 };
+
+  constructor(
+    definitions: readonly MapDefinition[],
+    private readonly decider: Decider,
+    private readonly policy: AnswerPolicy,
+    private readonly log: Logger,
+  ) {
+    this.setMaps(definitions);
+  }
+
+  /** Replaces the set of maps answered (configuration reload). */
+  setMaps(definitions: readonly MapDefinition[]): void {
+    this.maps = new Map(definitions.map((d) => [d.name, d]));
+  }
+
+  /** Answers one request payload with one encoded reply. */
+  readonly answer = (payload: Buffer, log: Logger = this.log): Buffer | Promise<Buffer> => {
+    const request = parseRequest(payload);
+    if (!request) {
+      this.counters.malformed++;
+      log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80) }, 'request without "<map> <key>"');
+      return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
+    }
+    const map = this.maps.get(request.map);
+    if (!map) {
+      this.counters.unknownMap++;
+      const name = printable(request.map, 64);
+      log.warn({ evt: 'unknown-map', map: name }, 'request for a map that is not configured');
+      return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
+    }
+    this.counters.lookups++;
+    const key = classifyKey(request.key);
+    if (key.kind === 'skip') return NOTFOUND_REPLY;
+    const decision = this.decider.decide(key.domain);
+    if (isPromise(decision)) return decision.then((d) => this.encode(d, map));
+    return this.encode(decision, map);
+  };
+
+  get mapNames(): string[] {
+    return [...this.maps.keys()];
+  }
+
+  private encode(decision: Decision, map: MapDefinition): Buffer {
+    const reply = replyFor(decision, map, this.policy);
+    return reply.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(reply);
+  }
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>)?.then === 'function';
+}

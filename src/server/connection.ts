@@ -1,0 +1,264 @@
+/**
+ * One client connection: decodes netstrings, runs requests concurrently up to a bound, and writes exactly
+ * one complete reply per request, in request order. Knows nothing of maps or DNS: `answer` does that.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { NetstringDecoder, NetstringError } from '../protocol/netstring.js';
+import { encodeReply, NOTFOUND_REPLY } from '../protocol/socketmap.js';
+import { showMs } from '../config/values.js';
+
+export interface ConnectionLimits {
+  readonly maxInFlight: number;
+  readonly maxRequestBytes: number;
+  readonly requestTimeout: number;
+  readonly idleTimeout: number;
+}
+
+/** Turns one request payload into one encoded reply netstring. May be synchronous (cache hits) or not. */
+export type Answer = (payload: Buffer, log: Logger) => Buffer | Promise<Buffer>;
+
+export interface ConnectionEvents {
+  /** A framing error, a timed-out request: the connection is being closed. */
+  onProtocolError?(kind: string): void;
+}
+
+/** Time a closing connection gets to take its last replies before it is destroyed. */
+const LINGER_MS = 2000;
+
+interface Slot {
+  reply: Buffer | undefined;
+  /** The connection ends once this reply is written (protocol errors). */
+  readonly last?: boolean;
+}
+
+export type ConnectionState = 'open' | 'draining' | 'closed';
+
+export class Connection {
+  private readonly decoder: NetstringDecoder;
+  private readonly slots: Slot[] = [];
+  private backlog: Buffer | undefined;
+  private state: ConnectionState = 'open';
+  private readEnded = false;
+  private waitingForDrain = false;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private timedFrame = -1;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly answer: Answer,
+    private readonly limits: () => ConnectionLimits,
+    private readonly log: Logger,
+    private readonly events: ConnectionEvents = {},
+  ) {
+    this.decoder = new NetstringDecoder(limits().maxRequestBytes);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err: NodeJS.ErrnoException) => this.log.debug({ evt: 'socket-error', code: err.code }, 'socket error'));
+    socket.on('close', () => this.onClose());
+    socket.on('timeout', () => this.onIdle());
+    const idle = limits().idleTimeout;
+    if (idle > 0) socket.setTimeout(idle);
+  }
+
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Requests received and not yet answered on the wire. */
+  get pending(): number {
+    return this.slots.length;
+  }
+
+  /** Stop taking requests, answer those in flight, then close (shutdown). */
+  drain(): void {
+    if (this.state !== 'open') return;
+    this.state = 'draining';
+    this.backlog = undefined;
+    this.socket.pause();
+    this.clearRequestTimer();
+    this.endIfDone();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state !== 'open') return;
+    this.consume(chunk);
+    this.flush();
+    this.updateFlow();
+  }
+
+  /** Feeds bytes to the decoder until they are used up or the in-flight bound is reached. */
+  private consume(chunk: Buffer): void {
+    const max = this.limits().maxInFlight;
+    let used: number;
+    try {
+      used = this.decoder.push(chunk, (payload) => {
+        this.start(payload);
+        return this.slots.length < max;
+      });
+    } catch (err) {
+      if (!(err instanceof NetstringError)) throw err;
+      this.protocolError(err.fault, `malformed netstring: ${err.message}`);
+      return;
+    }
+    this.backlog = used < chunk.length ? chunk.subarray(used) : undefined;
+    this.armRequestTimer();
+  }
+
+  private start(payload: Buffer): void {
+    const slot: Slot = { reply: undefined };
+    this.slots.push(slot);
+    let result: Buffer | Promise<Buffer>;
+    try {
+      result = this.answer(payload, this.log);
+    } catch (err) {
+      result = this.failOpen(err);
+    }
+    if (Buffer.isBuffer(result)) {
+      slot.reply = result;
+      return;
+    }
+    result.then(
+      (reply) => this.complete(slot, reply),
+      (err: unknown) => this.complete(slot, this.failOpen(err)),
+    );
+  }
+
+  /** A request whose handling threw gets NOTFOUND: mail then flows as it would without us. */
+  private failOpen(err: unknown): Buffer {
+    this.log.error({ evt: 'answer-failed', err }, 'request handling failed; answered NOTFOUND');
+    return NOTFOUND_REPLY;
+  }
+
+  private complete(slot: Slot, reply: Buffer): void {
+    slot.reply = reply;
+    if (this.state === 'closed') return; // the client left; the work itself has finished (and cached)
+    this.flush();
+    this.updateFlow();
+  }
+
+  /** Writes every ready reply at the head of the queue, in one batch. */
+  private flush(): void {
+    if (this.state === 'closed' || this.slots.length === 0 || this.slots[0].reply === undefined) return;
+    const socket = this.socket;
+    socket.cork();
+    let last = false;
+    while (this.slots.length > 0 && this.slots[0].reply !== undefined) {
+      const slot = this.slots.shift() as Slot;
+      socket.write(slot.reply as Buffer);
+      if (slot.last) {
+        last = true;
+        this.slots.length = 0;
+      }
+    }
+    socket.uncork();
+    if (last) this.closeAfterWrite();
+    else this.endIfDone();
+  }
+
+  /** Reads again when there is room for more work and the client is taking its replies. */
+  private updateFlow(): void {
+    if (this.state !== 'open') return;
+    if (this.socket.writableNeedDrain) this.waitingForDrain = true;
+    const full = this.slots.length >= this.limits().maxInFlight;
+    if (full || this.waitingForDrain) {
+      this.socket.pause();
+      return;
+    }
+    if (this.backlog) {
+      const rest = this.backlog;
+      this.backlog = undefined;
+      this.consume(rest);
+      this.flush();
+      if (this.state !== 'open' || this.backlog || this.slots.length >= this.limits().maxInFlight) {
+        if (this.state === 'open') this.socket.pause();
+        return;
+      }
+    }
+    if (!this.readEnded) this.socket.resume();
+  }
+
+  private onDrain(): void {
+    this.waitingForDrain = false;
+    this.updateFlow();
+  }
+
+  private onEnd(): void {
+    // The client half-closed (e.g. `printf … | nc -N`): answer what it sent, then close our side.
+    this.readEnded = true;
+    if (this.decoder.midFrame) this.log.debug({ evt: 'truncated-request' }, 'client closed in the middle of a request');
+    this.clearRequestTimer();
+    if (this.state === 'open') this.state = 'draining';
+    this.endIfDone();
+  }
+
+  private endIfDone(): void {
+    if (this.state === 'draining' && this.slots.length === 0 && !this.backlog) this.closeAfterWrite();
+  }
+
+  private closeAfterWrite(): void {
+    if (this.lingerTimer) return;
+    this.state = 'draining';
+    this.socket.pause();
+    this.clearRequestTimer();
+    this.socket.end();
+    // A peer that neither reads nor closes must not hold the socket forever.
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    this.lingerTimer.unref();
+  }
+
+  /** One complete PERM reply after the replies already owed, then close: never a partial reply. */
+  private protocolError(kind: string, reason: string): void {
+    this.log.warn({ evt: 'protocol-error', kind, reason }, 'protocol error; closing connection');
+    this.events.onProtocolError?.(kind);
+    this.state = 'draining';
+    this.backlog = undefined;
+    this.socket.pause();
+    this.clearRequestTimer();
+    this.slots.push({ reply: encodeReply({ status: 'PERM', reason }), last: true });
+    this.flush();
+  }
+
+  /** Starts the timer when a request begins arriving; a slow-drip client gets closed, an idle one does not. */
+  private armRequestTimer(): void {
+    if (!this.decoder.midFrame) {
+      this.clearRequestTimer();
+      return;
+    }
+    if (this.requestTimer && this.timedFrame === this.decoder.frames) return;
+    this.clearRequestTimer();
+    this.timedFrame = this.decoder.frames;
+    const ms = this.limits().requestTimeout;
+    this.requestTimer = setTimeout(() => {
+      this.requestTimer = undefined;
+      this.protocolError('request-timeout', `request not completed within ${showMs(ms)}`);
+    }, ms);
+    this.requestTimer.unref();
+  }
+
+  private clearRequestTimer(): void {
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
+  }
+
+  private onIdle(): void {
+    if (this.state === 'open' && this.slots.length === 0 && !this.decoder.midFrame) {
+      this.log.debug({ evt: 'idle-close' }, 'closing idle connection');
+      this.drain();
+    }
+  }
+
+  private onClose(): void {
+    this.state = 'closed';
+    this.backlog = undefined;
+    this.clearRequestTimer();
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+  }
+}
