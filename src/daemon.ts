@@ -32,7 +32,6 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   try {
     await server.listen(config.listen);
   } catch (err) {
-    await server.close(0);
     logging.flush();
     throw err;
   }

@@ -31,6 +31,7 @@ export class SocketmapServer {
   private readonly waiting: Socket[] = [];
   private nextId = 1;
   private stopping = false;
+  private onEmpty: (() => void) | undefined;
   /** Bound addresses in socket-spec syntax, for logs and tests. */
   readonly bound: string[] = [];
   protocolErrors = 0;
@@ -45,8 +46,14 @@ export class SocketmapServer {
     return this.waiting.length;
   }
 
+  /** Opens every listener, or none: on failure those already open are closed again. */
   async listen(endpoints: readonly Endpoint[]): Promise<void> {
-    for (const endpoint of endpoints) this.bound.push(await this.listenOne(endpoint));
+    try {
+      for (const endpoint of endpoints) this.bound.push(await this.listenOne(endpoint));
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
   }
 
   private async listenOne(endpoint: Endpoint): Promise<string> {
@@ -107,6 +114,7 @@ export class SocketmapServer {
       this.connections.delete(connection);
       log.debug({ evt: 'disconnect' }, 'connection closed');
       this.admitWaiting();
+      if (this.connections.size === 0) this.onEmpty?.();
     });
     socket.resume();
   }
@@ -129,13 +137,7 @@ export class SocketmapServer {
     const closed = Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const socket of this.waiting.splice(0)) socket.destroy();
     for (const connection of this.connections) connection.drain();
-    const allClosed = new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (this.connections.size === 0) resolve();
-        else setTimeout(check, 10).unref();
-      };
-      check();
-    });
+    const allClosed = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onEmpty = resolve));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((resolve) => {
       timer = setTimeout(() => resolve('grace'), graceMs);

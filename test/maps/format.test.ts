@@ -1,0 +1,42 @@
+import { DEFAULT_POLICY, capRoutes, intendedReply, replyFor } from '../../src/maps/format';
+import { MapDefinition } from '../../src/config/map-definitions';
+import { Decision } from '../../src/engine/decision';
+
+const sendmail: MapDefinition = { name: 'mailertable', format: 'sendmail', mailer: 'esmtp' };
+const postfix: MapDefinition = { name: 'transport', format: 'postfix', mailer: 'smtp' };
+const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2'], ['192.0.2.3']] };
+
+describe('answer formats', () => {
+  test('sendmail: "," joins equal preference, ":" the next preference', () => {
+    expect(replyFor(forced, sendmail, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'esmtp:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
+  });
+  test('sendmail: the mailer name is the map\'s', () => {
+    expect(replyFor(forced, { ...sendmail, mailer: 'relay' }, DEFAULT_POLICY)).toMatchObject({ value: 'relay:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
+  });
+  test('postfix: a next-hop list in preference order', () => {
+    expect(replyFor(forced, postfix, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'smtp:[192.0.2.1], [192.0.2.2], [192.0.2.3]' });
+  });
+  test('postfix before 3.5: only the first next hop', () => {
+    expect(replyFor(forced, postfix, { ...DEFAULT_POLICY, postfixSingleNexthop: true })).toEqual({ status: 'OK', value: 'smtp:[192.0.2.1]' });
+  });
+  test('the address cap keeps the most preferred addresses and their grouping', () => {
+    expect(capRoutes([['a', 'b'], ['c', 'd']], 3)).toEqual([['a', 'b'], ['c']]);
+    expect(replyFor(forced, sendmail, { ...DEFAULT_POLICY, maxAddresses: 1 })).toMatchObject({ value: 'esmtp:[192.0.2.1]' });
+  });
+  test('no address to route to is NOTFOUND, never an empty OK', () => {
+    expect(replyFor({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [] }, sendmail, DEFAULT_POLICY)).toEqual({ status: 'NOTFOUND' });
+  });
+  test('leave is NOTFOUND', () => {
+    expect(replyFor({ action: 'leave', reason: 'ipv6-ok' }, postfix, DEFAULT_POLICY)).toEqual({ status: 'NOTFOUND' });
+  });
+  test('DNS failure fails open by default and answers TEMP when asked to', () => {
+    const failure: Decision = { action: 'dns-failure', detail: 'SERVFAIL for example.com MX' };
+    expect(replyFor(failure, sendmail, DEFAULT_POLICY)).toEqual({ status: 'NOTFOUND' });
+    expect(replyFor(failure, sendmail, { ...DEFAULT_POLICY, onDnsFailure: 'temp' })).toEqual({ status: 'TEMP', reason: 'DNS failure: SERVFAIL for example.com MX' });
+  });
+  test('dry run answers NOTFOUND but the intended reply is still known', () => {
+    const dry = { ...DEFAULT_POLICY, dryRun: true };
+    expect(replyFor(forced, sendmail, dry)).toEqual({ status: 'NOTFOUND' });
+    expect(intendedReply(forced, sendmail, dry)).toMatchObject({ status: 'OK' });
+  });
+});

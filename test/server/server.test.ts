@@ -1,0 +1,316 @@
+import { lstatSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, TestServer } from '../support/server';
+import { WireClient, ns } from '../support/wire';
+import { heldDecider, force } from '../support/deferred-decider';
+import { Decider } from '../../src/engine/decision';
+import { ListenError } from '../../src/errors';
+
+const NOTFOUND = 'NOTFOUND ';
+let t: TestServer | undefined;
+const clients: WireClient[] = [];
+
+async function client(target?: { path: string }): Promise<WireClient> {
+  const c = await WireClient.open(target ?? { port: (t as TestServer).port });
+  clients.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await t?.close(100);
+  t = undefined;
+});
+
+describe('requests and replies', () => {
+  test('pipelined requests in one write are answered in request order, even when finished out of order', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    c.send(ns('mailertable a.example') + ns('mailertable b.example') + ns('mailertable c.example'));
+    await c.until(() => held.waiting === 3, 2000);
+    held.release('c.example', force('192.0.2.3'));
+    held.release('b.example', force('192.0.2.2'));
+    expect(c.replies).toEqual([]);
+    held.release('a.example', force('192.0.2.1'));
+    expect(await c.replyCount(3)).toEqual(['OK esmtp:[192.0.2.1]', 'OK esmtp:[192.0.2.2]', 'OK esmtp:[192.0.2.3]']);
+  });
+
+  test('a request arriving byte by byte is answered once, completely', async () => {
+    t = await startServer();
+    const c = await client();
+    for (const byte of Buffer.from(ns('mailertable example.com'))) {
+      c.send(Buffer.from([byte]));
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await c.replyCount(1)).toEqual([NOTFOUND]);
+    expect(c.raw.toString()).toBe('9:NOTFOUND ,');
+  });
+
+  test('netcat style: CR/LF between netstrings is skipped', async () => {
+    t = await startServer();
+    const c = await client();
+    c.send(`${ns('mailertable example.com')}\r\n${ns('transport user@example.com')}\n`);
+    expect(await c.replyCount(2)).toEqual([NOTFOUND, NOTFOUND]);
+  });
+
+  test('sendmail and Postfix replies go to the right map format', async () => {
+    const decider: Decider = { decide: () => force('192.0.2.1', '192.0.2.2') };
+    t = await startServer({ decider });
+    const c = await client();
+    c.send(ns('mailertable example.com') + ns('transport user@example.com'));
+    expect(await c.replyCount(2)).toEqual(['OK esmtp:[192.0.2.1],[192.0.2.2]', 'OK smtp:[192.0.2.1], [192.0.2.2]']);
+  });
+
+  test('an unknown map gets PERM naming it, is logged, and the connection stays usable', async () => {
+    t = await startServer();
+    const c = await client();
+    c.send(ns('virtuser example.com') + ns('mailertable example.com'));
+    expect(await c.replyCount(2)).toEqual(['PERM unknown map virtuser', NOTFOUND]);
+    expect(c.closed).toBe(false);
+    expect(t.sink.events('unknown-map')).toEqual([expect.objectContaining({ map: 'virtuser', conn: 1 })]);
+  });
+
+  test('a request without a space gets PERM and the connection stays usable', async () => {
+    t = await startServer();
+    const c = await client();
+    c.send(ns('mailertable') + ns('mailertable example.com'));
+    expect(await c.replyCount(2)).toEqual(['PERM malformed request: expected "<mapname> <key>"', NOTFOUND]);
+  });
+
+  test('keys that are never decided get NOTFOUND with no decision asked', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    const keys = ['.example.com', '.', '*', '', '[192.0.2.1]', 'under_score.example', 'x'.repeat(300), '192.0.2.1'];
+    c.send(keys.map((k) => ns(`mailertable ${k}`)).join(''));
+    expect(await c.replyCount(keys.length)).toEqual(keys.map(() => NOTFOUND));
+    expect(held.asked).toEqual([]);
+  });
+
+  test('keys are normalised before the decision', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    c.send(ns('mailertable Example.COM.') + ns('transport Someone@Bücher.example'));
+    await c.until(() => held.waiting === 2, 2000);
+    expect(held.asked).toEqual(['example.com', 'xn--bcher-kva.example']);
+    held.releaseAll({ action: 'leave', reason: 'ipv6-ok' });
+    await c.replyCount(2);
+  });
+
+  test('a decider that throws or rejects fails open: NOTFOUND, logged', async () => {
+    let n = 0;
+    const decider: Decider = {
+      decide: () => {
+        n++;
+        if (n === 1) throw new Error('boom');
+        return Promise.reject(new Error('async boom'));
+      },
+    };
+    t = await startServer({ decider });
+    const c = await client();
+    c.send(ns('mailertable a.example') + ns('mailertable b.example'));
+    expect(await c.replyCount(2)).toEqual([NOTFOUND, NOTFOUND]);
+    expect(t.sink.events('answer-failed')).toHaveLength(2);
+  });
+});
+
+describe('malformed input', () => {
+  test.each([
+    ['non-digit length', 'ab:hello,', 'PERM malformed netstring: netstring length has a non-digit byte 0x61'],
+    ['leading zero', '023:mailertable example.com,', 'PERM malformed netstring: netstring length has a leading zero'],
+    ['missing comma', '23:mailertable example.comX', "PERM malformed netstring: netstring of 23 bytes is not followed by ','"],
+    ['over-long length', '10001:', 'PERM malformed netstring: netstring length exceeds the limit of 10000 bytes'],
+  ])('%s: one complete PERM, then the connection closes; others keep being served', async (_name, input, reply) => {
+    t = await startServer();
+    const bad = await client();
+    const good = await client();
+    bad.send(input);
+    await bad.closedByServer();
+    expect(bad.replies).toEqual([reply]);
+    expect(bad.raw.toString()).toBe(ns(reply));
+    good.send(ns('mailertable example.com'));
+    expect(await good.replyCount(1)).toEqual([NOTFOUND]);
+    expect(t.sink.events('protocol-error')).toHaveLength(1);
+    expect(t.server.protocolErrors).toBe(1);
+  });
+
+  test('requests before the bad bytes are answered first, in order', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    c.send(`${ns('mailertable a.example')}xx`);
+    await c.until(() => held.waiting === 1, 2000);
+    expect(c.replies).toEqual([]);
+    held.release('a.example', force('192.0.2.1'));
+    await c.closedByServer();
+    expect(c.replies).toEqual(['OK esmtp:[192.0.2.1]', 'PERM malformed netstring: netstring length has a non-digit byte 0x78']);
+  });
+});
+
+describe('connection limits', () => {
+  test('work in flight per connection is bounded; reading resumes as replies go out', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider, limits: { maxInFlight: 2 } });
+    const c = await client();
+    c.send(['a', 'b', 'c', 'd', 'e'].map((d) => ns(`mailertable ${d}.example`)).join(''));
+    await c.until(() => held.waiting === 2, 2000);
+    await new Promise((r) => setTimeout(r, 50)); // give it every chance to over-read
+    expect(held.asked).toEqual(['a.example', 'b.example']);
+    held.release('a.example', force('192.0.2.1'));
+    await c.until(() => held.asked.length === 3, 2000);
+    expect(held.asked).toEqual(['a.example', 'b.example', 'c.example']);
+    held.releaseAll(force('192.0.2.9'));
+    await c.until(() => held.waiting === 2 || held.asked.length === 5, 2000);
+    held.releaseAll(force('192.0.2.9'));
+    expect(await c.replyCount(5)).toHaveLength(5);
+    expect(c.replies[0]).toBe('OK esmtp:[192.0.2.1]');
+  });
+
+  test('past the connection cap, new clients wait unserved until a slot frees', async () => {
+    t = await startServer({ limits: { maxConnections: 1 } });
+    const first = await client();
+    first.send(ns('mailertable a.example'));
+    await first.replyCount(1);
+    const second = await client();
+    second.send(ns('mailertable b.example'));
+    await second.until(() => (t as TestServer).server.waitingCount === 1, 2000);
+    expect(t.server.waitingCount).toBe(1);
+    expect(second.replies).toEqual([]);
+    expect(second.closed).toBe(false);
+    first.destroy();
+    expect(await second.replyCount(1)).toEqual([NOTFOUND]);
+    expect(t.server.waitingCount).toBe(0);
+  });
+
+  test('a request that starts arriving must complete within the request timeout', async () => {
+    t = await startServer({ limits: { requestTimeout: 150 } });
+    const drip = await client();
+    const idle = await client();
+    drip.send('23:mailertable');
+    await drip.closedByServer(3000);
+    expect(drip.replies).toEqual(['PERM request not completed within 150ms']);
+    expect(idle.closed).toBe(false); // a connection with no partial request is never timed out
+    idle.send(ns('mailertable example.com'));
+    expect(await idle.replyCount(1)).toEqual([NOTFOUND]);
+    expect(t.sink.events('protocol-error')[0]).toMatchObject({ kind: 'request-timeout' });
+  });
+
+  test('the request timer restarts for each new request', async () => {
+    t = await startServer({ limits: { requestTimeout: 300 } });
+    const c = await client();
+    // Each request completes well inside the timeout, but the series takes longer than it.
+    for (let i = 0; i < 4; i++) {
+      c.send('23:mailertable');
+      await new Promise((r) => setTimeout(r, 100));
+      c.send(' example.com,');
+    }
+    expect(await c.replyCount(4)).toHaveLength(4);
+    expect(c.closed).toBe(false);
+  });
+
+  test('idle connections are kept by default and closed when idle_timeout is set', async () => {
+    t = await startServer({ limits: { idleTimeout: 100 } });
+    const c = await client();
+    await c.closedByServer(3000);
+    expect(c.replies).toEqual([]);
+  });
+
+  test('a half-closed client still gets its replies', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    c.send(ns('mailertable a.example'));
+    c.socket.end();
+    await c.until(() => held.waiting === 1, 2000);
+    held.release('a.example', force('192.0.2.1'));
+    await c.closedByServer();
+    expect(c.replies).toEqual(['OK esmtp:[192.0.2.1]']);
+  });
+
+  test('a client that leaves mid-lookup causes no error; the decision still completes', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const c = await client();
+    c.send(ns('mailertable a.example'));
+    await c.until(() => held.waiting === 1, 2000);
+    c.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    held.release('a.example', force('192.0.2.1'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.sink.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    expect(t.server.connectionCount).toBe(0);
+  });
+});
+
+describe('shutdown', () => {
+  test('close() answers requests in flight, then closes every connection', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const busy = await client();
+    const idle = await client();
+    busy.send(ns('mailertable a.example'));
+    await busy.until(() => held.waiting === 1, 2000);
+    const closing = t.close(5000);
+    setTimeout(() => held.release('a.example', force('192.0.2.1')), 50);
+    await closing;
+    t = undefined;
+    expect(busy.replies).toEqual(['OK esmtp:[192.0.2.1]']);
+    await busy.closedByServer();
+    await idle.closedByServer();
+  });
+
+  test('after the grace period, connections still busy are closed', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider });
+    const busy = await client();
+    busy.send(ns('mailertable a.example'));
+    await busy.until(() => held.waiting === 1, 2000);
+    await t.close(100);
+    t = undefined;
+    await busy.closedByServer();
+    expect(busy.replies).toEqual([]);
+  });
+});
+
+describe('UNIX sockets', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'mx4map-sock-'));
+
+  test('served like TCP, created with the configured mode', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    t = await startServer({ unixPath: path, socketMode: 0o640 });
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    const c = await client({ path });
+    c.send(ns('mailertable example.com') + ns('nomap x'));
+    expect(await c.replyCount(2)).toEqual([NOTFOUND, 'PERM unknown map nomap']);
+  });
+
+  test('a stale socket file from a crashed run is replaced', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    // A process killed with SIGKILL leaves its socket file behind.
+    const crashed = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await new Promise((r) => crashed.stdout.once('data', r));
+    crashed.kill('SIGKILL');
+    await new Promise((r) => crashed.once('exit', r));
+    expect(lstatSync(path).isSocket()).toBe(true);
+    t = await startServer({ unixPath: path });
+    const c = await client({ path });
+    c.send(ns('mailertable example.com'));
+    expect(await c.replyCount(1)).toEqual([NOTFOUND]);
+  });
+
+  test('a live socket is refused with a clear error', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    t = await startServer({ unixPath: path });
+    await expect(startServer({ unixPath: path })).rejects.toThrow(new ListenError(`${path} is in use by a running server (is mx4map already running?)`));
+  });
+
+  test('a path holding something else is refused, not removed', async () => {
+    const path = join(dir(), 'not-a-socket');
+    writeFileSync(path, 'data');
+    await expect(startServer({ unixPath: path })).rejects.toThrow(/exists and is not a socket/);
+  });
+});
