@@ -23,6 +23,7 @@ export async function main(args: string[]): Promise<void> {
       .demandCommand(1, 'name a command: serve, query or check-config')
       .strict()
       .env(false)
+      .parserConfiguration({ 'camel-case-expansion': false })
       .help()
       .alias('help', 'h')
       .version()

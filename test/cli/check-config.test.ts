@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+
+function configFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'mx4map-cc-')), 'mx4map.yml');
+  writeFileSync(path, text);
+  return path;
+}
+
+function effective(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.trim().split('\n').slice(0, -1)) {
+    const m = /^(\S+)\s+(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+describe('mx4map check-config', () => {
+  test('prints every effective value and says OK', () => {
+    const r = runCli(['check-config']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n').pop()).toBe('configuration OK');
+    expect(effective(r.stdout)).toMatchObject({ listen: 'inet:8425@127.0.0.1', max_connections: '1024', request_timeout: '10s', idle_timeout: '0', socket_mode: '0660' });
+  });
+
+  test('precedence: flags > environment > file > defaults', () => {
+    const file = configFile('max_connections: 10\nmax_in_flight: 5\nrequest_timeout: 3s\n');
+    const r = runCli(['check-config', '--config', file, '--max-connections', '30'], { MX4MAP_MAX_CONNECTIONS: '20', MX4MAP_MAX_IN_FLIGHT: '6' });
+    expect(r.status).toBe(0);
+    expect(effective(r.stdout)).toMatchObject({ max_connections: '30', max_in_flight: '6', request_timeout: '3s', shutdown_grace: '5s' });
+  });
+
+  test('MX4MAP_CONFIG names the file', () => {
+    const file = configFile('max_in_flight: 9\n');
+    expect(effective(runCli(['check-config'], { MX4MAP_CONFIG: file }).stdout).max_in_flight).toBe('9');
+  });
+
+  test('a bad file: one line naming the key, exit 2', () => {
+    const file = configFile('max_connections: 10\nlisten: [inet:1@127.0.0.1, tcp:2]\n');
+    const r = runCli(['check-config', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`mx4map: key "listen" in ${file} item 2 is wrong: socket spec "tcp:2" has unknown type "tcp": use inet, inet6, unix or local\n`);
+  });
+
+  test('invalid YAML: file and line, exit 2', () => {
+    const file = configFile('max_connections: 10\nlisten: [unclosed\n');
+    const r = runCli(['check-config', '--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^mx4map: ${file}:\\d+ is not valid YAML`));
+  });
+});
