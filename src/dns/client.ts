@@ -1,0 +1,82 @@
+/**
+ * The DNS client: one question at a time, tried on each configured server in turn, retried over TCP when a
+ * UDP answer is truncated. Every attempt has a timeout, so no query can hang. It reports what node's
+ * dns.Resolver hides: the rcode, each record's TTL, CNAMEs and the SOA of negative answers.
+ */
+import { randomInt } from 'node:crypto';
+import { DnsResponse, RCODE, RecordType, TYPE_CODE, encodeQuery, normaliseName, rcodeName } from './message.js';
+import { DnsServer, Exchange, exchangeTcp, exchangeUdp } from './transport.js';
+
+export interface DnsClientOptions {
+  readonly servers: readonly DnsServer[];
+  /** Per attempt, UDP and TCP alike. */
+  readonly timeoutMs: number;
+  /** Rounds over the server list. */
+  readonly attempts: number;
+}
+
+export type QueryOutcome = { readonly kind: 'response'; readonly response: DnsResponse } | { readonly kind: 'failure'; readonly detail: string };
+
+export interface DnsStats {
+  queries: number;
+  /** Completed queries by rcode name, plus TIMEOUT and NETWORK for the others. */
+  readonly byOutcome: Record<string, number>;
+}
+
+/** Observes every query sent, for metrics and per-decision counts. */
+export type QueryObserver = (outcome: string, ms: number) => void;
+
+export interface DnsClient {
+  query(name: string, type: RecordType): Promise<QueryOutcome>;
+}
+
+export class WireDnsClient implements DnsClient {
+  readonly stats: DnsStats = { queries: 0, byOutcome: {} };
+
+  constructor(
+    private readonly options: DnsClientOptions,
+    private readonly observe: QueryObserver = () => undefined,
+  ) {
+    if (options.servers.length === 0) throw new Error('no DNS servers configured');
+  }
+
+  async query(name: string, type: RecordType): Promise<QueryOutcome> {
+    const qname = normaliseName(name);
+    let lastFailure = 'no server answered';
+    for (let round = 0; round < this.options.attempts; round++) {
+      for (const server of this.options.servers) {
+        const exchange = await this.ask(server, qname, type);
+        if (!exchange.ok) {
+          lastFailure = exchange.detail;
+          continue;
+        }
+        const { rcode } = exchange.response;
+        if (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN) return { kind: 'response', response: exchange.response };
+        // SERVFAIL, REFUSED, FORMERR…: another server may do better.
+        lastFailure = `${rcodeName(rcode)} from ${server.host} for ${qname} ${type}`;
+      }
+    }
+    return { kind: 'failure', detail: lastFailure };
+  }
+
+  private async ask(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
+    const id = randomInt(0x10000);
+    const expected = { id, name, type: TYPE_CODE[type] };
+    const query = encodeQuery(id, name, type);
+    let exchange = await this.timed(() => exchangeUdp(server, query, expected, this.options.timeoutMs));
+    if (exchange.ok && exchange.response.truncated) {
+      exchange = await this.timed(() => exchangeTcp(server, query, expected, this.options.timeoutMs));
+    }
+    return exchange;
+  }
+
+  private async timed(run: () => Promise<Exchange>): Promise<Exchange> {
+    const started = performance.now();
+    const exchange = await run();
+    const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : /timeout/i.test(exchange.detail) ? 'TIMEOUT' : 'NETWORK';
+    this.stats.queries++;
+    this.stats.byOutcome[outcome] = (this.stats.byOutcome[outcome] ?? 0) + 1;
+    this.observe(outcome, performance.now() - started);
+    return exchange;
+  }
+}

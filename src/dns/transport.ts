@@ -1,0 +1,87 @@
+/**
+ * One DNS exchange with one server, over UDP or TCP, each bounded by a timeout. Answers are accepted only
+ * from the server asked, with the query's ID and question; anything else is ignored (spoofing, stray
+ * replies). dns2's own TCP client has no timeout at all, hence this.
+ */
+import { createSocket, RemoteInfo } from 'node:dgram';
+import { connect } from 'node:net';
+import { DnsResponse, decodeResponse } from './message.js';
+
+export interface DnsServer {
+  readonly host: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+export interface Expected {
+  readonly id: number;
+  readonly name: string;
+  readonly type: number;
+}
+
+export type Exchange = { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly detail: string };
+
+/** Largest DNS message over TCP (two-byte length prefix). */
+const MAX_TCP_MESSAGE = 65_535;
+
+function matches(response: DnsResponse | undefined, expected: Expected): response is DnsResponse {
+  return response !== undefined && response.id === expected.id && response.question?.name === expected.name && response.question.type === expected.type;
+}
+
+export function exchangeUdp(server: DnsServer, query: Buffer, expected: Expected, timeoutMs: number): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
+    let settled = false;
+    const finish = (result: Exchange): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish({ ok: false, detail: `timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
+    socket.on('error', (err) => finish({ ok: false, detail: `${err.message} (${server.host})` }));
+    socket.on('message', (message: Buffer, from: RemoteInfo) => {
+      if (from.port !== server.port || from.address !== server.host) return;
+      const response = decodeResponse(message);
+      if (matches(response, expected)) finish({ ok: true, response });
+    });
+    socket.send(query, server.port, server.host, (err) => {
+      if (err) finish({ ok: false, detail: `${err.message} (${server.host})` });
+    });
+  });
+}
+
+export function exchangeTcp(server: DnsServer, query: Buffer, expected: Expected, timeoutMs: number): Promise<Exchange> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: server.host, port: server.port });
+    let settled = false;
+    let received = Buffer.alloc(0);
+    const finish = (result: Exchange): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish({ ok: false, detail: `TCP timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
+    socket.on('error', (err) => finish({ ok: false, detail: `TCP ${err.message} (${server.host})` }));
+    socket.on('close', () => finish({ ok: false, detail: `TCP connection closed by ${server.host}` }));
+    socket.on('connect', () => {
+      const prefix = Buffer.alloc(2);
+      prefix.writeUInt16BE(query.length);
+      socket.write(Buffer.concat([prefix, query]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 2) {
+        const length = received.readUInt16BE(0);
+        if (received.length < 2 + length) break;
+        const response = decodeResponse(received.subarray(2, 2 + length));
+        received = received.subarray(2 + length);
+        if (matches(response, expected)) return finish({ ok: true, response });
+      }
+      if (received.length > MAX_TCP_MESSAGE + 2) finish({ ok: false, detail: `TCP answer too large from ${server.host}` });
+    });
+  });
+}
