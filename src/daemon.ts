@@ -6,8 +6,8 @@ import { Config, OPTIONS, OptionName, fileKey } from './config/options.js';
 import { RawValues, changedOptions, loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
 import { MapRegistry } from './maps/registry.js';
-import { DEFAULT_POLICY } from './maps/format.js';
-import { leaveEverything } from './engine/decision.js';
+import { answerPolicy, assembleEngine, engineSettings, loadOverrides } from './engine/assemble.js';
+import { Overrides } from './engine/overrides.js';
 import { SocketmapServer } from './server/server.js';
 import { Mx4mapError } from './errors.js';
 
@@ -20,7 +20,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let config = loadConfig(input.flags, input.configPath);
   const logging = createLogger(config.logLevel);
   const { log } = logging;
-  const registry = new MapRegistry(config.maps, leaveEverything, DEFAULT_POLICY, log);
+  const { engine } = assembleEngine(config, log);
+  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log);
   const server = new SocketmapServer({
     answer: registry.answer,
     limits: () => config,
@@ -39,8 +40,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
 
   const reload = (): void => {
     let next: Config;
+    let overrides: Overrides;
     try {
       next = loadConfig(input.flags, input.configPath);
+      overrides = loadOverrides(next); // pattern files are re-read on every reload
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
@@ -54,6 +57,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     for (const name of needRestart) merged[name] = config[name];
     config = Object.freeze(merged) as Config;
     registry.setMaps(config.maps);
+    registry.setPolicy(answerPolicy(config));
+    engine.reconfigure(engineSettings(config), overrides);
     log.level = config.logLevel;
     log.info({ evt: 'reloaded', changed: applied.map(keyOf), restartNeeded: needRestart.map(keyOf) }, applied.length ? `configuration reloaded: ${applied.map(keyOf).join(', ')} changed` : 'configuration reloaded: nothing changed');
     if (needRestart.length) log.warn({ evt: 'reload-partial', keys: needRestart.map(keyOf) }, `changes to ${needRestart.map(keyOf).join(', ')} take effect after a restart`);

@@ -6,7 +6,11 @@
 import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import { EndpointError } from '../errors.js';
 import { MapDefinition, mapDefinitions } from './map-definitions.js';
-import { ValueKind, ValueProblem, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
+import { ValueKind, ValueProblem, boolean, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
+import { DnsServer } from '../dns/transport.js';
+import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
+import { Trigger } from '../engine/decision.js';
+import { isPatternFile, normalisePattern } from '../engine/overrides.js';
 
 export interface OptionSpec<T> {
   readonly kind: ValueKind<T>;
@@ -37,6 +41,31 @@ const endpoint: ValueKind<Endpoint> = {
   },
   show: (e) => e.spec,
 };
+
+const dnsServer: ValueKind<DnsServer> = {
+  syntax: 'HOST:PORT | [v6]:PORT | HOST',
+  parse(value) {
+    const server = typeof value === 'string' ? parseDnsServer(value) : { problem: 'must be an address such as 127.0.0.1:53' };
+    if ('problem' in server) throw new ValueProblem(server.problem.startsWith('"') ? `has ${server.problem}` : server.problem);
+    return server;
+  },
+  show: formatDnsServer,
+};
+
+/** A domain pattern (`example.com`, `.example.com`) or the absolute path of a file of them. */
+const domainPattern: ValueKind<string> = {
+  syntax: 'domain | .suffix | /path/to/file',
+  parse(value) {
+    if (typeof value !== 'string') throw new ValueProblem('must be a domain, a .suffix or a file path');
+    if (isPatternFile(value)) return value;
+    const p = normalisePattern(value);
+    if (typeof p !== 'string') throw new ValueProblem(`has ${p.problem}`);
+    return p;
+  },
+  show: String,
+};
+
+export const ALL_TRIGGERS: readonly Trigger[] = ['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable'];
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
@@ -113,6 +142,160 @@ export const OPTIONS = {
     default: 5 * SECOND,
     unit: 'ms',
     describe: 'On SIGTERM/SIGINT, time allowed for requests in flight to be answered before connections are closed.',
+    reloadable: true,
+  }),
+  dns: option({
+    kind: listOf(dnsServer),
+    default: [] as readonly DnsServer[],
+    unit: '-',
+    describe: "DNS servers asked, in order; repeat for several. Default (none given): the system's resolvers.",
+    reloadable: false,
+  }),
+  dnsTimeout: option({
+    kind: duration('ms', 50, 30 * SECOND),
+    default: 1000,
+    unit: 'ms',
+    describe: 'Time allowed for one DNS query to one server (UDP, and TCP after a truncated answer).',
+    reloadable: false,
+  }),
+  dnsAttempts: option({
+    kind: integer(1, 5),
+    default: 2,
+    unit: 'rounds',
+    describe: 'Rounds over the DNS server list before a query counts as failed.',
+    reloadable: false,
+  }),
+  deadline: option({
+    kind: duration('ms', 10, 60 * SECOND),
+    default: 3 * SECOND,
+    unit: 'ms',
+    describe: "Every answer leaves within this time; an undecided domain gets NOTFOUND (reason deadline) and its decision is cached when done. Keep it below sendmail's -d.",
+    reloadable: true,
+  }),
+  onDnsFailure: option({
+    kind: oneOf(['notfound', 'temp'] as const),
+    default: 'notfound',
+    unit: '-',
+    describe: 'Answer to a DNS failure: notfound (fail open: mail routes as usual) or temp (the MTA defers the mail).',
+    reloadable: true,
+  }),
+  triggers: option({
+    kind: listOf(oneOf(ALL_TRIGGERS)),
+    default: ALL_TRIGGERS,
+    unit: '-',
+    describe: 'Triggers that force IPv4: cname-mx (an MX host is an alias), no-aaaa, aaaa-error (AAAA lookup fails while A works), ipv6-unreachable (no IPv6 SMTP answer).',
+    reloadable: true,
+  }),
+  probe: option({
+    kind: boolean,
+    default: true,
+    unit: '-',
+    describe: 'Probe IPv6 SMTP on MX hosts that have AAAA records. --no-probe treats present AAAA records as working.',
+    reloadable: true,
+  }),
+  probePort: option({
+    kind: integer(1, 65535),
+    default: 25,
+    unit: 'port',
+    describe: 'TCP port probed on IPv6 addresses.',
+    reloadable: false,
+  }),
+  probeTimeout: option({
+    kind: duration('ms', 50, 60 * SECOND),
+    default: 2 * SECOND,
+    unit: 'ms',
+    describe: 'Time allowed for a probe to connect and read a 220 greeting.',
+    reloadable: false,
+  }),
+  probeConcurrency: option({
+    kind: integer(1, 10_000),
+    default: 64,
+    unit: 'probes',
+    describe: 'Probes running at once, server-wide.',
+    reloadable: false,
+  }),
+  probeOkTtl: option({
+    kind: duration('s', 1000, 7 * 24 * HOUR),
+    default: HOUR,
+    unit: 's',
+    describe: 'How long a successful probe of an address is remembered.',
+    reloadable: false,
+  }),
+  probeFailTtl: option({
+    kind: duration('s', 1000, 7 * 24 * HOUR),
+    default: 10 * 60 * SECOND,
+    unit: 's',
+    describe: 'How long a failed probe of an address is remembered.',
+    reloadable: false,
+  }),
+  minTtl: option({
+    kind: duration('s', 0, 24 * HOUR),
+    default: 5 * SECOND,
+    unit: 's',
+    describe: 'Shortest time a decision is cached, whatever the DNS TTLs say.',
+    reloadable: true,
+  }),
+  maxTtl: option({
+    kind: duration('s', 1000, 7 * 24 * HOUR),
+    default: HOUR,
+    unit: 's',
+    describe: 'Longest time a decision is cached, whatever the DNS TTLs say.',
+    reloadable: true,
+  }),
+  failureTtl: option({
+    kind: duration('s', 0, HOUR),
+    default: 5 * SECOND,
+    unit: 's',
+    describe: 'How long a DNS failure is remembered before the domain is asked again.',
+    reloadable: true,
+  }),
+  cacheSize: option({
+    kind: integer(1, 100_000_000),
+    default: 100_000,
+    unit: 'domains',
+    describe: 'Decisions kept (least recently used go first).',
+    reloadable: true,
+  }),
+  hostCacheSize: option({
+    kind: integer(1, 100_000_000),
+    default: 50_000,
+    unit: 'hosts',
+    describe: 'MX host facts kept, shared by every domain naming the host; also the number of probe verdicts kept.',
+    reloadable: false,
+  }),
+  maxAddresses: option({
+    kind: integer(1, 100),
+    default: 10,
+    unit: 'addresses',
+    describe: 'Most IPv4 addresses in one answer, most preferred first.',
+    reloadable: true,
+  }),
+  postfixSingleNexthop: option({
+    kind: boolean,
+    default: false,
+    unit: '-',
+    describe: 'Postfix maps answer one next hop only (for Postfix before 3.5, which takes no next-hop lists).',
+    reloadable: true,
+  }),
+  dryRun: option({
+    kind: boolean,
+    default: false,
+    unit: '-',
+    describe: 'Answer NOTFOUND to everything but log each decision as it would have been answered: a safe first rollout.',
+    reloadable: true,
+  }),
+  never: option({
+    kind: listOf(domainPattern),
+    default: [] as readonly string[],
+    unit: '-',
+    describe: 'Domains never forced (NOTFOUND, no DNS): example.com, .example.com (names below it), or /path/file of them, one per line, # comments.',
+    reloadable: true,
+  }),
+  forceIpv4: option({
+    kind: listOf(domainPattern),
+    default: [] as readonly string[],
+    unit: '-',
+    describe: 'Domains forced onto IPv4 whatever the triggers say (NXDOMAIN and null MX still win); same patterns and files as never.',
     reloadable: true,
   }),
   logLevel: option({

@@ -6,9 +6,9 @@ import { DnsClient } from './client.js';
 import { DnsRecord, DnsResponse, RCODE, RecordType } from './message.js';
 
 export type RRset<T extends DnsRecord> =
-  | { readonly kind: 'records'; readonly records: readonly T[]; readonly aliases: readonly string[]; readonly ttl: number }
-  | { readonly kind: 'nodata'; readonly aliases: readonly string[]; readonly ttl: number }
-  | { readonly kind: 'nxdomain'; readonly aliases: readonly string[]; readonly ttl: number }
+  | { readonly kind: 'records'; readonly records: readonly T[]; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
+  | { readonly kind: 'nodata'; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
+  | { readonly kind: 'nxdomain'; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
   | { readonly kind: 'failure'; readonly detail: string };
 
 /** Longest alias chain followed; longer ones (or loops) are a failure, never a decision. */
@@ -42,7 +42,7 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       const records = owned.filter((r): r is RecordOf<K> => r.type === type);
       if (records.length > 0) {
         for (const r of records) ttl = Math.min(ttl, r.ttl);
-        return { kind: 'records', records, aliases, ttl };
+        return { kind: 'records', records, aliases, canonical: current, ttl };
       }
       const cname = owned.find((r) => r.type === 'CNAME');
       if (!cname || cname.type !== 'CNAME') break;
@@ -52,12 +52,12 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       current = cname.target;
     }
     const negative = Math.min(ttl, negativeTtl(response));
-    if (response.rcode === RCODE.NXDOMAIN) return { kind: 'nxdomain', aliases, ttl: negative };
+    if (response.rcode === RCODE.NXDOMAIN) return { kind: 'nxdomain', aliases, canonical: current, ttl: negative };
     // NOERROR with nothing for `current`: true NODATA (a recursive server that followed the chain sends the
     // target zone's SOA), or a chain the server did not follow (no SOA): then ask for the chain's end.
     const followedHere = aliases.length > aliasesBefore;
     const hasSoa = response.authorities.some((r) => r.type === 'SOA');
-    if (!followedHere || hasSoa) return { kind: 'nodata', aliases, ttl: negative };
+    if (!followedHere || hasSoa) return { kind: 'nodata', aliases, canonical: current, ttl: negative };
     visited.delete(current);
   }
   return { kind: 'failure', detail: `CNAME chain from ${name} longer than ${MAX_CNAME_LINKS} links` };

@@ -22,10 +22,15 @@ export class MapRegistry {
   constructor(
     definitions: readonly MapDefinition[],
     private readonly decider: Decider,
-    private readonly policy: AnswerPolicy,
+    private policy: AnswerPolicy,
     private readonly log: Logger,
   ) {
     this.setMaps(definitions);
+  }
+
+  /** Replaces how decisions become answers (configuration reload). */
+  setPolicy(policy: AnswerPolicy): void {
+    this.policy = policy;
   }
 
   /** Replaces the set of maps answered (configuration reload). */

@@ -1,0 +1,77 @@
+/**
+ * Builds the engine and its edges from the configuration: one place for `serve` and `lookup`, so both
+ * decide the same way.
+ */
+import type { Logger } from 'pino';
+import { Config } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+import { AnswerPolicy } from '../maps/format.js';
+import { WireDnsClient, QueryObserver } from '../dns/client.js';
+import { systemDnsServers } from '../dns/servers.js';
+import { Prober } from '../probe/prober.js';
+import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
+import { Engine, EngineSettings } from './engine.js';
+import { Overrides, buildDomainSet } from './overrides.js';
+
+/** Most addresses of one MX host that are probed. */
+export const PROBES_PER_HOST = 2;
+
+export function engineSettings(config: Config): EngineSettings {
+  return {
+    triggers: new Set(config.triggers),
+    probe: config.probe,
+    deadlineMs: config.deadline,
+    minTtlMs: config.minTtl,
+    maxTtlMs: Math.max(config.maxTtl, config.minTtl),
+    failureTtlMs: config.failureTtl,
+    cacheSize: config.cacheSize,
+    hostCacheSize: config.hostCacheSize,
+    probesPerHost: PROBES_PER_HOST,
+    dryRun: config.dryRun,
+  };
+}
+
+export function answerPolicy(config: Config): AnswerPolicy {
+  return {
+    onDnsFailure: config.onDnsFailure,
+    dryRun: config.dryRun,
+    maxAddresses: config.maxAddresses,
+    postfixSingleNexthop: config.postfixSingleNexthop,
+  };
+}
+
+/** Reads the override lists and files; throws ConfigError naming the bad pattern or file. */
+export function loadOverrides(config: Config): Overrides {
+  return { never: buildDomainSet(config.never, 'never'), force: buildDomainSet(config.forceIpv4, 'force_ipv4') };
+}
+
+export interface EngineEdges {
+  /** Replaces the real SMTP probe (tests map documentation addresses to fake endpoints). */
+  readonly probe?: SmtpProbe;
+  readonly observeQuery?: QueryObserver;
+}
+
+export interface AssembledEngine {
+  readonly engine: Engine;
+  readonly dns: WireDnsClient;
+  readonly prober: Prober;
+}
+
+export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
+  const servers = config.dns.length > 0 ? config.dns : systemDnsServers();
+  if (servers.length === 0) throw new ConfigError('no DNS servers: the system has none configured (resolv.conf); give --dns HOST:PORT');
+  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts }, edges.observeQuery);
+  const prober = new Prober(
+    {
+      port: config.probePort,
+      timeoutMs: config.probeTimeout,
+      okTtlMs: config.probeOkTtl,
+      failTtlMs: config.probeFailTtl,
+      concurrency: config.probeConcurrency,
+      cacheSize: config.hostCacheSize,
+    },
+    edges.probe ?? probeSmtp,
+  );
+  const engine = new Engine(engineSettings(config), loadOverrides(config), dns, prober, log);
+  return { engine, dns, prober };
+}

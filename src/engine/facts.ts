@@ -1,0 +1,52 @@
+/** What the engine learns about a domain before the rule decides: plain values, printed by `lookup`. */
+import { Trigger } from './decision.js';
+
+export interface MxHost {
+  readonly preference: number;
+  readonly name: string;
+}
+
+export type MxFacts =
+  | { readonly kind: 'nxdomain'; readonly ttl: number }
+  | { readonly kind: 'null-mx'; readonly ttl: number }
+  | { readonly kind: 'failure'; readonly detail: string }
+  | {
+      readonly kind: 'hosts';
+      /** True when the domain has no MX and is its own mail host (RFC 5321 §5.1). */
+      readonly implicit: boolean;
+      /** CNAMEs followed from the domain itself (legal for a mail domain). */
+      readonly aliases: readonly string[];
+      readonly hosts: readonly MxHost[];
+      readonly ttl: number;
+    };
+
+export type AddressFacts =
+  | { readonly kind: 'records'; readonly addresses: readonly string[]; readonly ttl: number }
+  | { readonly kind: 'nodata'; readonly ttl: number }
+  | { readonly kind: 'nxdomain'; readonly ttl: number }
+  | { readonly kind: 'failure'; readonly detail: string };
+
+export interface HostFacts {
+  readonly name: string;
+  /** Every name in the host's CNAME chain (empty for a proper host name). */
+  readonly aliases: readonly string[];
+  readonly a: AddressFacts;
+  readonly aaaa: AddressFacts;
+  /** Seconds these facts stay valid. */
+  readonly ttl: number;
+}
+
+export interface ProbeFact {
+  readonly address: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  readonly ms: number;
+  readonly cached: boolean;
+  readonly ttlMs: number;
+}
+
+export interface HostReport extends HostFacts {
+  readonly preference: number;
+  readonly probes: readonly ProbeFact[];
+  readonly triggers: readonly Trigger[];
+}

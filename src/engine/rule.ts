@@ -1,0 +1,91 @@
+/**
+ * The rule: from gathered facts to a decision and its lifetime. Pure; one test per row of the rule table.
+ */
+import { Decision, Trigger } from './decision.js';
+import { HostFacts, HostReport, MxFacts, ProbeFact } from './facts.js';
+
+
+export interface RuleSettings {
+  /** Triggers switched on. */
+  readonly triggers: ReadonlySet<Trigger>;
+  /** Whether present AAAA records are probed; without probes they count as working. */
+  readonly probe: boolean;
+}
+
+export interface Outcome {
+  readonly decision: Decision;
+  /** Seconds the decision may be served, before clamping. */
+  readonly ttl: number;
+}
+
+/** Triggers that DNS alone can fire for one host. */
+export function dnsTriggers(host: HostFacts, settings: RuleSettings): Trigger[] {
+  const fired: Trigger[] = [];
+  const on = (t: Trigger): boolean => settings.triggers.has(t);
+  if (on('cname-mx') && host.aliases.length > 0) fired.push('cname-mx');
+  if (on('no-aaaa') && (host.aaaa.kind === 'nodata' || host.aaaa.kind === 'nxdomain') && host.a.kind === 'records') fired.push('no-aaaa');
+  if (on('aaaa-error') && host.aaaa.kind === 'failure' && host.a.kind === 'records') fired.push('aaaa-error');
+  return fired;
+}
+
+/** Whether probes can change the outcome: only when nothing else has decided it already. */
+export function probesNeeded(hosts: readonly HostFacts[], forced: boolean, settings: RuleSettings): boolean {
+  if (forced || !settings.probe || !settings.triggers.has('ipv6-unreachable')) return false;
+  if (hosts.some((h) => h.a.kind === 'failure')) return false;
+  return !hosts.some((h) => dnsTriggers(h, settings).length > 0);
+}
+
+/** The probe-based trigger for one host, given its probes (none run = none fired). */
+export function probeTrigger(host: HostFacts, probes: readonly ProbeFact[], settings: RuleSettings): Trigger[] {
+  if (!settings.triggers.has('ipv6-unreachable') || host.aaaa.kind !== 'records' || probes.length === 0) return [];
+  return probes.some((p) => p.ok) ? [] : ['ipv6-unreachable'];
+}
+
+/** IPv4 addresses grouped by MX preference, most preferred first, each address once. */
+export function routesFor(hosts: readonly HostReport[]): string[][] {
+  const byPreference = new Map<number, string[]>();
+  const seen = new Set<string>();
+  for (const host of [...hosts].sort((x, y) => x.preference - y.preference)) {
+    if (host.a.kind !== 'records') continue;
+    const group = byPreference.get(host.preference) ?? [];
+    for (const address of host.a.addresses) {
+      if (seen.has(address)) continue;
+      seen.add(address);
+      group.push(address);
+    }
+    byPreference.set(host.preference, group);
+  }
+  return [...byPreference.values()].filter((g) => g.length > 0);
+}
+
+function minTtl(values: number[]): number {
+  return values.length === 0 ? Infinity : Math.min(...values);
+}
+
+/**
+ * Decides from the MX facts and the host reports (probes and triggers filled in). `forced` is a force_ipv4
+ * override; `never` overrides are answered before any DNS and never get here.
+ */
+export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolean): Outcome {
+  switch (mx.kind) {
+    case 'failure':
+      return { decision: { action: 'dns-failure', detail: mx.detail }, ttl: 0 };
+    case 'nxdomain':
+      return { decision: { action: 'leave', reason: 'nxdomain' }, ttl: mx.ttl };
+    case 'null-mx':
+      // Never overridden: sendmail >= 8.16.1 bounces these correctly (556 5.1.10).
+      return { decision: { action: 'leave', reason: 'null-mx' }, ttl: mx.ttl };
+    case 'hosts':
+      break;
+  }
+  const failed = hosts.find((h) => h.a.kind === 'failure');
+  if (failed && failed.a.kind === 'failure') return { decision: { action: 'dns-failure', detail: failed.a.detail }, ttl: 0 };
+  const usable = hosts.filter((h) => !(h.a.kind === 'nxdomain' && h.aaaa.kind !== 'records'));
+  const probeTtls = usable.flatMap((h) => h.probes.map((p) => p.ttlMs / 1000));
+  const ttl = minTtl([mx.ttl, ...usable.map((h) => h.ttl), ...probeTtls]);
+  const triggers = forced ? (['override'] as const) : [...new Set(usable.flatMap((h) => h.triggers))];
+  if (triggers.length === 0) return { decision: { action: 'leave', reason: 'ipv6-ok' }, ttl };
+  const routes = routesFor(usable);
+  if (routes.length === 0) return { decision: { action: 'leave', reason: 'no-ipv4' }, ttl };
+  return { decision: { action: 'force-ipv4', triggers, routes }, ttl };
+}

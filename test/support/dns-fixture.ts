@@ -1,0 +1,132 @@
+/**
+ * An in-process DNS server (dns2) on 127.0.0.1, UDP and TCP on one port, acting as a recursive resolver
+ * over a zone the test describes. Counts every query, and can fail, stay silent or change records per name.
+ */
+import { createServer, Packet } from 'dns2';
+import { RCODE } from '../../src/dns/message.js';
+import type { DnsServer } from '../../src/dns/transport.js';
+
+export type FixtureRecord =
+  | { type: 'A' | 'AAAA'; address: string; ttl?: number }
+  | { type: 'MX'; exchange: string; priority: number; ttl?: number }
+  | { type: 'CNAME'; target: string; ttl?: number };
+
+/** What a name does instead of answering from the zone, per query type ('*' = every type). */
+export type Behaviour = 'servfail' | 'refused' | 'silent' | 'nxdomain';
+
+export interface Zone {
+  records: Record<string, FixtureRecord[]>;
+  behaviours?: Record<string, Partial<Record<'A' | 'AAAA' | 'MX' | '*', Behaviour>>>;
+  /** Negative TTL (SOA minimum) for NXDOMAIN/NODATA answers. */
+  negativeTtl?: number;
+}
+
+const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME' };
+
+export interface DnsFixture {
+  readonly server: DnsServer;
+  readonly spec: string;
+  zone: Zone;
+  /** Queries seen, as "name TYPE" (UDP and TCP alike). */
+  readonly queries: string[];
+  count(name: string, type?: string): number;
+  close(): Promise<void>;
+}
+
+function toResource(name: string, r: FixtureRecord): Record<string, unknown> {
+  const base = { name, ttl: r.ttl ?? 300, class: Packet.CLASS.IN };
+  switch (r.type) {
+    case 'A':
+      return { ...base, type: Packet.TYPE.A, address: r.address };
+    case 'AAAA':
+      return { ...base, type: Packet.TYPE.AAAA, address: r.address };
+    case 'MX':
+      return { ...base, type: Packet.TYPE.MX, exchange: r.exchange, priority: r.priority };
+    case 'CNAME':
+      return { ...base, type: Packet.TYPE.CNAME, domain: r.target };
+  }
+}
+
+function soa(zone: Zone, name: string): Record<string, unknown> {
+  const apex = name.split('.').slice(-2).join('.');
+  const ttl = zone.negativeTtl ?? 60;
+  return { name: apex, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl, primary: `ns.${apex}`, admin: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: ttl };
+}
+
+export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
+  const queries: string[] = [];
+  const state = { zone };
+  const server = createServer({
+    udp: true,
+    tcp: true,
+    handle: ((request: { questions: Array<{ name: string; type: number }> }, send: (r: never) => void) => {
+      const response = Packet.createResponseFromRequest(request as never) as unknown as {
+        header: { rcode: number; ra: number };
+        answers: unknown[];
+        authorities: unknown[];
+      };
+      response.header.ra = 1;
+      const q = request.questions[0];
+      const qname = q.name.toLowerCase().replace(/\.$/, '');
+      const qtype = TYPES[q.type] ?? 'OTHER';
+      queries.push(`${qname} ${qtype}`);
+      const z = state.zone;
+      // Follow CNAMEs like a recursive resolver, answering with the whole chain.
+      let name = qname;
+      for (let hops = 0; hops < 30; hops++) {
+        const behaviour = z.behaviours?.[name]?.[qtype as 'A'] ?? z.behaviours?.[name]?.['*'];
+        if (behaviour === 'silent') return;
+        if (behaviour === 'servfail' || behaviour === 'refused') {
+          response.header.rcode = behaviour === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
+          response.answers = [];
+          return send(response as never);
+        }
+        const records = behaviour === 'nxdomain' ? undefined : z.records[name];
+        if (!records) {
+          response.header.rcode = RCODE.NXDOMAIN;
+          response.authorities.push(soa(z, name));
+          return send(response as never);
+        }
+        const cname = records.find((r) => r.type === 'CNAME');
+        if (cname && qtype !== 'CNAME' && cname.type === 'CNAME') {
+          response.answers.push(toResource(name, cname));
+          name = cname.target;
+          continue;
+        }
+        const matching = records.filter((r) => r.type === qtype);
+        for (const r of matching) response.answers.push(toResource(name, r));
+        if (matching.length === 0) response.authorities.push(soa(z, name));
+        return send(response as never);
+      }
+      response.header.rcode = RCODE.SERVFAIL;
+      send(response as never);
+    }) as never,
+  });
+  // UDP first, then TCP on the same port (dns2's listen() would pick two different ports).
+  const servers = server as unknown as { servers: { udp: import('node:dgram').Socket; tcp: import('node:net').Server } };
+  await new Promise<void>((resolve) => servers.servers.udp.bind(0, '127.0.0.1', resolve));
+  const port = servers.servers.udp.address().port;
+  await new Promise<void>((resolve, reject) => {
+    servers.servers.tcp.once('error', reject);
+    servers.servers.tcp.listen(port, '127.0.0.1', resolve);
+  });
+  servers.servers.udp.setRecvBufferSize(4 << 20);
+  const fixture: DnsFixture = {
+    server: { host: '127.0.0.1', port, family: 4 },
+    spec: `127.0.0.1:${port}`,
+    get zone() {
+      return state.zone;
+    },
+    set zone(z: Zone) {
+      state.zone = z;
+    },
+    queries,
+    count: (name, type) => queries.filter((q) => (type ? q === `${name} ${type}` : q.startsWith(`${name} `))).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        servers.servers.udp.close();
+        servers.servers.tcp.close(() => resolve());
+      }),
+  };
+  return fixture;
+}
