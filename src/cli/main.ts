@@ -7,6 +7,7 @@ import { Mx4mapError } from '../errors.js';
 import { serveCommand } from './serve.js';
 import { queryCommand } from './query.js';
 import { checkConfigCommand } from './check-config.js';
+import { lookupCommand } from './lookup.js';
 
 export function usageError(message: string): never {
   process.stderr.write(`mx4map: ${message}\n`);
@@ -19,8 +20,9 @@ export async function main(args: string[]): Promise<void> {
       .scriptName('mx4map')
       .command(serveCommand)
       .command(queryCommand)
+      .command(lookupCommand)
       .command(checkConfigCommand)
-      .demandCommand(1, 'name a command: serve, query or check-config')
+      .demandCommand(1, 'name a command: serve, query, lookup or check-config')
       .strict()
       .env(false)
       .parserConfiguration({ 'camel-case-expansion': false })

@@ -30,6 +30,8 @@ export interface HostFacts {
   readonly name: string;
   /** Every name in the host's CNAME chain (empty for a proper host name). */
   readonly aliases: readonly string[];
+  /** The name the chain ends at (the host itself when it is no alias). */
+  readonly canonical: string;
   readonly a: AddressFacts;
   readonly aaaa: AddressFacts;
   /** Seconds these facts stay valid. */

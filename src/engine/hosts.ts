@@ -25,7 +25,8 @@ export async function resolveHost(dns: DnsClient, name: string, failureTtl: numb
   const aliases = [...new Set([...(a.kind === 'failure' ? [] : a.aliases), ...(aaaa.kind === 'failure' ? [] : aaaa.aliases)])];
   const facts = { a: addressFacts(a), aaaa: addressFacts(aaaa) };
   const ttls = [facts.a, facts.aaaa].map((f) => (f.kind === 'failure' ? failureTtl : f.ttl));
-  return { name, aliases, ...facts, ttl: Math.min(...ttls) };
+  const canonical = a.kind !== 'failure' ? a.canonical : aaaa.kind !== 'failure' ? aaaa.canonical : name;
+  return { name, aliases, canonical, ...facts, ttl: Math.min(...ttls) };
 }
 
 export class HostDirectory {

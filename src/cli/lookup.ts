@@ -1,0 +1,45 @@
+/**
+ * `mx4map lookup DOMAIN`: runs the engine directly, with the same flags as serve, and prints the reason
+ * trail (or JSON). Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on error.
+ */
+import type { CommandModule } from 'yargs';
+import { loadConfig } from '../config/load.js';
+import { createLogger, LogLevel } from '../log.js';
+import { answerPolicy, assembleEngine } from '../engine/assemble.js';
+import { classifyKeyText } from '../domain/key.js';
+import { intendedReply, replyFor } from '../maps/format.js';
+import { rawFlagValues, withConfigFlags } from './config-flags.js';
+import { renderTrail } from './lookup-report.js';
+
+export const lookupCommand: CommandModule = {
+  command: 'lookup <domain>',
+  describe: 'Decide for one domain right here (no server needed) and print why',
+  builder: (yargs) =>
+    withConfigFlags(yargs)
+      .positional('domain', { type: 'string', describe: 'domain (or user@domain) to decide for' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the evaluation as JSON' }),
+  handler: async (argv) => {
+    const flags = rawFlagValues(argv);
+    const config = loadConfig(flags, argv.config as string | undefined);
+    // Logs go to stderr, quiet unless a level was asked for: stdout is the report.
+    const { log, flush } = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', 2);
+    const key = classifyKeyText(String(argv.domain));
+    if (key.kind === 'skip') {
+      process.stdout.write(argv.json ? `${JSON.stringify({ key: argv.domain, skipped: key.reason })}\n` : `${String(argv.domain)}: answered NOTFOUND at once, without DNS (${key.reason})\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const { engine } = assembleEngine(config, log);
+    const evaluation = await engine.evaluate(key.domain);
+    const policy = answerPolicy(config);
+    const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.decision, m, policy)]));
+    if (argv.json) {
+      const intended = Object.fromEntries(config.maps.map((m) => [m.name, intendedReply(evaluation.decision, m, policy)]));
+      process.stdout.write(`${JSON.stringify({ ...evaluation, answers, intended }, null, 2)}\n`);
+    } else {
+      process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline));
+    }
+    flush();
+    process.exitCode = Object.values(answers).some((r) => r.status === 'OK') ? 0 : 1;
+  },
+};
