@@ -19,6 +19,10 @@ function addresses(label: string, facts: AddressFacts): string {
   }
 }
 
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function renderTrail(e: Evaluation, maps: readonly MapDefinition[], policy: AnswerPolicy, deadlineMs: number): string {
   const out: string[] = [`domain      ${e.domain}`];
   if (e.override) out.push(`override    ${e.override === 'never' ? 'never (no DNS asked)' : 'force_ipv4'}`);
@@ -59,6 +63,6 @@ export function renderTrail(e: Evaluation, maps: readonly MapDefinition[], polic
   });
   out.push(`cached for  ${e.ttlMs > 0 ? showMs(e.ttlMs) : 'not cached'}`);
   const over = e.durationMs > deadlineMs ? `  (over the ${showMs(deadlineMs)} deadline: serve answers NOTFOUND until the decision is cached)` : '';
-  out.push(`work        ${e.dnsQueries} DNS queries, ${e.probesSent} probes, ${e.durationMs} ms${over}`);
+  out.push(`work        ${plural(e.dnsQueries, 'DNS query', 'DNS queries')}, ${plural(e.probesSent, 'probe', 'probes')}, ${e.durationMs} ms${over}`);
   return `${out.join('\n')}\n`;
 }

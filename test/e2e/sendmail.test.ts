@@ -1,70 +1,61 @@
 /**
- * The real sendmail socket map client against the mx4map server. Needs sendmail-bin, sendmail-cf, m4 and
- * root (scripts/install-mtas.sh installs them; .ci/run runs it).
+ * The real sendmail socket map client against the built `mx4map serve`, deciding from the fixture DNS.
+ * Needs sendmail-bin, sendmail-cf, m4 and root (scripts/install-mtas.sh installs them; .ci/run runs it).
  */
 import { readFileSync } from 'node:fs';
-import { startServer, TestServer } from '../support/server';
+import { ServeProcess, startServe } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { cliZone } from '../support/cli-zone';
 import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig } from '../support/sendmail';
-import { Decider } from '../../src/engine/decision';
 
 const missing = sendmailMissing();
 if (missing) console.warn(`SKIPPING real-sendmail tests: ${missing}. Run scripts/install-mtas.sh as root to enable them.`);
 const describeWithSendmail = missing ? describe.skip : describe;
 
-/** Forces one domain, leaves the rest: enough to see both answers travel through sendmail's rules. */
-const decider: Decider = {
-  decide: (domain) =>
-    domain === 'cname-mx.test'
-      ? { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.10', '192.0.2.11'], ['192.0.2.20']] }
-      : { action: 'leave', reason: 'ipv6-ok' },
-};
-
 describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snippets/sendmail.mc)', () => {
-  let server: TestServer;
+  let dns: DnsFixture;
+  let smtp: SmtpFixture;
+  let serve: ServeProcess;
   let rig: SendmailRig;
   beforeAll(async () => {
-    server = await startServer({ decider });
-    rig = buildSendmailRig(`inet:${server.port}@127.0.0.1`);
+    dns = await startDnsFixture(cliZone());
+    smtp = await startSmtpFixture('greet');
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port)]);
+    rig = buildSendmailRig(`inet:${serve.port}@127.0.0.1`);
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await serve.stop();
+    await dns.close();
+    await smtp.close();
+  });
 
   test('the test .cf declares the map exactly as the snippet does', () => {
-    expect(readFileSync(rig.cf, 'utf8')).toContain(`Kmailertable socket -t -d5 inet:${server.port}@127.0.0.1`);
+    expect(readFileSync(rig.cf, 'utf8')).toContain(`Kmailertable socket -t -d5 inet:${serve.port}@127.0.0.1`);
   });
 
-  test('/map mailertable returns the forced route', async () => {
-    const out = await rig.test(['/map mailertable cname-mx.test']);
-    expect(mapResult(out)).toBe('map_lookup: mailertable (cname-mx.test) returns esmtp:[192.0.2.10],[192.0.2.11]:[192.0.2.20] (0)');
+  test('/map mailertable returns the forced route for a domain whose MX host is a CNAME', async () => {
+    expect(mapResult(await rig.test(['/map mailertable cname-mx.test']))).toBe('map_lookup: mailertable (cname-mx.test) returns esmtp:[192.0.2.10] (0)');
   });
 
-  test('/map mailertable of an untouched domain is "no match"', async () => {
-    expect(mapResult(await rig.test(['/map mailertable example.com']))).toMatch(/^map_lookup: mailertable \(example\.com\) no match/);
+  test('/map mailertable of a domain with working IPv6 is "no match"', async () => {
+    expect(mapResult(await rig.test(['/map mailertable ipv6-ok.test']))).toMatch(/^map_lookup: mailertable \(ipv6-ok\.test\) no match/);
   });
 
-  test('ruleset 0 resolves a forced domain to esmtp and the IPv4 literals', async () => {
-    const triple = resolvedTriple(await rig.test(['3,0 user@cname-mx.test']));
-    expect(triple).toBe('$# esmtp $@ [ 192 . 0 . 2 . 10 ] , [ 192 . 0 . 2 . 11 ] : [ 192 . 0 . 2 . 20 ] $: user < @ cname-mx . test >');
+  test('ruleset 0 resolves a forced domain to esmtp and its IPv4 literals, preference groups kept', async () => {
+    const triple = resolvedTriple(await rig.test(['3,0 user@multi.test']));
+    expect(triple).toBe('$# esmtp $@ [ 192 . 0 . 2 . 2 ] , [ 192 . 0 . 2 . 3 ] , [ 192 . 0 . 2 . 1 ] : [ 192 . 0 . 2 . 4 ] $: user < @ multi . test >');
   });
 
-  test('ruleset 0 leaves an untouched domain to normal routing, after the .parent walk', async () => {
-    const requests: string[] = [];
-    const seen = (domain: string) => requests.push(domain);
-    const original = decider.decide;
-    decider.decide = (d) => (seen(d), original(d));
-    try {
-      const triple = resolvedTriple(await rig.test(['3,0 user@a.example.com']));
-      expect(triple).toBe('$# esmtp $@ a . example . com $: user < @ a . example . com >');
-    } finally {
-      decider.decide = original;
-    }
-    // Only the full name reaches the decision; .example.com, .com and . are answered at once.
-    expect(requests).toEqual(['a.example.com']);
+  test('ruleset 0 leaves an untouched domain to normal routing; the .parent keys never reach DNS', async () => {
+    const before = dns.queries.length;
+    const triple = resolvedTriple(await rig.test(['3,0 user@a.ipv6-ok.test']));
+    expect(triple).toBe('$# esmtp $@ a . ipv6-ok . test $: user < @ a . ipv6-ok . test >');
+    // sendmail asked a.ipv6-ok.test, .ipv6-ok.test, .test and .; only the first is a domain to decide.
+    expect(dns.queries.slice(before)).toEqual(['a.ipv6-ok.test MX']);
   });
 
-  test('the keys sendmail sends on the wire: full name, then .parent … walk', async () => {
-    const before = server.registry.counters.lookups;
-    await rig.test(['3,0 user@a.b.example.org']);
-    // a.b.example.org, .b.example.org, .example.org, .org, .
-    expect(server.registry.counters.lookups - before).toBe(5);
+  test('a null-MX domain is left for sendmail to bounce itself', async () => {
+    expect(mapResult(await rig.test(['/map mailertable null-mx.test']))).toMatch(/no match/);
   });
 });

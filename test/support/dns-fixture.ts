@@ -12,13 +12,15 @@ export type FixtureRecord =
   | { type: 'CNAME'; target: string; ttl?: number };
 
 /** What a name does instead of answering from the zone, per query type ('*' = every type). */
-export type Behaviour = 'servfail' | 'refused' | 'silent' | 'nxdomain';
+export type Behaviour = 'servfail' | 'refused' | 'silent' | 'nxdomain' | 'slow';
 
 export interface Zone {
   records: Record<string, FixtureRecord[]>;
   behaviours?: Record<string, Partial<Record<'A' | 'AAAA' | 'MX' | '*', Behaviour>>>;
   /** Negative TTL (SOA minimum) for NXDOMAIN/NODATA answers. */
   negativeTtl?: number;
+  /** Delay before a 'slow' name is answered (default 2000 ms). */
+  slowMs?: number;
 }
 
 const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME' };
@@ -71,6 +73,8 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
       const qtype = TYPES[q.type] ?? 'OTHER';
       queries.push(`${qname} ${qtype}`);
       const z = state.zone;
+      const slow = Object.entries(z.behaviours?.[qname] ?? {}).some(([t, b]) => b === 'slow' && (t === '*' || t === qtype));
+      const reply = slow ? (r: never) => void setTimeout(() => send(r), z.slowMs ?? 2000) : send;
       // Follow CNAMEs like a recursive resolver, answering with the whole chain.
       let name = qname;
       for (let hops = 0; hops < 30; hops++) {
@@ -79,13 +83,13 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
         if (behaviour === 'servfail' || behaviour === 'refused') {
           response.header.rcode = behaviour === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
           response.answers = [];
-          return send(response as never);
+          return reply(response as never);
         }
         const records = behaviour === 'nxdomain' ? undefined : z.records[name];
         if (!records) {
           response.header.rcode = RCODE.NXDOMAIN;
           response.authorities.push(soa(z, name));
-          return send(response as never);
+          return reply(response as never);
         }
         const cname = records.find((r) => r.type === 'CNAME');
         if (cname && qtype !== 'CNAME' && cname.type === 'CNAME') {
@@ -96,10 +100,10 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
         const matching = records.filter((r) => r.type === qtype);
         for (const r of matching) response.answers.push(toResource(name, r));
         if (matching.length === 0) response.authorities.push(soa(z, name));
-        return send(response as never);
+        return reply(response as never);
       }
       response.header.rcode = RCODE.SERVFAIL;
-      send(response as never);
+      reply(response as never);
     }) as never,
   });
   // UDP first, then TCP on the same port (dns2's listen() would pick two different ports).

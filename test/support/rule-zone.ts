@@ -70,14 +70,16 @@ export function ruleZone(): Zone {
       'shop3.test': [{ type: 'MX', exchange: 'mx.provider.test', priority: 10 }],
       'mx.provider.test': [{ type: 'CNAME', target: 'edge.provider.test' }],
       'edge.provider.test': [{ type: 'A', address: '192.0.2.90' }],
-      // MX lookup never answered
+      // MX lookup never answered; answered after 2 s
       'blackhole.test': [],
+      'slow.test': [{ type: 'MX', exchange: 'mx.no-aaaa.test', priority: 10 }],
     },
     behaviours: {
       'mx.aaaa-error.test': { AAAA: 'servfail' },
       'servfail.test': { MX: 'servfail' },
       'mx.host-servfail.test': { A: 'servfail' },
       'blackhole.test': { '*': 'silent' },
+      'slow.test': { MX: 'slow' },
     },
   };
 }
