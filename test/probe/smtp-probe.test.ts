@@ -1,0 +1,76 @@
+import { judgeGreeting, probeSmtp } from '../../src/probe/smtp-probe';
+import { refusingPort, startSmtpFixture, SmtpBehaviour } from '../support/smtp-fixture';
+import { Prober } from '../../src/probe/prober';
+
+describe('judgeGreeting', () => {
+  test.each([
+    ['220 mx ready\r\n', { ok: true, detail: 'greeting' }],
+    ['220-first\r\n220 last\r\n', { ok: true, detail: 'greeting' }],
+    ['220-first\r\n', undefined],
+    ['220 partial', undefined],
+    ['421 busy\r\n', { ok: false, detail: 'bad-greeting 421' }],
+    ['554 no\r\n', { ok: false, detail: 'bad-greeting 554' }],
+    ['HTTP/1.1 400\r\n', { ok: false, detail: 'garbage' }],
+    ['x'.repeat(600), { ok: false, detail: 'garbage' }],
+  ])('%j', (text, verdict) => expect(judgeGreeting(text)).toEqual(verdict));
+});
+
+describe('probeSmtp against fake endpoints on [::1]', () => {
+  test.each<[SmtpBehaviour, boolean, string]>([
+    ['greet', true, 'greeting'],
+    ['multiline', true, 'greeting'],
+    ['trickle', true, 'greeting'],
+    ['tempfail', false, 'bad-greeting 421'],
+    ['garbage', false, 'garbage'],
+    ['silent', false, 'timeout'],
+    ['reset', false, 'reset'],
+  ])('%s → ok=%s (%s)', async (behaviour, ok, detail) => {
+    const smtp = await startSmtpFixture(behaviour);
+    try {
+      const r = await probeSmtp('::1', smtp.port, 500);
+      expect({ ok: r.ok, detail: r.detail }).toEqual({ ok, detail });
+      if (ok) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (ok) expect(smtp.received.join(' ')).toContain('QUIT');
+    } finally {
+      await smtp.close();
+    }
+  });
+
+  test('refused', async () => {
+    expect(await probeSmtp('::1', await refusingPort(), 500)).toMatchObject({ ok: false, detail: 'refused' });
+  });
+});
+
+describe('Prober', () => {
+  test('one probe per address per lifetime; concurrent askers share it', async () => {
+    const smtp = await startSmtpFixture('greet');
+    try {
+      let sent = 0;
+      const prober = new Prober({ port: smtp.port, timeoutMs: 500, okTtlMs: 60_000, failTtlMs: 1000, concurrency: 2, cacheSize: 10 }, (a, p, t) => {
+        sent++;
+        return probeSmtp(a, p, t);
+      });
+      const verdicts = await Promise.all([prober.check('::1'), prober.check('::1'), prober.check('::1')]);
+      expect(verdicts.every((v) => v.ok)).toBe(true);
+      expect((await prober.check('::1')).cached).toBe(true);
+      expect(sent).toBe(1);
+      expect(smtp.connections).toBe(1);
+    } finally {
+      await smtp.close();
+    }
+  });
+
+  test('probes beyond the concurrency cap wait their turn', async () => {
+    let running = 0;
+    let peak = 0;
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 2, cacheSize: 10 }, async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      return { ok: true, detail: 'greeting', ms: 20 };
+    });
+    await Promise.all(['2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4', '2001:db8::5'].map((a) => prober.check(a)));
+    expect(peak).toBe(2);
+  });
+});
