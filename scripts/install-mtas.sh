@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real MTA clients the end-to-end tests talk to: sendmail (sendmail-bin, sendmail-cf, m4).
-# Needs root (apt-get). Package scripts are kept from starting daemons on this machine.
+# Installs the real MTA clients the end-to-end tests talk to: sendmail (sendmail-bin, sendmail-cf, m4) and
+# Postfix's postmap. sendmail and Postfix conflict as Debian packages, so Postfix is only unpacked (not
+# installed) into $POSTFIX_ROOT, where the tests look for it. Needs root (apt-get). Package scripts are kept
+# from starting daemons on this machine.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-mtas.sh: run as root (it uses apt-get)" >&2; exit 1; fi
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -16,4 +18,13 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+POSTFIX_ROOT=/opt/mx4map-test/postfix
+if [ ! -x "$POSTFIX_ROOT/usr/sbin/postmap" ]; then
+  work=$(mktemp -d)
+  (cd "$work" && apt-get download postfix >/dev/null 2>&1 || { apt-get update -qq && apt-get download postfix >/dev/null; })
+  mkdir -p "$POSTFIX_ROOT"
+  dpkg -x "$work"/postfix_*.deb "$POSTFIX_ROOT"
+  rm -rf "$work"
+fi
+echo "install-mtas.sh: postfix $(LD_LIBRARY_PATH=$POSTFIX_ROOT/usr/lib/postfix $POSTFIX_ROOT/usr/sbin/postconf -d mail_version 2>/dev/null | sed 's/.*= //') unpacked in $POSTFIX_ROOT"
 echo "install-mtas.sh: sendmail $(sendmail -d0.1 -bt </dev/null 2>/dev/null | sed -n 's/^Version //p' | head -1) ready"

@@ -1,0 +1,78 @@
+/**
+ * The real Postfix socketmap client (`postmap -q`) against the built `mx4map serve`, deciding from the
+ * fixture DNS. Needs postmap unpacked by scripts/install-mtas.sh (.ci/run runs it).
+ */
+import { ServeProcess, startServe } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { cliZone } from '../support/cli-zone';
+import { postfixMissing, postmapQuery, snippetTable } from '../support/postfix';
+
+const missing = postfixMissing();
+if (missing) console.warn(`SKIPPING real-Postfix tests: ${missing}. Run scripts/install-mtas.sh as root to enable them.`);
+const describeWithPostfix = missing ? describe.skip : describe;
+
+describeWithPostfix('postmap -q socketmap:inet:…:transport (from cf-snippets/postfix-main.cf)', () => {
+  let dns: DnsFixture;
+  let smtp: SmtpFixture;
+  let serve: ServeProcess;
+  let table: string;
+  beforeAll(async () => {
+    dns = await startDnsFixture(cliZone());
+    smtp = await startSmtpFixture('greet');
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port)]);
+    table = snippetTable(serve.port);
+  });
+  afterAll(async () => {
+    await serve.stop();
+    await dns.close();
+    await smtp.close();
+  });
+
+  test('the snippet names the transport map on the default endpoint', () => {
+    expect(table).toBe(`socketmap:inet:127.0.0.1:${serve.port}:transport`);
+  });
+
+  test('a forced domain: the full recipient address gets an smtp next-hop list', async () => {
+    const r = await postmapQuery('User@Multi.Test', table);
+    expect(r).toMatchObject({ status: 0, stdout: 'smtp:[192.0.2.2], [192.0.2.3], [192.0.2.1], [192.0.2.4]\n' });
+  });
+
+  test('a CNAME MX host', async () => {
+    expect((await postmapQuery('someone@cname-mx.test', table)).stdout).toBe('smtp:[192.0.2.10]\n');
+  });
+
+  test('an untouched domain is not found (exit 1), as is the wildcard key', async () => {
+    expect(await postmapQuery('someone@ipv6-ok.test', table)).toMatchObject({ status: 1, stdout: '' });
+    expect(await postmapQuery('*', table)).toMatchObject({ status: 1, stdout: '' });
+  });
+
+  test('a DNS failure fails open: not found, not an error', async () => {
+    const r = await postmapQuery('someone@servfail.test', table);
+    expect(r).toMatchObject({ status: 1, stdout: '' });
+    expect(r.stderr).toBe('');
+  });
+
+  test('an unknown map name is a configuration error to Postfix (PERM)', async () => {
+    const r = await postmapQuery('someone@multi.test', table.replace(/:transport$/, ':nosuchmap'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/permanent error: unknown map nosuchmap/);
+  });
+});
+
+describeWithPostfix('postmap with Postfix before 3.5 settings (one next hop)', () => {
+  let dns: DnsFixture;
+  let serve: ServeProcess;
+  beforeAll(async () => {
+    dns = await startDnsFixture(cliZone());
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--postfix-single-nexthop']);
+  });
+  afterAll(async () => {
+    await serve.stop();
+    await dns.close();
+  });
+
+  test('only the most preferred address', async () => {
+    expect((await postmapQuery('a@multi.test', snippetTable(serve.port))).stdout).toBe('smtp:[192.0.2.2]\n');
+  });
+});
