@@ -2,7 +2,7 @@
  * The real sendmail socket map client against the built `mx4map serve`, deciding from the fixture DNS.
  * Needs sendmail-bin, sendmail-cf, m4 and root (scripts/install-mtas.sh installs them; .ci/run runs it).
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { ServeProcess, startServe } from '../support/cli';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
@@ -57,5 +57,38 @@ describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snip
 
   test('a null-MX domain is left for sendmail to bounce itself', async () => {
     expect(mapResult(await rig.test(['/map mailertable null-mx.test']))).toMatch(/no match/);
+  });
+});
+
+describeWithSendmail('sendmail over a UNIX socket, laid out as the systemd unit does (/run/…, mode 0755)', () => {
+  let dns: DnsFixture;
+  let serve: ServeProcess;
+  let dir: string;
+  beforeAll(async () => {
+    dns = await startDnsFixture(cliZone());
+    // sendmail refuses sockets below a group- or world-writable directory, /tmp included.
+    dir = mkdtempSync('/run/mx4map-test-');
+    chmodSync(dir, 0o755);
+    serve = await startServe(['--listen', `unix:${dir}/mx4map.sock`, '--dns', dns.spec]);
+  });
+  afterAll(async () => {
+    await serve.stop();
+    await dns.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the UNIX form of the snippet answers', async () => {
+    const rig = buildSendmailRig(`unix:${dir}/mx4map.sock`);
+    expect(mapResult(await rig.test(['/map mailertable cname-mx.test']))).toBe('map_lookup: mailertable (cname-mx.test) returns esmtp:[192.0.2.10] (0)');
+  });
+
+  test('a group-writable socket directory is refused by sendmail, as the README warns', async () => {
+    chmodSync(dir, 0o775);
+    try {
+      const out = await buildSendmailRig(`unix:${dir}/mx4map.sock`).test(['/map mailertable cname-mx.test'], { allowFailure: true });
+      expect(out).toMatch(/local socket name .* unsafe: Group writable directory/);
+    } finally {
+      chmodSync(dir, 0o755);
+    }
   });
 });

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfigText, resolveConfig } from '../../src/config/load';
+import { OPTION_NAMES, defaults, fileKey } from '../../src/config/options';
+import { changedOptions } from '../../src/config/load';
+
+const path = join(__dirname, '..', '..', 'cf-snippets', 'mx4map.yml');
+
+test('the sample mx4map.yml names every option, and its values are the defaults', () => {
+  const values = parseConfigText(readFileSync(path, 'utf8'), path);
+  expect(Object.keys(values).sort()).toEqual(OPTION_NAMES.map(fileKey).sort());
+  const config = resolveConfig({ flags: {}, env: {}, file: { path, values } });
+  expect(changedOptions(defaults(), config)).toEqual([]);
+});
