@@ -8,8 +8,10 @@ import { createLogger } from './log.js';
 import { MapRegistry } from './maps/registry.js';
 import { answerPolicy, assembleEngine, engineSettings, loadOverrides } from './engine/assemble.js';
 import { Overrides } from './engine/overrides.js';
+import { Metrics } from './ops/metrics.js';
+import { HttpEndpoint, OpsServer, parseHttpListen } from './ops/http.js';
 import { SocketmapServer } from './server/server.js';
-import { Mx4mapError } from './errors.js';
+import { ListenError, Mx4mapError } from './errors.js';
 
 export interface DaemonInput {
   readonly flags: RawValues;
@@ -20,8 +22,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let config = loadConfig(input.flags, input.configPath);
   const logging = createLogger(config.logLevel);
   const { log } = logging;
-  const { engine } = assembleEngine(config, log);
-  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log);
+  // Created below when --http is on; the observers read it lazily.
+  let metrics: Metrics | undefined;
+  const { engine, prober } = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
+  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
   const server = new SocketmapServer({
     answer: registry.answer,
     limits: () => config,
@@ -29,6 +33,13 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,
   });
+  if (config.http !== '') {
+    metrics = new Metrics({
+      connections: () => ({ open: server.connectionCount, waiting: server.waitingCount, protocolErrors: server.protocolErrors }),
+      caches: () => engine.cacheStats,
+      probes: () => prober.outcomes,
+    });
+  }
 
   try {
     await server.listen(config.listen);
@@ -36,7 +47,21 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     logging.flush();
     throw err;
   }
-  log.info({ evt: 'listening', listen: server.bound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
+  let serving = true;
+  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, decisions: () => engine.forcedDecisions() });
+  let httpBound: string | undefined;
+  if (ops) {
+    const endpoint = parseHttpListen(config.http) as HttpEndpoint;
+    if (!/^(127\.|::1$|localhost$)/.test(endpoint.host)) log.warn({ evt: 'listen-exposed', http: config.http }, 'the operations listener is on a non-loopback address and has no authentication');
+    try {
+      httpBound = await ops.listen(endpoint);
+    } catch (err) {
+      await server.close(0);
+      logging.flush();
+      throw new ListenError(`cannot listen on --http ${config.http}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`);
+    }
+  }
+  log.info({ evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
 
   const reload = (): void => {
     let next: Config;
@@ -73,8 +98,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
         process.exit(1);
       }
       stopping = true;
+      serving = false;
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
-      void server.close(config.shutdownGrace).then(() => {
+      void Promise.all([server.close(config.shutdownGrace), ops?.close()]).then(() => {
         log.info({ evt: 'stopped' }, 'stopped');
         resolve();
       });

@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { queryCommand } from './query.js';
 import { checkConfigCommand } from './check-config.js';
 import { lookupCommand } from './lookup.js';
+import { exportCommand } from './export.js';
 
 export function usageError(message: string): never {
   process.stderr.write(`mx4map: ${message}\n`);
@@ -21,8 +22,9 @@ export async function main(args: string[]): Promise<void> {
       .command(serveCommand)
       .command(queryCommand)
       .command(lookupCommand)
+      .command(exportCommand)
       .command(checkConfigCommand)
-      .demandCommand(1, 'name a command: serve, query, lookup or check-config')
+      .demandCommand(1, 'name a command: serve, query, lookup, export or check-config')
       .strict()
       .env(false)
       .parserConfiguration({ 'camel-case-expansion': false })

@@ -11,6 +11,7 @@ import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { Trigger } from '../engine/decision.js';
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
+import { parseHttpListen } from '../ops/http.js';
 
 export interface OptionSpec<T> {
   readonly kind: ValueKind<T>;
@@ -297,6 +298,16 @@ export const OPTIONS = {
     unit: '-',
     describe: 'Domains forced onto IPv4 whatever the triggers say (NXDOMAIN and null MX still win); same patterns and files as never.',
     reloadable: true,
+  }),
+  http: option({
+    kind: text((v) => {
+      const parsed = v === '' ? undefined : parseHttpListen(v);
+      if (parsed && 'problem' in parsed) throw new ValueProblem(`has ${parsed.problem}`);
+    }),
+    default: '',
+    unit: '-',
+    describe: 'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
+    reloadable: false,
   }),
   logLevel: option({
     kind: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),

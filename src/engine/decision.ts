@@ -26,6 +26,14 @@ export type Decision =
   | { readonly action: 'leave'; readonly reason: LeaveReason }
   | { readonly action: 'dns-failure'; readonly detail: string };
 
+/** A forced decision held in the cache, as /decisions serves it and `mx4map export` writes it. */
+export interface ExportedDecision {
+  readonly domain: string;
+  readonly triggers: readonly Trigger[];
+  readonly routes: readonly (readonly string[])[];
+  readonly ttlMs: number;
+}
+
 /** Decides for one normalised domain. Implementations never reject: failures are decisions too. */
 export interface Decider {
   decide(domain: string): Decision | Promise<Decision>;

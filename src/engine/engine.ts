@@ -8,7 +8,7 @@ import { DnsClient, QueryOutcome } from '../dns/client.js';
 import { RecordType } from '../dns/message.js';
 import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
 import { Prober } from '../probe/prober.js';
-import { Decider, Decision, Trigger } from './decision.js';
+import { Decider, Decision, ExportedDecision, Trigger } from './decision.js';
 import { HostReport, MxFacts, ProbeFact } from './facts.js';
 import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
@@ -87,9 +87,13 @@ export class Engine implements Decider {
     this.decisions = new TtlCache(settings.cacheSize, this.now);
   }
 
-  /** Cached decisions with their remaining lifetime (for export). */
-  cachedDecisions(): IterableIterator<[string, Decision, number]> {
-    return this.decisions.fresh();
+  /** The forced decisions held now, with their remaining lifetime (for /decisions and `export`). */
+  forcedDecisions(): ExportedDecision[] {
+    const out: ExportedDecision[] = [];
+    for (const [domain, d, ttlMs] of this.decisions.fresh()) {
+      if (d.action === 'force-ipv4') out.push({ domain, triggers: d.triggers, routes: d.routes, ttlMs });
+    }
+    return out.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   }
 
   decide(domain: string): Decision | Promise<Decision> {

@@ -9,6 +9,9 @@ import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
 import { AnswerPolicy, replyFor } from './format.js';
 
+/** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
+export type AnswerObserver = (map: string, answer: string, reason: string) => void;
+
 export interface RegistryCounters {
   lookups: number;
   unknownMap: number;
@@ -24,6 +27,7 @@ export class MapRegistry {
     private readonly decider: Decider,
     private policy: AnswerPolicy,
     private readonly log: Logger,
+    private readonly observe: AnswerObserver = () => undefined,
   ) {
     this.setMaps(definitions);
   }
@@ -44,6 +48,7 @@ export class MapRegistry {
     if (!request) {
       this.counters.malformed++;
       log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80) }, 'request without "<map> <key>"');
+      this.observe('-', 'PERM', 'malformed-request');
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }
     const map = this.maps.get(request.map);
@@ -51,11 +56,15 @@ export class MapRegistry {
       this.counters.unknownMap++;
       const name = printable(request.map, 64);
       log.warn({ evt: 'unknown-map', map: name }, 'request for a map that is not configured');
+      this.observe('-', 'PERM', 'unknown-map'); // never the client's map name: it would be an unbounded label
       return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
     }
     this.counters.lookups++;
     const key = classifyKey(request.key);
-    if (key.kind === 'skip') return NOTFOUND_REPLY;
+    if (key.kind === 'skip') {
+      this.observe(map.name, 'NOTFOUND', key.reason);
+      return NOTFOUND_REPLY;
+    }
     const decision = this.decider.decide(key.domain);
     if (isPromise(decision)) return decision.then((d) => this.encode(d, map));
     return this.encode(decision, map);
@@ -67,7 +76,19 @@ export class MapRegistry {
 
   private encode(decision: Decision, map: MapDefinition): Buffer {
     const reply = replyFor(decision, map, this.policy);
+    this.observe(map.name, reply.status, reasonOf(decision));
     return reply.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(reply);
+  }
+}
+
+export function reasonOf(decision: Decision): string {
+  switch (decision.action) {
+    case 'force-ipv4':
+      return decision.triggers.join('+');
+    case 'leave':
+      return decision.reason;
+    case 'dns-failure':
+      return 'dns-failure';
   }
 }
 

@@ -1,0 +1,56 @@
+/**
+ * `mx4map export`: writes the forced decisions a running server holds as a static map file, for operators
+ * who want to freeze them or keep a fallback: `domain<TAB>esmtp:[…]` (sendmail mailertable, makemap
+ * input) or `domain<TAB>smtp:[…]` (Postfix transport, postmap input).
+ */
+import type { CommandModule } from 'yargs';
+import { ClientError, ConfigError } from '../errors.js';
+import { ExportedDecision } from '../engine/decision.js';
+import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
+import { MapDefinition } from '../config/map-definitions.js';
+
+export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
+
+/** Renders decisions as map lines; pure. */
+export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
+  const lines = [`# mx4map export, ${now.toISOString()}: ${decisions.length} forced domains (${map.format === 'sendmail' ? 'sendmail mailertable' : 'Postfix transport'})`];
+  for (const d of decisions) {
+    const value = routeValue(d.routes, map, { ...DEFAULT_POLICY, maxAddresses });
+    if (value) lines.push(`${d.domain}\t${value}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function fetchDecisions(baseUrl: string): Promise<ExportedDecision[]> {
+  const url = `${baseUrl.replace(/\/+$/, '')}/decisions`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused (is serve running with --http?)' : (cause?.message ?? (err as Error).message);
+    throw new ClientError(`cannot fetch ${url}: ${why}`);
+  }
+  if (!response.ok) throw new ClientError(`${url} answered HTTP ${response.status}`);
+  return (await response.json()) as ExportedDecision[];
+}
+
+export const exportCommand: CommandModule = {
+  command: 'export',
+  describe: "Write the running server's forced decisions as a static mailertable or transport map",
+  builder: (yargs) =>
+    yargs
+      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: 'base URL of the server\'s --http listener' })
+      .option('format', { choices: ['mailertable', 'transport'] as const, default: 'mailertable' as const, describe: 'sendmail mailertable or Postfix transport lines' })
+      .option('mailer', { type: 'string', requiresArg: true, describe: 'mailer (sendmail) or transport (Postfix) name [default: esmtp | smtp]' })
+      .option('max-addresses', { type: 'number', default: DEFAULT_POLICY.maxAddresses, requiresArg: true, describe: 'most addresses per line' }),
+  handler: async (argv) => {
+    const format = argv.format === 'transport' ? 'postfix' : 'sendmail';
+    const mailer = (argv.mailer as string | undefined) ?? (format === 'sendmail' ? 'esmtp' : 'smtp');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(mailer)) throw new ConfigError(`--mailer "${mailer}" is not a mailer name such as esmtp`);
+    const max = argv['max-addresses'] as number;
+    if (!Number.isInteger(max) || max < 1) throw new ConfigError('--max-addresses must be a whole number of at least 1');
+    const decisions = await fetchDecisions(argv.http as string);
+    process.stdout.write(renderExport(decisions, { name: 'export', format, mailer }, max, new Date()));
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * The operations listener (`--http`): GET /metrics (Prometheus), /healthz, and /decisions (the forced
+ * decisions held now, for `mx4map export`). Loopback by default; it has no authentication either.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo, isIP } from 'node:net';
+import { Metrics } from './metrics.js';
+import { ExportedDecision } from '../engine/decision.js';
+
+export interface HttpEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `HOST:PORT` or `[v6]:PORT`; or a problem. */
+export function parseHttpListen(text: string): HttpEndpoint | { problem: string } {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
+  if (!m) return { problem: `"${text}" is not HOST:PORT, e.g. 127.0.0.1:9425` };
+  const port = Number(m[2]);
+  if (port > 65535) return { problem: `"${text}" has a port above 65535` };
+  if (isIP(m[1]) === 0 && m[1] !== 'localhost') return { problem: `"${text}" needs an IP address (or localhost) as host` };
+  return { host: m[1], port };
+}
+
+export interface OpsSources {
+  readonly metrics: Metrics;
+  readonly healthy: () => boolean;
+  readonly decisions: () => ExportedDecision[];
+}
+
+export class OpsServer {
+  private server: Server | undefined;
+
+  constructor(private readonly sources: OpsSources) {}
+
+  async listen(endpoint: HttpEndpoint): Promise<string> {
+    const server = createServer((req, res) => void this.route(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(endpoint.port, endpoint.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return isIP(endpoint.host) === 6 ? `[${endpoint.host}]:${port}` : `${endpoint.host}:${port}`;
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
+    try {
+      switch (path) {
+        case '/metrics':
+          return send(res, 200, this.sources.metrics.registry.contentType, await this.sources.metrics.registry.metrics());
+        case '/healthz':
+          return this.sources.healthy() ? send(res, 200, 'text/plain', 'ok\n') : send(res, 503, 'text/plain', 'not serving\n');
+        case '/decisions':
+          return send(res, 200, 'application/json', `${JSON.stringify(this.sources.decisions())}\n`);
+        default:
+          return send(res, 404, 'text/plain', 'not found: try /metrics, /healthz or /decisions\n');
+      }
+    } catch (err) {
+      return send(res, 500, 'text/plain', `${(err as Error).message}\n`);
+    }
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,93 @@
+/**
+ * Prometheus metrics (prom-client, a registry of our own). Hot-path counters are incremented as events
+ * happen; cache, probe and connection figures are read from their owners when /metrics is scraped.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface CacheFigures {
+  readonly hits: number;
+  readonly misses: number;
+  readonly size: number;
+}
+
+export interface MetricSources {
+  readonly connections: () => { open: number; waiting: number; protocolErrors: number };
+  readonly caches: () => Record<string, CacheFigures>;
+  readonly probes: () => Readonly<Record<string, number>>;
+}
+
+/** Turns a monotonic figure read at scrape time into counter increments. */
+function deltaCounter(registry: Registry, name: string, help: string, labelName: string, read: () => Record<string, number>): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect() {
+      for (const [label, value] of Object.entries(read())) {
+        const delta = value - (last.get(label) ?? 0);
+        if (delta > 0) this.inc({ [labelName]: label }, delta);
+        last.set(label, value);
+      }
+    },
+  });
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly lookups: Counter<'map' | 'answer' | 'reason'>;
+  private readonly dnsQueries: Counter<'rcode'>;
+  private readonly dnsSeconds: Histogram<'rcode'>;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
+    this.lookups = new Counter({ name: 'mx4map_lookups_total', help: 'Lookups answered, by map, answer and reason', labelNames: ['map', 'answer', 'reason'], registers });
+    this.dnsQueries = new Counter({ name: 'mx4map_dns_queries_total', help: 'DNS queries sent, by outcome (rcode, TIMEOUT or NETWORK)', labelNames: ['rcode'], registers });
+    this.dnsSeconds = new Histogram({
+      name: 'mx4map_dns_query_seconds',
+      help: 'DNS query latency, by outcome',
+      labelNames: ['rcode'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    deltaCounter(this.registry, 'mx4map_cache_hits_total', 'Cache hits, by cache', 'cache', () => pick(sources.caches(), 'hits'));
+    deltaCounter(this.registry, 'mx4map_cache_misses_total', 'Cache misses, by cache', 'cache', () => pick(sources.caches(), 'misses'));
+    new Gauge({
+      name: 'mx4map_cache_entries',
+      help: 'Entries held, by cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        for (const [cache, size] of Object.entries(pick(sources.caches(), 'size'))) this.set({ cache }, size);
+      },
+    });
+    deltaCounter(this.registry, 'mx4map_probes_total', 'IPv6 SMTP probes sent, by outcome', 'outcome', () => ({ ...sources.probes() }));
+    new Gauge({
+      name: 'mx4map_connections',
+      help: 'Client connections, by state (served, or waiting past max_connections)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const c = sources.connections();
+        this.set({ state: 'open' }, c.open);
+        this.set({ state: 'waiting' }, c.waiting);
+      },
+    });
+    deltaCounter(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', 'kind', () => ({ all: sources.connections().protocolErrors }));
+  }
+
+  lookup(map: string, answer: string, reason: string): void {
+    this.lookups.labels(map, answer, reason).inc();
+  }
+
+  dnsQuery(outcome: string, ms: number): void {
+    this.dnsQueries.labels(outcome).inc();
+    this.dnsSeconds.labels(outcome).observe(ms / 1000);
+  }
+}
+
+function pick(caches: Record<string, CacheFigures>, field: keyof CacheFigures): Record<string, number> {
+  return Object.fromEntries(Object.entries(caches).map(([name, figures]) => [name, figures[field]]));
+}

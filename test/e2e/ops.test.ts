@@ -1,0 +1,100 @@
+/** The operations listener of the built serve: /metrics, /healthz, /decisions, and `mx4map export` reading it. */
+import { ServeProcess, runCliAsync, startServe } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { cliZone } from '../support/cli-zone';
+import { WireClient, ns } from '../support/wire';
+import { renderExport } from '../../src/cli/export';
+import { createServer } from 'node:net';
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+let dns: DnsFixture;
+let serve: ServeProcess;
+let base: string;
+
+beforeAll(async () => {
+  dns = await startDnsFixture(cliZone());
+  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe']);
+  const listening = serve.lines.find((l) => l.evt === 'listening') as { http: string };
+  base = `http://${listening.http}`;
+  const c = await WireClient.open({ port: serve.port });
+  for (const r of ['mailertable cname-mx.test', 'mailertable cname-mx.test', 'mailertable multi.test', 'transport u@no-aaaa.test', 'mailertable nxdomain.test', 'mailertable .test', 'nomap x.test'])
+    c.send(ns(r));
+  await c.replyCount(7);
+  c.send(ns('mailertable cname-mx.test')); // now from the cache (the two above shared one decision)
+  await c.replyCount(8);
+  c.destroy();
+});
+afterAll(async () => {
+  await serve.stop();
+  await dns.close();
+});
+
+describe('/metrics', () => {
+  let text: string;
+  beforeAll(async () => {
+    const r = await fetch(`${base}/metrics`);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
+    text = await r.text();
+  });
+  test.each([
+    'mx4map_lookups_total{map="mailertable",answer="OK",reason="cname-mx"} 3',
+    'mx4map_lookups_total{map="mailertable",answer="OK",reason="no-aaaa"} 1',
+    'mx4map_lookups_total{map="transport",answer="OK",reason="no-aaaa"} 1',
+    'mx4map_lookups_total{map="mailertable",answer="NOTFOUND",reason="nxdomain"} 1',
+    'mx4map_lookups_total{map="mailertable",answer="NOTFOUND",reason="parent-walk"} 1',
+    'mx4map_lookups_total{map="-",answer="PERM",reason="unknown-map"} 1',
+    'mx4map_cache_hits_total{cache="decisions"} 1',
+    'mx4map_connections{state="open"} 0',
+  ])('%s', (line) => {
+    expect(text.split('\n')).toContain(line);
+  });
+  test('DNS queries by rcode with a latency histogram', () => {
+    expect(text).toMatch(/^mx4map_dns_queries_total\{rcode="NOERROR"\} \d+$/m);
+    expect(text).toMatch(/^mx4map_dns_query_seconds_bucket\{le="0.01",rcode="NOERROR"\} \d+$/m);
+  });
+  test('cache sizes per cache, and process metrics', () => {
+    expect(text).toMatch(/^mx4map_cache_entries\{cache="hosts"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^mx4map_process_resident_memory_bytes \d+/m);
+  });
+});
+
+test('/healthz', async () => {
+  const r = await fetch(`${base}/healthz`);
+  expect([r.status, await r.text()]).toEqual([200, 'ok\n']);
+});
+
+test('/decisions lists the forced decisions held', async () => {
+  const list = (await (await fetch(`${base}/decisions`)).json()) as Array<{ domain: string }>;
+  expect(list.map((d) => d.domain)).toEqual(['cname-mx.test', 'multi.test', 'no-aaaa.test']);
+});
+
+describe('mx4map export', () => {
+  test('mailertable lines, ready for makemap', async () => {
+    const r = await runCliAsync(['export', '--http', base]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').slice(1)).toEqual(['cname-mx.test\tesmtp:[192.0.2.10]', 'multi.test\tesmtp:[192.0.2.2],[192.0.2.3],[192.0.2.1]:[192.0.2.4]', 'no-aaaa.test\tesmtp:[192.0.2.20]', '']);
+    expect(r.stdout).toMatch(/^# mx4map export, .*: 3 forced domains \(sendmail mailertable\)\n/);
+  });
+  test('Postfix transport lines', async () => {
+    const r = await runCliAsync(['export', '--http', base, '--format', 'transport', '--mailer', 'smtp4']);
+    expect(r.stdout).toContain('multi.test\tsmtp4:[192.0.2.2], [192.0.2.3], [192.0.2.1], [192.0.2.4]\n');
+  });
+  test('no server: one line, exit 2', async () => {
+    const port = await closedPort();
+    const r = await runCliAsync(['export', '--http', `http://127.0.0.1:${port}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`mx4map: cannot fetch http://127.0.0.1:${port}/decisions: connection refused (is serve running with --http?)\n`);
+  });
+});
+
+test('renderExport caps addresses', () => {
+  const out = renderExport([{ domain: 'a.test', triggers: ['no-aaaa'], routes: [['192.0.2.1', '192.0.2.2']], ttlMs: 1 }], { name: 'x', format: 'sendmail', mailer: 'esmtp' }, 1, new Date(0));
+  expect(out).toBe('# mx4map export, 1970-01-01T00:00:00.000Z: 1 forced domains (sendmail mailertable)\na.test\tesmtp:[192.0.2.1]\n');
+});
