@@ -9,6 +9,7 @@ import { queryCommand } from './query.js';
 import { checkConfigCommand } from './check-config.js';
 import { lookupCommand } from './lookup.js';
 import { exportCommand } from './export.js';
+import { replayCommand } from './replay.js';
 
 export function usageError(message: string): never {
   process.stderr.write(`mx4map: ${message}\n`);
@@ -22,9 +23,10 @@ export async function main(args: string[]): Promise<void> {
       .command(serveCommand)
       .command(queryCommand)
       .command(lookupCommand)
+      .command(replayCommand)
       .command(exportCommand)
       .command(checkConfigCommand)
-      .demandCommand(1, 'name a command: serve, query, lookup, export or check-config')
+      .demandCommand(1, 'name a command: serve, query, lookup, replay, export or check-config')
       .strict()
       .env(false)
       .parserConfiguration({ 'camel-case-expansion': false })

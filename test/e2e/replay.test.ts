@@ -1,0 +1,75 @@
+/** `mx4map replay` against the built serve with the fixture DNS. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServeProcess, runCliAsync, startServe } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { cliZone } from '../support/cli-zone';
+
+let dns: DnsFixture;
+let serve: ServeProcess;
+let http: string;
+const dir = mkdtempSync(join(tmpdir(), 'mx4map-replay-'));
+
+beforeAll(async () => {
+  dns = await startDnsFixture(cliZone());
+  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe']);
+  http = `http://${(serve.lines.find((l) => l.evt === 'listening') as { http: string }).http}`;
+});
+afterAll(async () => {
+  await serve.stop();
+  await dns.close();
+});
+
+const replay = (file: string, ...args: string[]) => runCliAsync(['replay', '--connect', `inet:${serve.port}@127.0.0.1`, ...args, file]);
+
+test('maillog lines are replayed as sendmail asks: full name, then the walk only while not OK', async () => {
+  const log = join(dir, 'maillog');
+  writeFileSync(
+    log,
+    [
+      'Nov 25 10:00:01 mx sendmail[1]: q1: from=<a@ipv6-ok.test>, size=1, class=0, nrcpts=1, msgid=<x@y.test>, proto=ESMTP',
+      'Nov 25 10:00:02 mx sendmail[2]: q1: to=<b@cname-mx.test>,<c@nxdomain.test>, delay=00:00:01, mailer=esmtp, stat=Sent',
+    ].join('\n'),
+  );
+  const r = await replay(log, '--verbose', '--concurrency', '1');
+  expect(r.status).toBe(0);
+  const asked = r.stdout.split('\n').filter((l) => l.startsWith('mailertable ')).map((l) => l.split('\t').slice(0, 2).join('\t'));
+  expect(asked).toEqual([
+    'mailertable ipv6-ok.test\tNOTFOUND',
+    'mailertable .test\tNOTFOUND',
+    'mailertable .\tNOTFOUND',
+    'mailertable cname-mx.test\tOK esmtp:[192.0.2.10]',
+    'mailertable nxdomain.test\tNOTFOUND',
+    'mailertable .test\tNOTFOUND',
+    'mailertable .\tNOTFOUND',
+  ]);
+  expect(r.stdout).toMatch(/^replayed {2}7 lookups \(3 chains\) in [\d.]+ s: \d+ lookups\/s over 1 connections$/m);
+  expect(r.stdout).toMatch(/^replies {3}OK 1, NOTFOUND 6, TEMP 0, TIMEOUT 0, PERM 0$/m);
+  expect(r.stdout).toMatch(/^latency {3}p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms$/m);
+});
+
+test('plain keys from stdin with --http: reasons, cache hit ratio and DNS queries per lookup', async () => {
+  const keys = join(dir, 'keys');
+  const lines = ['no-aaaa.test', 'transport user@no-aaaa.test', 'multi.test', 'multi.test', 'multi.test', '*', 'nomap x.test'];
+  writeFileSync(keys, `${lines.join('\n')}\n`);
+  const r = await replay(keys, '--http', http, '--concurrency', '1');
+  expect(r.stdout).toMatch(/^replies {3}OK 5, NOTFOUND 1, TEMP 0, TIMEOUT 0, PERM 1$/m);
+  expect(r.stdout).toMatch(/^reasons {3}OK no-aaaa 5, .*NOTFOUND wildcard 1/m);
+  expect(r.stdout).toMatch(/^server {4}cache hit ratio 60\.0% of 5 decisions asked; [\d.]+ DNS queries per lookup$/m);
+});
+
+test('--rate paces requests', async () => {
+  const keys = join(dir, 'paced');
+  writeFileSync(keys, Array.from({ length: 20 }, () => 'cname-mx.test').join('\n'));
+  const started = Date.now();
+  const r = await replay(keys, '--rate', '100', '--concurrency', '4');
+  expect(r.stdout).toMatch(/^replayed {2}20 lookups/m);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+});
+
+test('a missing input file: one line, exit 2', async () => {
+  const r = await replay(join(dir, 'nope'));
+  expect(r.status).toBe(2);
+  expect(r.stderr).toBe(`mx4map: cannot read ${join(dir, 'nope')}: ENOENT\n`);
+});
