@@ -7,7 +7,9 @@ import { ServeProcess, startServe } from '../support/cli';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { cliZone } from '../support/cli-zone';
-import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig } from '../support/sendmail';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines } from '../support/sendmail';
 
 const missing = sendmailMissing();
 if (missing) console.warn(`SKIPPING real-sendmail tests: ${missing}. Run scripts/install-mtas.sh as root to enable them.`);
@@ -90,5 +92,36 @@ describeWithSendmail('sendmail over a UNIX socket, laid out as the systemd unit 
     } finally {
       chmodSync(dir, 0o755);
     }
+  });
+});
+
+describeWithSendmail('sendmail with a static mailertable first and mx4map second (cf-snippets/sendmail-with-static.cf)', () => {
+  let dns: DnsFixture;
+  let serve: ServeProcess;
+  let dir: string;
+  beforeAll(async () => {
+    dns = await startDnsFixture(cliZone());
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--map', 'mx4map=sendmail:esmtp']);
+    // The static map's directory must be safe for sendmail too (not under /tmp).
+    dir = mkdtempSync('/run/mx4map-test-');
+    chmodSync(dir, 0o755);
+    execFileSync('makemap', ['hash', join(dir, 'mailertable')], { input: 'static.example\tesmtp:[198.51.100.1]\ncname-mx.test\tesmtp:[198.51.100.2]\n' });
+  });
+  afterAll(async () => {
+    await serve.stop();
+    await dns.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('static entries win; the rest is answered by mx4map', async () => {
+    const rig = buildSendmailRig(`inet:${serve.port}@127.0.0.1`, () => staticCombinedLines(`inet:${serve.port}@127.0.0.1`, join(dir, 'mailertable')));
+    const out = await rig.test(['/map mailertable static.example', '/map mailertable cname-mx.test', '/map mailertable no-aaaa.test', '/map mailertable nxdomain.test']);
+    const results = out.split('\n').filter((l) => l.includes('map_lookup:')).map((l) => l.replace(/^>\s*/, ''));
+    expect(results).toEqual([
+      'map_lookup: mailertable (static.example) returns esmtp:[198.51.100.1] (0)',
+      'map_lookup: mailertable (cname-mx.test) returns esmtp:[198.51.100.2] (0)',
+      'map_lookup: mailertable (no-aaaa.test) returns esmtp:[192.0.2.20] (0)',
+      'map_lookup: mailertable (nxdomain.test) no match (68)',
+    ]);
   });
 });

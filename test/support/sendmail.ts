@@ -35,7 +35,20 @@ export interface SendmailRig {
   test(commands: string[], options?: { allowFailure?: boolean }): Promise<string>;
 }
 
-export function buildSendmailRig(spec: string): SendmailRig {
+/** The K lines of cf-snippets/sendmail-with-static.cf, pointed at `spec` and at a static map in `dir`. */
+export function staticCombinedLines(spec: string, staticMap: string): string[] {
+  const text = readFileSync(join(__dirname, '..', '..', 'cf-snippets', 'sendmail-with-static.cf'), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('K'))
+    .map((l) => l.replace('inet:8425@127.0.0.1', spec).replace('/etc/mail/mailertable', staticMap));
+}
+
+/**
+ * Builds the test .cf. `replaceMapLines` swaps the generated `Kmailertable` line for others (the hand-edited
+ * sendmail.cf case).
+ */
+export function buildSendmailRig(spec: string, replaceMapLines?: (dir: string) => string[]): SendmailRig {
   const dir = mkdtempSync(join(tmpdir(), 'mx4map-sendmail-'));
   mkdirSync(join(dir, 'queue'));
   writeFileSync(join(dir, 'service.switch'), 'hosts files\naliases files\n');
@@ -55,7 +68,9 @@ export function buildSendmailRig(spec: string): SendmailRig {
   ].join('\n');
   writeFileSync(join(dir, 'test.mc'), mc);
   const cf = join(dir, 'test.cf');
-  writeFileSync(cf, execFileSync('m4', [join(dir, 'test.mc')], { encoding: 'utf8' }));
+  let text = execFileSync('m4', [join(dir, 'test.mc')], { encoding: 'utf8' });
+  if (replaceMapLines) text = text.replace(/^Kmailertable .*$/m, replaceMapLines(dir).join('\n'));
+  writeFileSync(cf, text);
   return {
     cf,
     test(commands, options = {}) {
