@@ -12,6 +12,7 @@ import { Decider, Decision, ExportedDecision, Trigger } from './decision.js';
 import { HostReport, MxFacts, ProbeFact } from './facts.js';
 import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
+import { intern, leave } from './intern.js';
 import { Overrides, matchOverride } from './overrides.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
@@ -54,7 +55,6 @@ function counting(dns: DnsClient, tally: Tally): DnsClient {
   };
 }
 
-const LEAVE_DEADLINE: Decision = Object.freeze({ action: 'leave', reason: 'deadline' });
 
 export class Engine implements Decider {
   private decisions: TtlCache<string, Decision>;
@@ -100,13 +100,13 @@ export class Engine implements Decider {
     const cached = this.decisions.get(domain);
     if (cached) return cached;
     const override = matchOverride(this.overrides, domain);
-    if (override === 'never') return { action: 'leave', reason: 'never' };
+    if (override === 'never') return leave('never');
     const work = this.flights.run(domain, () => this.evaluateAndCache(domain));
     return new Promise<Decision>((resolve) => {
       const timer = setTimeout(() => {
         this.deadlinesHit++;
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
-        resolve(LEAVE_DEADLINE);
+        resolve(leave('deadline'));
       }, this.settings.deadlineMs);
       work.then(
         (evaluation) => {
@@ -147,7 +147,7 @@ export class Engine implements Decider {
       probesSent: tally.probesSent,
       durationMs: Math.round(performance.now() - started),
     });
-    if (override === 'never') return finish(undefined, [], { action: 'leave', reason: 'never' }, 0);
+    if (override === 'never') return finish(undefined, [], leave('never'), 0);
 
     const dns = counting(this.dns, tally);
     const mx = await resolveMx(dns, domain);
@@ -164,7 +164,7 @@ export class Engine implements Decider {
     );
     const outcome = decide(mx, hosts, forced);
     const ttlMs = outcome.decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, outcome.ttl * 1000));
-    return finish(mx, hosts, outcome.decision, ttlMs);
+    return finish(mx, hosts, intern(outcome.decision), ttlMs);
   }
 
   private async probeHost(addresses: readonly string[], tally: Tally): Promise<ProbeFact[]> {

@@ -12,6 +12,11 @@ import { AnswerPolicy, replyFor } from './format.js';
 /** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
 export type AnswerObserver = (map: string, answer: string, reason: string) => void;
 
+interface EncodedReply {
+  readonly status: string;
+  readonly bytes: Buffer;
+}
+
 export interface RegistryCounters {
   lookups: number;
   unknownMap: number;
@@ -19,7 +24,12 @@ export interface RegistryCounters {
 }
 
 export class MapRegistry {
-  private maps: ReadonlyMap<string, MapDefinition> = new Map();
+  private maps: ReadonlyMap<string, { readonly definition: MapDefinition; readonly index: number }> = new Map();
+  /**
+   * Encoded replies per decision and map. Decisions are shared (engine/intern.ts) and cached, so a cache
+   * hit answers with a buffer built once, with no allocation.
+   */
+  private encoded = new WeakMap<Decision, { readonly reason: string; readonly replies: Array<EncodedReply | undefined> }>();
   readonly counters: RegistryCounters = { lookups: 0, unknownMap: 0, malformed: 0 };
 
   constructor(
@@ -35,11 +45,13 @@ export class MapRegistry {
   /** Replaces how decisions become answers (configuration reload). */
   setPolicy(policy: AnswerPolicy): void {
     this.policy = policy;
+    this.encoded = new WeakMap();
   }
 
   /** Replaces the set of maps answered (configuration reload). */
   setMaps(definitions: readonly MapDefinition[]): void {
-    this.maps = new Map(definitions.map((d) => [d.name, d]));
+    this.maps = new Map(definitions.map((definition, index) => [definition.name, { definition, index }]));
+    this.encoded = new WeakMap();
   }
 
   /** Answers one request payload with one encoded reply. */
@@ -51,8 +63,8 @@ export class MapRegistry {
       this.observe('-', 'PERM', 'malformed-request');
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }
-    const map = this.maps.get(request.map);
-    if (!map) {
+    const entry = this.maps.get(request.map);
+    if (!entry) {
       this.counters.unknownMap++;
       const name = printable(request.map, 64);
       log.warn({ evt: 'unknown-map', map: name }, 'request for a map that is not configured');
@@ -60,24 +72,35 @@ export class MapRegistry {
       return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
     }
     this.counters.lookups++;
+    const map = entry.definition;
     const key = classifyKey(request.key);
     if (key.kind === 'skip') {
       this.observe(map.name, 'NOTFOUND', key.reason);
       return NOTFOUND_REPLY;
     }
     const decision = this.decider.decide(key.domain);
-    if (isPromise(decision)) return decision.then((d) => this.encode(d, map));
-    return this.encode(decision, map);
+    if (isPromise(decision)) return decision.then((d) => this.encode(d, entry.definition, entry.index));
+    return this.encode(decision, map, entry.index);
   };
 
   get mapNames(): string[] {
     return [...this.maps.keys()];
   }
 
-  private encode(decision: Decision, map: MapDefinition): Buffer {
-    const reply = replyFor(decision, map, this.policy);
-    this.observe(map.name, reply.status, reasonOf(decision));
-    return reply.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(reply);
+  private encode(decision: Decision, map: MapDefinition, index: number): Buffer {
+    let row = this.encoded.get(decision);
+    if (!row) {
+      row = { reason: reasonOf(decision), replies: [] };
+      this.encoded.set(decision, row);
+    }
+    let reply = row.replies[index];
+    if (!reply) {
+      const r = replyFor(decision, map, this.policy);
+      reply = { status: r.status, bytes: r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r) };
+      row.replies[index] = reply;
+    }
+    this.observe(map.name, reply.status, row.reason);
+    return reply.bytes;
   }
 }
 

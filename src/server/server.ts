@@ -57,7 +57,7 @@ export class SocketmapServer {
   }
 
   private async listenOne(endpoint: Endpoint): Promise<string> {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.onSocket(socket));
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
     this.listeners.push(server);
     if (endpoint.kind === 'unix') {
       await clearStaleSocket(endpoint.path);
