@@ -1,0 +1,185 @@
+/**
+ * `npm run bench`: mx4map side by side with a bare netstring server, driven by the same closed-loop
+ * generator in its own process. Prints one table; `--quick` for a short run. No pass/fail: figures.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer, Server } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { startDnsFixture } from '../../test/support/dns-fixture.js';
+import { HOSTS, benchZone } from './zone.js';
+import type { LoadJob, LoadResult } from './load.js';
+
+const quick = process.argv.includes('--quick');
+const ROOT = join(__dirname, '..', '..', '..');
+const CLI = join(ROOT, 'dist', 'index.js');
+const HIT_DOMAINS = 1000;
+const COLD_DOMAINS = quick ? 2000 : 10_000;
+const RUN_MS = quick ? 1000 : 4000;
+const WARMUP_MS = quick ? 200 : 500;
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly http?: string;
+  readonly startMs: number;
+}
+
+function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string } | undefined): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      for (const line of buffered.split('\n').slice(0, -1)) {
+        try {
+          const found = portOf(JSON.parse(line) as Record<string, unknown>);
+          if (found) return resolve({ child, ...found, startMs: performance.now() - t0 });
+        } catch {
+          // not JSON: ignore
+        }
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+function startMx4map(dnsSpec: string, probePort: number): Promise<Started> {
+  return startProcess(
+    [CLI, 'serve', '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1'],
+    (l) => (l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string } : undefined),
+  );
+}
+
+function startBare(): Promise<Started> {
+  return startProcess([join(__dirname, 'bare-server.js')], (l) => (typeof l.port === 'number' ? { port: l.port } : undefined));
+}
+
+function load(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, 'load.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`))));
+  });
+}
+
+function rssMb(pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function metric(http: string | undefined, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name) && line.includes(labels) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+  return sum;
+}
+
+/** Fake SMTP servers on 127.0.0.k:P, reached by the probes as ::ffff:127.0.0.k (one per IPv6 MX host). */
+async function smtpFarm(): Promise<{ port: number; connections: () => number; close(): void }> {
+  const servers: Server[] = [];
+  let connections = 0;
+  const make = (): Server =>
+    createServer((s) => {
+      connections++;
+      s.on('error', () => undefined);
+      s.end('220 bench ESMTP\r\n');
+    });
+  const first = make();
+  await new Promise<void>((r) => first.listen(0, '127.0.0.2', r));
+  const port = (first.address() as { port: number }).port;
+  servers.push(first);
+  for (let h = 1; h < HOSTS; h += 2) {
+    if (h === 1) continue;
+    const s = make();
+    await new Promise<void>((r, j) => {
+      s.once('error', j);
+      s.listen(port, `127.0.0.${h + 1}`, r);
+    });
+    servers.push(s);
+  }
+  return { port, connections: () => connections, close: () => servers.forEach((s) => s.close()) };
+}
+
+const rows: string[][] = [];
+function row(...cells: Array<string | number>): void {
+  rows.push(cells.map(String));
+}
+const ms = (v: number): string => (v < 1 ? v.toFixed(3) : v.toFixed(2));
+
+async function main(): Promise<void> {
+  const dns = await startDnsFixture(benchZone(HIT_DOMAINS, COLD_DOMAINS));
+  const smtp = await smtpFarm();
+  const mx = await startMx4map(dns.spec, smtp.port);
+  const bare = await startBare();
+  const hitChains = Array.from({ length: HIT_DOMAINS }, (_, i) => [`mailertable hit${i}.test`]);
+
+  // Warm the cache: every hit domain decided once.
+  await load({ port: mx.port, connections: 10, durationMs: 0, chains: hitChains, warmupMs: 0 });
+
+  let ratio50 = NaN;
+  for (const connections of [1, 10, 50, 200]) {
+    const job = { connections, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS };
+    const base = await load({ ...job, port: bare.port });
+    const ours = await load({ ...job, port: mx.port });
+    if (connections === 50) ratio50 = ours.perSecond / base.perSecond;
+    row('1. cache hits', connections, 'mx4map', Math.round(ours.perSecond), ms(ours.p50), ms(ours.p99), ms(ours.max), rssMb(mx.child.pid).toFixed(0));
+    row('', connections, 'bare baseline', Math.round(base.perSecond), ms(base.p50), ms(base.p99), ms(base.max), rssMb(bare.child.pid).toFixed(0));
+  }
+
+  // 2. The sendmail mix: half forced (OK at the full name), half untouched (the full .parent walk).
+  const mix = Array.from({ length: HIT_DOMAINS }, (_, i) => (i % 2 === 0 ? [`mailertable hit${i}.test`] : [`mailertable a.nx${i}.test`, 'mailertable .nx.test', 'mailertable .test', 'mailertable .']));
+  await load({ port: mx.port, connections: 10, durationMs: 0, chains: mix, warmupMs: 0 });
+  const mixed = await load({ port: mx.port, connections: 50, durationMs: RUN_MS, chains: mix, warmupMs: WARMUP_MS });
+  row('2. sendmail mix', 50, 'mx4map', Math.round(mixed.perSecond), ms(mixed.p50), ms(mixed.p99), ms(mixed.max), rssMb(mx.child.pid).toFixed(0));
+
+  // 3. Cold decisions on a fresh server: distinct domains over 20 shared MX hosts.
+  const cold = await startMx4map(dns.spec, smtp.port);
+  const queriesBefore = dns.queries.length;
+  const probesBefore = smtp.connections();
+  const coldChains = Array.from({ length: COLD_DOMAINS }, (_, i) => [`mailertable cold${i}.test`]);
+  const c = await load({ port: cold.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 });
+  const queries = dns.queries.length - queriesBefore;
+  const probes = smtp.connections() - probesBefore;
+  const deadlines = await metric(cold.http, 'mx4map_lookups_total', 'reason="deadline"');
+  row('3. cold decisions', 50, 'mx4map', Math.round(c.perSecond), ms(c.p50), ms(c.p99), ms(c.max), rssMb(cold.child.pid).toFixed(0));
+
+  // 4. Memory per cached decision (the real engine cache, filled through engine.decide()).
+  const memCounts = quick ? [100_000] : [100_000, 1_000_000];
+  const memory = await new Promise<Array<{ entries: number; heapPerEntry: number; rssPerEntry: number }>>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'memory.js'), ...memCounts.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`memory probe exited ${code}`))));
+  });
+
+  for (const p of [mx, bare, cold]) p.child.kill('SIGTERM');
+  smtp.close();
+  await dns.close();
+
+  const header = ['scenario', 'conns', 'server', 'lookups/s', 'p50 ms', 'p99 ms', 'max ms', 'RSS MB'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const out = [
+    `mx4map benchmark${quick ? ' (--quick)' : ''}: Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `headline: cache hits at 50 connections = ${(100 * ratio50).toFixed(1)}% of the bare baseline's throughput`,
+    `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision, ${probes} probes for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
+    ...memory.map((m) => `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`),
+    `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+/** Benchmark zones: forced domains for cache hits, and cold domains over 20 shared MX hosts. */
+import type { Zone } from '../../test/support/dns-fixture.js';
+
+export const HOSTS = 20;
+
+export function benchZone(hitDomains: number, coldDomains: number): Zone {
+  const records: Zone['records'] = {};
+  for (let h = 0; h < HOSTS; h++) {
+    const mx = `mx${h}.provider.test`;
+    if (h % 2 === 0) {
+      // An alias: cname-mx, decided from DNS alone.
+      records[mx] = [{ type: 'CNAME', target: `edge${h}.provider.test`, ttl: 3600 }];
+      records[`edge${h}.provider.test`] = [{ type: 'A', address: `192.0.2.${h + 1}`, ttl: 3600 }];
+    } else {
+      // A proper host with IPv6 that answers SMTP: probed once, then left alone (ipv6-ok).
+      records[mx] = [
+        { type: 'A', address: `192.0.2.${h + 1}`, ttl: 3600 },
+        // ::ffff:127.0.0.N in hex form (dns2 cannot encode the dotted form): a v4-mapped loopback address.
+        { type: 'AAAA', address: `::ffff:7f00:${(h + 1).toString(16)}`, ttl: 3600 },
+      ];
+    }
+  }
+  for (let i = 0; i < hitDomains; i++) records[`hit${i}.test`] = [{ type: 'MX', exchange: `mx${i % HOSTS}.provider.test`, priority: 10, ttl: 3600 }];
+  for (let i = 0; i < coldDomains; i++) records[`cold${i}.test`] = [{ type: 'MX', exchange: `mx${i % HOSTS}.provider.test`, priority: 10, ttl: 3600 }];
+  return { records, negativeTtl: 3600 };
+}
