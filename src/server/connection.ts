@@ -143,11 +143,13 @@ export class Connection {
     this.updateFlow();
   }
 
-  /** Writes every ready reply at the head of the queue, in one batch. */
+  /** Writes every ready reply at the head of the queue; several at once go out as one batch (cork). */
   private flush(): void {
     if (this.state === 'closed' || this.slots.length === 0 || this.slots[0].reply === undefined) return;
     const socket = this.socket;
-    socket.cork();
+    // The common case (sendmail: one request in flight) is a single reply: a plain write, no cork.
+    const batch = this.slots.length > 1 && this.slots[1].reply !== undefined;
+    if (batch) socket.cork();
     let last = false;
     while (this.slots.length > 0 && this.slots[0].reply !== undefined) {
       const slot = this.slots.shift() as Slot;
@@ -157,7 +159,7 @@ export class Connection {
         this.slots.length = 0;
       }
     }
-    socket.uncork();
+    if (batch) socket.uncork();
     if (last) this.closeAfterWrite();
     else this.endIfDone();
   }
