@@ -98,6 +98,8 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
 }
 
 if (require.main === module) {
-  const job = JSON.parse(process.argv[2]) as LoadJob;
-  void runLoad(job).then((r) => process.stdout.write(`${JSON.stringify(r)}\n`));
+  // The job comes on stdin: the key lists are too long for a command line.
+  let input = '';
+  process.stdin.on('data', (d: Buffer) => (input += d.toString()));
+  process.stdin.on('end', () => void runLoad(JSON.parse(input) as LoadJob).then((r) => process.stdout.write(`${JSON.stringify(r)}\n`)));
 }
