@@ -1,7 +1,6 @@
 /** The operations listener of the built serve: /metrics, /healthz, /decisions, and `mx4map export` reading it. */
-import { ServeProcess, runCliAsync, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { cliZone } from '../support/cli-zone';
+import { runCliAsync } from '../support/cli';
+import { ServeRig, startServeRig } from '../support/serve-rig';
 import { WireClient, ns } from '../support/wire';
 import { renderExport } from '../../src/cli/export';
 import { createServer } from 'node:net';
@@ -14,15 +13,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-let dns: DnsFixture;
-let serve: ServeProcess;
+let rig: ServeRig;
 let base: string;
 
 beforeAll(async () => {
-  dns = await startDnsFixture(cliZone());
-  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe']);
-  const listening = serve.lines.find((l) => l.evt === 'listening') as { http: string };
-  base = `http://${listening.http}`;
+  rig = await startServeRig(['--http', '127.0.0.1:0', '--no-probe']);
+  base = rig.http as string;
+  const serve = rig.serve;
   const c = await WireClient.open({ port: serve.port });
   for (const r of ['mailertable cname-mx.test', 'mailertable cname-mx.test', 'mailertable multi.test', 'transport u@no-aaaa.test', 'mailertable nxdomain.test', 'mailertable .test', 'nomap x.test'])
     c.send(ns(r));
@@ -31,10 +28,7 @@ beforeAll(async () => {
   await c.replyCount(8);
   c.destroy();
 });
-afterAll(async () => {
-  await serve.stop();
-  await dns.close();
-});
+afterAll(() => rig.close());
 
 describe('/metrics', () => {
   let text: string;

@@ -2,10 +2,7 @@
  * The real Postfix socketmap client (`postmap -q`) against the built `mx4map serve`, deciding from the
  * fixture DNS. Needs postmap unpacked by scripts/install-mtas.sh (.ci/run runs it).
  */
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
-import { cliZone } from '../support/cli-zone';
+import { ServeRig, startServeRig } from '../support/serve-rig';
 import { postfixMissing, postmapQuery, snippetTable } from '../support/postfix';
 
 const missing = postfixMissing();
@@ -13,24 +10,16 @@ if (missing) console.warn(`SKIPPING real-Postfix tests: ${missing}. Run scripts/
 const describeWithPostfix = missing ? describe.skip : describe;
 
 describeWithPostfix('postmap -q socketmap:inet:…:transport (from cf-snippets/postfix-main.cf)', () => {
-  let dns: DnsFixture;
-  let smtp: SmtpFixture;
-  let serve: ServeProcess;
+  let rig: ServeRig;
   let table: string;
   beforeAll(async () => {
-    dns = await startDnsFixture(cliZone());
-    smtp = await startSmtpFixture('greet');
-    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port)]);
-    table = snippetTable(serve.port);
+    rig = await startServeRig();
+    table = snippetTable(rig.serve.port);
   });
-  afterAll(async () => {
-    await serve.stop();
-    await dns.close();
-    await smtp.close();
-  });
+  afterAll(() => rig.close());
 
   test('the snippet names the transport map on the default endpoint', () => {
-    expect(table).toBe(`socketmap:inet:127.0.0.1:${serve.port}:transport`);
+    expect(table).toBe(`socketmap:inet:127.0.0.1:${rig.serve.port}:transport`);
   });
 
   test('a forced domain: the full recipient address gets an smtp next-hop list', async () => {
@@ -61,18 +50,13 @@ describeWithPostfix('postmap -q socketmap:inet:…:transport (from cf-snippets/p
 });
 
 describeWithPostfix('postmap with Postfix before 3.5 settings (one next hop)', () => {
-  let dns: DnsFixture;
-  let serve: ServeProcess;
+  let rig: ServeRig;
   beforeAll(async () => {
-    dns = await startDnsFixture(cliZone());
-    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--postfix-single-nexthop']);
+    rig = await startServeRig(['--postfix-single-nexthop']);
   });
-  afterAll(async () => {
-    await serve.stop();
-    await dns.close();
-  });
+  afterAll(() => rig.close());
 
   test('only the most preferred address', async () => {
-    expect((await postmapQuery('a@multi.test', snippetTable(serve.port))).stdout).toBe('smtp:[192.0.2.2]\n');
+    expect((await postmapQuery('a@multi.test', snippetTable(rig.serve.port))).stdout).toBe('smtp:[192.0.2.2]\n');
   });
 });

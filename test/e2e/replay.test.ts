@@ -2,26 +2,20 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServeProcess, runCliAsync, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { cliZone } from '../support/cli-zone';
+import { runCliAsync } from '../support/cli';
+import { ServeRig, startServeRig } from '../support/serve-rig';
 
-let dns: DnsFixture;
-let serve: ServeProcess;
+let rig: ServeRig;
 let http: string;
 const dir = mkdtempSync(join(tmpdir(), 'mx4map-replay-'));
 
 beforeAll(async () => {
-  dns = await startDnsFixture(cliZone());
-  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe']);
-  http = `http://${(serve.lines.find((l) => l.evt === 'listening') as { http: string }).http}`;
+  rig = await startServeRig(['--http', '127.0.0.1:0', '--no-probe']);
+  http = rig.http as string;
 });
-afterAll(async () => {
-  await serve.stop();
-  await dns.close();
-});
+afterAll(() => rig.close());
 
-const replay = (file: string, ...args: string[]) => runCliAsync(['replay', '--connect', `inet:${serve.port}@127.0.0.1`, ...args, file]);
+const replay = (file: string, ...args: string[]) => runCliAsync(['replay', '--connect', `inet:${rig.serve.port}@127.0.0.1`, ...args, file]);
 
 test('maillog lines are replayed as sendmail asks: full name, then the walk only while not OK', async () => {
   const log = join(dir, 'maillog');

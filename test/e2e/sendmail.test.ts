@@ -3,10 +3,9 @@
  * Needs sendmail-bin, sendmail-cf, m4 and root (scripts/install-mtas.sh installs them; .ci/run runs it).
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
-import { cliZone } from '../support/cli-zone';
+import type { ServeProcess } from '../support/cli';
+import type { DnsFixture } from '../support/dns-fixture';
+import { ServeRig, startServeRig } from '../support/serve-rig';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines } from '../support/sendmail';
@@ -16,21 +15,16 @@ if (missing) console.warn(`SKIPPING real-sendmail tests: ${missing}. Run scripts
 const describeWithSendmail = missing ? describe.skip : describe;
 
 describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snippets/sendmail.mc)', () => {
+  let served: ServeRig;
   let dns: DnsFixture;
-  let smtp: SmtpFixture;
   let serve: ServeProcess;
   let rig: SendmailRig;
   beforeAll(async () => {
-    dns = await startDnsFixture(cliZone());
-    smtp = await startSmtpFixture('greet');
-    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port)]);
+    served = await startServeRig();
+    ({ dns, serve } = served);
     rig = buildSendmailRig(`inet:${serve.port}@127.0.0.1`);
   });
-  afterAll(async () => {
-    await serve.stop();
-    await dns.close();
-    await smtp.close();
-  });
+  afterAll(() => served.close());
 
   test('the test .cf declares the map exactly as the snippet does', () => {
     expect(readFileSync(rig.cf, 'utf8')).toContain(`Kmailertable socket -t -d5 inet:${serve.port}@127.0.0.1`);
@@ -63,19 +57,16 @@ describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snip
 });
 
 describeWithSendmail('sendmail over a UNIX socket, laid out as the systemd unit does (/run/…, mode 0755)', () => {
-  let dns: DnsFixture;
-  let serve: ServeProcess;
+  let served: ServeRig;
   let dir: string;
   beforeAll(async () => {
-    dns = await startDnsFixture(cliZone());
     // sendmail refuses sockets below a group- or world-writable directory, /tmp included.
     dir = mkdtempSync('/run/mx4map-test-');
     chmodSync(dir, 0o755);
-    serve = await startServe(['--listen', `unix:${dir}/mx4map.sock`, '--dns', dns.spec]);
+    served = await startServeRig([], `unix:${dir}/mx4map.sock`);
   });
   afterAll(async () => {
-    await serve.stop();
-    await dns.close();
+    await served.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -96,20 +87,19 @@ describeWithSendmail('sendmail over a UNIX socket, laid out as the systemd unit 
 });
 
 describeWithSendmail('sendmail with a static mailertable first and mx4map second (cf-snippets/sendmail-with-static.cf)', () => {
-  let dns: DnsFixture;
+  let served: ServeRig;
   let serve: ServeProcess;
   let dir: string;
   beforeAll(async () => {
-    dns = await startDnsFixture(cliZone());
-    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--map', 'mx4map=sendmail:esmtp']);
+    served = await startServeRig(['--map', 'mx4map=sendmail:esmtp']);
+    serve = served.serve;
     // The static map's directory must be safe for sendmail too (not under /tmp).
     dir = mkdtempSync('/run/mx4map-test-');
     chmodSync(dir, 0o755);
     execFileSync('makemap', ['hash', join(dir, 'mailertable')], { input: 'static.example\tesmtp:[198.51.100.1]\ncname-mx.test\tesmtp:[198.51.100.2]\n' });
   });
   afterAll(async () => {
-    await serve.stop();
-    await dns.close();
+    await served.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

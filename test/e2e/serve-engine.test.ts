@@ -1,26 +1,22 @@
 /** The built `mx4map serve`, deciding from the fixture DNS and probing a fake SMTP endpoint, asked over its socket. */
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
-import { cliZone } from '../support/cli-zone';
+import type { ServeProcess } from '../support/cli';
+import type { DnsFixture } from '../support/dns-fixture';
+import { ServeRig, startServeRig } from '../support/serve-rig';
 import { WireClient, ns } from '../support/wire';
 
+let rig: ServeRig;
 let dns: DnsFixture;
-let smtp: SmtpFixture;
 let serve: ServeProcess;
 let client: WireClient;
 
 beforeAll(async () => {
-  dns = await startDnsFixture(cliZone());
-  smtp = await startSmtpFixture('greet');
-  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port), '--deadline', '1500ms', '--probe-timeout', '1s', '--dns-timeout', '3s']);
+  rig = await startServeRig(['--deadline', '1500ms', '--probe-timeout', '1s', '--dns-timeout', '3s']);
+  ({ dns, serve } = rig);
   client = await WireClient.open({ port: serve.port });
 });
 afterAll(async () => {
   client.destroy();
-  await serve.stop();
-  await dns.close();
-  await smtp.close();
+  await rig.close();
 });
 
 async function ask(request: string): Promise<string> {
