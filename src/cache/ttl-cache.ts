@@ -77,10 +77,6 @@ export class SingleFlight<K, V> {
     this.running.set(key, promise);
     return promise;
   }
-
-  isRunning(key: K): boolean {
-    return this.running.has(key);
-  }
 }
 
 /** Caps how many async tasks run at once; the rest wait in order. */

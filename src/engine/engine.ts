@@ -60,8 +60,6 @@ export class Engine implements Decider {
   private decisions: TtlCache<string, Decision>;
   private readonly flights = new SingleFlight<string, Evaluation>();
   private readonly hosts: HostDirectory;
-  decisionsMade = 0;
-  deadlinesHit = 0;
 
   constructor(
     private settings: EngineSettings,
@@ -104,7 +102,6 @@ export class Engine implements Decider {
     const work = this.flights.run(domain, () => this.evaluateAndCache(domain));
     return new Promise<Decision>((resolve) => {
       const timer = setTimeout(() => {
-        this.deadlinesHit++;
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
       }, this.settings.deadlineMs);
@@ -124,7 +121,6 @@ export class Engine implements Decider {
 
   private async evaluateAndCache(domain: string): Promise<Evaluation> {
     const evaluation = await this.evaluate(domain);
-    this.decisionsMade++;
     if (evaluation.ttlMs > 0) this.decisions.set(domain, evaluation.decision, evaluation.ttlMs);
     this.logDecision(evaluation);
     return evaluation;

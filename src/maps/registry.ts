@@ -17,12 +17,6 @@ interface EncodedReply {
   readonly bytes: Buffer;
 }
 
-export interface RegistryCounters {
-  lookups: number;
-  unknownMap: number;
-  malformed: number;
-}
-
 export class MapRegistry {
   private maps: ReadonlyMap<string, { readonly definition: MapDefinition; readonly index: number }> = new Map();
   /**
@@ -30,7 +24,6 @@ export class MapRegistry {
    * hit answers with a buffer built once, with no allocation.
    */
   private encoded = new WeakMap<Decision, { readonly reason: string; readonly replies: Array<EncodedReply | undefined> }>();
-  readonly counters: RegistryCounters = { lookups: 0, unknownMap: 0, malformed: 0 };
 
   constructor(
     definitions: readonly MapDefinition[],
@@ -58,20 +51,17 @@ export class MapRegistry {
   readonly answer = (payload: Buffer, log: Logger = this.log): Buffer | Promise<Buffer> => {
     const request = parseRequest(payload);
     if (!request) {
-      this.counters.malformed++;
       log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80) }, 'request without "<map> <key>"');
       this.observe('-', 'PERM', 'malformed-request');
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }
     const entry = this.maps.get(request.map);
     if (!entry) {
-      this.counters.unknownMap++;
       const name = printable(request.map, 64);
       log.warn({ evt: 'unknown-map', map: name }, 'request for a map that is not configured');
       this.observe('-', 'PERM', 'unknown-map'); // never the client's map name: it would be an unbounded label
       return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
     }
-    this.counters.lookups++;
     const map = entry.definition;
     const key = classifyKey(request.key);
     if (key.kind === 'skip') {

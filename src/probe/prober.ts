@@ -25,7 +25,6 @@ export class Prober {
   private readonly cache: TtlCache<string, ProbeResult>;
   private readonly flights = new SingleFlight<string, ProbeResult>();
   private readonly limit: Semaphore;
-  probesSent = 0;
   readonly outcomes: Record<string, number> = {};
 
   constructor(
@@ -46,7 +45,6 @@ export class Prober {
     if (cached) return { ...cached, cached: true, ttlMs: this.cache.remaining(address) };
     const result = await this.flights.run(address, () =>
       this.limit.use(async () => {
-        this.probesSent++;
         const r = await this.probe(address, this.options.port, this.options.timeoutMs);
         const outcome = r.ok ? 'ok' : r.detail.split(' ')[0];
         this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
