@@ -61,7 +61,6 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       throw new ListenError(`cannot listen on --http ${config.http}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`);
     }
   }
-  log.info({ evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
 
   const reload = (): void => {
     let next: Config;
@@ -89,7 +88,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     if (needRestart.length) log.warn({ evt: 'reload-partial', keys: needRestart.map(keyOf) }, `changes to ${needRestart.map(keyOf).join(', ')} take effect after a restart`);
   };
 
-  await new Promise<void>((resolve) => {
+  // Signal handlers go in before the "listening" line: whoever acts on that line (systemd, a test) may
+  // signal at once, and an unhandled SIGHUP would terminate the process.
+  const stopped = new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
@@ -109,6 +110,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', reload);
   });
+  log.info({ evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
+  await stopped;
   logging.flush();
 }
 
