@@ -4,10 +4,9 @@
  */
 import { ServeRig, startServeRig } from '../support/serve-rig';
 import { postfixMissing, postmapQuery, snippetTable } from '../support/postfix';
+import { describeRequiring } from '../support/requires';
 
-const missing = postfixMissing();
-if (missing) console.warn(`SKIPPING real-Postfix tests: ${missing}. Run scripts/install-mtas.sh as root to enable them.`);
-const describeWithPostfix = missing ? describe.skip : describe;
+const describeWithPostfix = describeRequiring(postfixMissing(), 'real-Postfix tests');
 
 describeWithPostfix('postmap -q socketmap:inet:…:transport (from cf-snippets/postfix-main.cf)', () => {
   let rig: ServeRig;

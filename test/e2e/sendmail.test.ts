@@ -9,10 +9,9 @@ import { ServeRig, startServeRig } from '../support/serve-rig';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines } from '../support/sendmail';
+import { describeRequiring } from '../support/requires';
 
-const missing = sendmailMissing();
-if (missing) console.warn(`SKIPPING real-sendmail tests: ${missing}. Run scripts/install-mtas.sh as root to enable them.`);
-const describeWithSendmail = missing ? describe.skip : describe;
+const describeWithSendmail = describeRequiring(sendmailMissing(), 'real-sendmail tests');
 
 describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snippets/sendmail.mc)', () => {
   let served: ServeRig;
