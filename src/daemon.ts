@@ -2,7 +2,7 @@
  * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
  * SIGHUP reloads, SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
  */
-import { Config, OPTIONS, OptionName, fileKey } from './config/options.js';
+import { Config, OPTIONS, fileKey } from './config/options.js';
 import { RawValues, changedOptions, loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
 import { MapRegistry } from './maps/registry.js';
@@ -84,8 +84,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     registry.setPolicy(answerPolicy(config));
     engine.reconfigure(engineSettings(config), overrides);
     log.level = config.logLevel;
-    log.info({ evt: 'reloaded', changed: applied.map(keyOf), restartNeeded: needRestart.map(keyOf) }, applied.length ? `configuration reloaded: ${applied.map(keyOf).join(', ')} changed` : 'configuration reloaded: nothing changed');
-    if (needRestart.length) log.warn({ evt: 'reload-partial', keys: needRestart.map(keyOf) }, `changes to ${needRestart.map(keyOf).join(', ')} take effect after a restart`);
+    const appliedKeys = applied.map(fileKey);
+    const restartKeys = needRestart.map(fileKey);
+    log.info({ evt: 'reloaded', changed: appliedKeys, restartNeeded: restartKeys }, appliedKeys.length ? `configuration reloaded: ${appliedKeys.join(', ')} changed` : 'configuration reloaded: nothing changed');
+    if (restartKeys.length) log.warn({ evt: 'reload-partial', keys: restartKeys }, `changes to ${restartKeys.join(', ')} take effect after a restart`);
   };
 
   // Signal handlers go in before the "listening" line: whoever acts on that line (systemd, a test) may
@@ -113,8 +115,4 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   log.info({ evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
   await stopped;
   logging.flush();
-}
-
-function keyOf(name: OptionName): string {
-  return fileKey(name);
 }

@@ -70,7 +70,7 @@ export class Engine implements Decider {
     private readonly now: () => number = Date.now,
   ) {
     this.decisions = new TtlCache(settings.cacheSize, now);
-    this.hosts = new HostDirectory(settings.hostCacheSize, { min: settings.minTtlMs, max: settings.maxTtlMs }, settings.failureTtlMs, now);
+    this.hosts = new HostDirectory(settings.hostCacheSize, () => this.settings, now);
   }
 
   get cacheStats(): Record<'decisions' | 'hosts' | 'probes', { hits: number; misses: number; size: number }> {

@@ -29,14 +29,20 @@ export async function resolveHost(dns: DnsClient, name: string, failureTtl: numb
   return { name, aliases, canonical, ...facts, ttl: Math.min(...ttls) };
 }
 
+/** How long host facts are kept; read on every store, so a reload applies at once. */
+export interface HostLifetimes {
+  readonly minTtlMs: number;
+  readonly maxTtlMs: number;
+  readonly failureTtlMs: number;
+}
+
 export class HostDirectory {
   private readonly cache: TtlCache<string, HostFacts>;
   private readonly flights = new SingleFlight<string, HostFacts>();
 
   constructor(
     size: number,
-    private readonly ttlBoundsMs: { readonly min: number; readonly max: number },
-    private readonly failureTtlMs: number,
+    private readonly lifetimes: () => HostLifetimes,
     now: () => number = Date.now,
   ) {
     this.cache = new TtlCache(size, now);
@@ -52,10 +58,10 @@ export class HostDirectory {
     // A cached host lives on only for what is left of its lifetime, so decisions made from it do too.
     if (cached) return { ...cached, ttl: this.cache.remaining(name) / 1000 };
     return this.flights.run(name, async () => {
-      const facts = await resolveHost(dns, name, this.failureTtlMs / 1000);
+      const { minTtlMs, maxTtlMs, failureTtlMs } = this.lifetimes();
+      const facts = await resolveHost(dns, name, failureTtlMs / 1000);
       const failed = facts.a.kind === 'failure' || facts.aaaa.kind === 'failure';
-      const { min, max } = this.ttlBoundsMs;
-      this.cache.set(name, facts, failed ? this.failureTtlMs : Math.min(max, Math.max(min, facts.ttl * 1000)));
+      this.cache.set(name, facts, failed ? failureTtlMs : Math.min(maxTtlMs, Math.max(minTtlMs, facts.ttl * 1000)));
       return facts;
     });
   }

@@ -63,15 +63,6 @@ export class Connection {
     if (idle > 0) socket.setTimeout(idle);
   }
 
-  get closed(): boolean {
-    return this.state === 'closed';
-  }
-
-  /** Requests received and not yet answered on the wire. */
-  get pending(): number {
-    return this.slots.length;
-  }
-
   /** Stop taking requests, answer those in flight, then close (shutdown). */
   drain(): void {
     if (this.state !== 'open') return;
