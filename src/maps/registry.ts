@@ -65,6 +65,10 @@ export class MapRegistry {
     const map = entry.definition;
     const key = classifyKey(request.key);
     if (key.kind === 'skip') {
+      // Bytes escaped one by one (latin1 maps each byte to one character), so a key cannot forge log lines.
+      if (key.reason === 'invalid-name' && log.isLevelEnabled('debug')) {
+        log.debug({ evt: 'invalid-key', map: map.name, key: printable(request.key.toString('latin1'), 120) }, 'key is not a host name; answered NOTFOUND');
+      }
       this.observe(map.name, 'NOTFOUND', key.reason);
       return NOTFOUND_REPLY;
     }

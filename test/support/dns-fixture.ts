@@ -2,6 +2,7 @@
  * An in-process DNS server (dns2) on 127.0.0.1, UDP and TCP on one port, acting as a recursive resolver
  * over a zone the test describes. Counts every query, and can fail, stay silent or change records per name.
  */
+import { Socket } from 'node:net';
 import { createServer, Packet } from 'dns2';
 import { RCODE } from '../../src/dns/message.js';
 import type { DnsServer } from '../../src/dns/transport.js';
@@ -11,8 +12,13 @@ export type FixtureRecord =
   | { type: 'MX'; exchange: string; priority: number; ttl?: number }
   | { type: 'CNAME'; target: string; ttl?: number };
 
-/** What a name does instead of answering from the zone, per query type ('*' = every type). */
-export type Behaviour = 'servfail' | 'refused' | 'silent' | 'nxdomain' | 'slow';
+/**
+ * What a name does instead of answering from the zone, per query type ('*' = every type).
+ * 'tc-silent-tcp': a truncated (TC) answer over UDP, and over TCP a connection accepted and never answered.
+ * 'oversized': the name's A records, truncated over UDP and whole over TCP, encoded by `encodeAAnswer`
+ * (dns2's encoder is quadratic in the record count: 17 s for the 4,000 records of a 64 KB answer).
+ */
+export type Behaviour = 'servfail' | 'refused' | 'silent' | 'nxdomain' | 'slow' | 'tc-silent-tcp' | 'oversized';
 
 export interface Zone {
   records: Record<string, FixtureRecord[]>;
@@ -55,15 +61,40 @@ function soa(zone: Zone, name: string): Record<string, unknown> {
   return { name: apex, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl, primary: `ns.${apex}`, admin: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: ttl };
 }
 
+/** A response of A records for the question, every owner name a pointer to the question's (16 bytes each). */
+export function encodeAAnswer(id: number, name: string, addresses: readonly string[]): Buffer {
+  const labels = name.split('.').filter(Boolean);
+  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x8180, 2); // QR, RD, RA, NOERROR
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(addresses.length, 6);
+  const question = Buffer.concat([qname, Buffer.from([0, 1, 0, 1])]);
+  const answers = addresses.map((address) => {
+    const rr = Buffer.alloc(16);
+    rr.writeUInt16BE(0xc00c, 0); // pointer to the question name
+    rr.writeUInt16BE(1, 2);
+    rr.writeUInt16BE(1, 4);
+    rr.writeUInt32BE(300, 6);
+    rr.writeUInt16BE(4, 10);
+    address.split('.').forEach((octet, i) => rr.writeUInt8(Number(octet), 12 + i));
+    return rr;
+  });
+  return Buffer.concat([header, question, ...answers]);
+}
+
 export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
   const queries: string[] = [];
-  const state = { zone };
+  const state = { zone, closed: false };
+  const tcpClients = new Set<Socket>();
   const server = createServer({
     udp: true,
     tcp: true,
-    handle: ((request: { questions: Array<{ name: string; type: number }> }, send: (r: never) => void) => {
+    handle: ((request: { questions: Array<{ name: string; type: number }> }, send: (r: never) => void, client: unknown) => {
+      const overTcp = client instanceof Socket;
       const response = Packet.createResponseFromRequest(request as never) as unknown as {
-        header: { rcode: number; ra: number };
+        header: { rcode: number; ra: number; tc: number };
         answers: unknown[];
         authorities: unknown[];
       };
@@ -74,12 +105,21 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
       queries.push(`${qname} ${qtype}`);
       const z = state.zone;
       const slow = Object.entries(z.behaviours?.[qname] ?? {}).some(([t, b]) => b === 'slow' && (t === '*' || t === qtype));
-      const reply = slow ? (r: never) => void setTimeout(() => send(r), z.slowMs ?? 2000) : send;
+      const reply = slow ? (r: never) => void setTimeout(() => state.closed || send(r), z.slowMs ?? 2000).unref() : send;
       // Follow CNAMEs like a recursive resolver, answering with the whole chain.
       let name = qname;
       for (let hops = 0; hops < 30; hops++) {
         const behaviour = z.behaviours?.[name]?.[qtype as 'A'] ?? z.behaviours?.[name]?.['*'];
         if (behaviour === 'silent') return;
+        if (behaviour === 'tc-silent-tcp' || behaviour === 'oversized') {
+          if (overTcp && behaviour === 'tc-silent-tcp') return;
+          if (overTcp) {
+            const addresses = (z.records[name] ?? []).flatMap((r) => (r.type === 'A' ? [r.address] : []));
+            return reply(encodeAAnswer((request as unknown as { header: { id: number } }).header.id, name, addresses) as never);
+          }
+          response.header.tc = 1;
+          return reply(response as never);
+        }
         if (behaviour === 'servfail' || behaviour === 'refused') {
           response.header.rcode = behaviour === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
           response.answers = [];
@@ -115,6 +155,10 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
     servers.servers.tcp.listen(port, '127.0.0.1', resolve);
   });
   servers.servers.udp.setRecvBufferSize(4 << 20);
+  servers.servers.tcp.on('connection', (socket: Socket) => {
+    tcpClients.add(socket);
+    socket.on('close', () => tcpClients.delete(socket));
+  });
   const fixture: DnsFixture = {
     server: { host: '127.0.0.1', port, family: 4 },
     spec: `127.0.0.1:${port}`,
@@ -128,6 +172,8 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
     count: (name, type) => queries.filter((q) => (type ? q === `${name} ${type}` : q.startsWith(`${name} `))).length,
     close: () =>
       new Promise<void>((resolve) => {
+        state.closed = true;
+        for (const socket of tcpClients) socket.destroy();
         servers.servers.udp.close();
         servers.servers.tcp.close(() => resolve());
       }),
