@@ -121,7 +121,7 @@ export const OPTIONS = {
     kind: integer(64, 1_000_000),
     default: 10_000,
     unit: 'bytes',
-    describe: "Largest request netstring accepted (Postfix's own query limit); longer ones get PERM and the connection closes.",
+    describe: "Largest request kept in memory. A longer one is read past without being stored and answered NOTFOUND; a length over 1,000,000 (sendmail's own limit) gets PERM and the connection closes.",
     reloadable: true,
   }),
   requestTimeout: option({

@@ -5,6 +5,10 @@
  * across TCP reads is lost or truncated), never checks the trailing comma and has no length cap; the other
  * npm decoders either buffer without bound or accept a missing comma. This one is a byte-level state machine
  * that enforces the cap while the length digits arrive, so no payload is ever buffered past it.
+ *
+ * A server may also ask it to read *past* frames longer than the cap, up to a second, hard limit: their bytes
+ * are counted and dropped, never stored, and the frame is delivered as `oversized` so it can be answered
+ * (fail open) instead of ending the connection.
  */
 
 export type NetstringFault = 'bad-length' | 'leading-zero' | 'too-long' | 'missing-comma';
@@ -33,8 +37,17 @@ const enum State {
   Between, // before the first digit of a frame
   Length,
   Payload,
+  Skip, // inside an oversized payload: bytes dropped
   Comma,
 }
+
+/** sendmail's own cap on a socket map netstring (SOCKETMAP_MAXL). */
+export const SOCKETMAP_MAX_LENGTH = 1_000_000;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Receives each complete frame; `oversized` frames (longer than the cap, when skipping) have an empty payload. */
+export type FrameHandler = (payload: Buffer, oversized: boolean) => boolean | void;
 
 export class NetstringDecoder {
   private state = State.Between;
@@ -44,9 +57,16 @@ export class NetstringDecoder {
   private filled = 0;
   private failure: NetstringError | undefined;
   private delivered = 0;
+  private oversized = false;
+  private readonly limit: number;
 
-  constructor(readonly maxLength: number) {
+  /** `skipUpTo`: frames longer than `maxLength` but not than this are read past and delivered as oversized. */
+  constructor(
+    readonly maxLength: number,
+    options: { readonly skipUpTo?: number } = {},
+  ) {
     if (!Number.isSafeInteger(maxLength) || maxLength < 0) throw new RangeError('maxLength must be a non-negative integer');
+    this.limit = Math.max(maxLength, options.skipUpTo ?? maxLength);
   }
 
   /** Complete frames delivered so far; lets a caller tell one partial frame from the next. */
@@ -66,7 +86,7 @@ export class NetstringDecoder {
    * the frames before it); the decoder is then dead and throws again on use. Payloads that lie wholly inside
    * `chunk` are views into it; the caller must consume them before the chunk is reused (socket chunks never are).
    */
-  push(chunk: Buffer, onFrame: (payload: Buffer) => boolean | void): number {
+  push(chunk: Buffer, onFrame: FrameHandler): number {
     if (this.failure) throw this.failure;
     let i = 0;
     const end = chunk.length;
@@ -87,6 +107,12 @@ export class NetstringDecoder {
           const byte = chunk[i++];
           if (byte === COLON) {
             if (this.digits === 0) this.fail('bad-length', 'netstring length is empty');
+            if (this.length > this.maxLength) {
+              this.oversized = true;
+              this.filled = 0;
+              this.state = State.Skip;
+              break;
+            }
             // Fast path: the whole payload and its comma are in this chunk, so hand out a view.
             if (end - i > this.length) {
               if (chunk[i + this.length] !== COMMA) this.missingComma();
@@ -94,7 +120,7 @@ export class NetstringDecoder {
               i += this.length + 1;
               this.state = State.Between;
               this.delivered++;
-              if (onFrame(view) === false) return i;
+              if (onFrame(view, false) === false) return i;
             } else {
               this.payload = Buffer.allocUnsafe(this.length);
               this.filled = 0;
@@ -108,8 +134,8 @@ export class NetstringDecoder {
           if (this.digits === 1 && this.length === 0) this.fail('leading-zero', 'netstring length has a leading zero');
           this.length = this.length * 10 + (byte - ZERO);
           this.digits++;
-          if (this.length > this.maxLength) {
-            this.fail('too-long', `netstring length exceeds the limit of ${this.maxLength} bytes`);
+          if (this.length > this.limit) {
+            this.fail('too-long', `netstring length exceeds the limit of ${this.limit} bytes`);
           }
           break;
         }
@@ -122,13 +148,22 @@ export class NetstringDecoder {
           if (this.filled === this.length) this.state = State.Comma;
           break;
         }
+        case State.Skip: {
+          const take = Math.min(end - i, this.length - this.filled);
+          this.filled += take;
+          i += take;
+          if (this.filled === this.length) this.state = State.Comma;
+          break;
+        }
         case State.Comma: {
           if (chunk[i++] !== COMMA) this.missingComma();
-          const payload = this.payload as Buffer;
+          const oversized = this.oversized;
+          const payload = oversized ? EMPTY : (this.payload as Buffer);
           this.payload = undefined;
+          this.oversized = false;
           this.state = State.Between;
           this.delivered++;
-          if (onFrame(payload) === false) return i;
+          if (onFrame(payload, oversized) === false) return i;
           break;
         }
       }

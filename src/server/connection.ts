@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { NetstringDecoder, NetstringError } from '../protocol/netstring.js';
+import { NetstringDecoder, NetstringError, SOCKETMAP_MAX_LENGTH } from '../protocol/netstring.js';
 import { encodeReply, NOTFOUND_REPLY } from '../protocol/socketmap.js';
 import { showMs } from '../config/values.js';
 
@@ -52,7 +52,8 @@ export class Connection {
     private readonly log: Logger,
     private readonly events: ConnectionEvents = {},
   ) {
-    this.decoder = new NetstringDecoder(limits().maxRequestBytes);
+    // Requests over the cap are read past (never stored) and answered NOTFOUND: no key that long is a domain.
+    this.decoder = new NetstringDecoder(limits().maxRequestBytes, { skipUpTo: SOCKETMAP_MAX_LENGTH });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onDrain());
@@ -89,8 +90,9 @@ export class Connection {
     const max = this.limits().maxInFlight;
     let used: number;
     try {
-      used = this.decoder.push(chunk, (payload) => {
-        this.start(payload);
+      used = this.decoder.push(chunk, (payload, oversized) => {
+        if (oversized) this.answerOversized();
+        else this.start(payload);
         return this.slots.length < max;
       });
     } catch (err) {
@@ -119,6 +121,11 @@ export class Connection {
       (reply) => this.complete(slot, reply),
       (err: unknown) => this.complete(slot, this.failOpen(err)),
     );
+  }
+
+  private answerOversized(): void {
+    this.log.warn({ evt: 'oversized-request', maxRequestBytes: this.decoder.maxLength }, 'request longer than max_request_bytes; skipped and answered NOTFOUND');
+    this.slots.push({ reply: NOTFOUND_REPLY });
   }
 
   /** A request whose handling threw gets NOTFOUND: mail then flows as it would without us. */

@@ -1,6 +1,7 @@
 import { judgeGreeting, probeSmtp } from '../../src/probe/smtp-probe';
 import { refusingPort, startSmtpFixture, SmtpBehaviour } from '../support/smtp-fixture';
 import { Prober } from '../../src/probe/prober';
+import { activeResources, expectNothingLeftSince } from '../support/handles';
 
 describe('judgeGreeting', () => {
   test.each([
@@ -24,13 +25,16 @@ describe('probeSmtp against fake endpoints on [::1]', () => {
     ['garbage', false, 'garbage'],
     ['silent', false, 'timeout'],
     ['reset', false, 'reset'],
-  ])('%s → ok=%s (%s)', async (behaviour, ok, detail) => {
+  ])('%s → ok=%s (%s), and the probe leaves no socket or timer behind', async (behaviour, ok, detail) => {
     const smtp = await startSmtpFixture(behaviour);
     try {
+      // Counted while the endpoint still runs: its side of the connection closes only if the probe closes ours.
+      const resources = activeResources();
       const r = await probeSmtp('::1', smtp.port, 500);
       expect({ ok: r.ok, detail: r.detail }).toEqual({ ok, detail });
       if (ok) await new Promise((resolve) => setTimeout(resolve, 50));
       if (ok) expect(smtp.received.join(' ')).toContain('QUIT');
+      await expectNothingLeftSince(resources);
     } finally {
       await smtp.close();
     }

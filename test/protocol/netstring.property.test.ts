@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { NetstringDecoder, NetstringError, encodeNetstring } from '../../src/protocol/netstring';
 
 const CAP = 64;
+/** Frames up to this long are read past and reported as oversized (the server's setting, scaled down). */
+const SKIP_UP_TO = 200;
 
 /** Cuts `input` at the given offsets (any order, duplicates allowed): how TCP may deliver it. */
 function chunked(input: Buffer, cuts: number[]): Buffer[] {
@@ -22,11 +24,11 @@ interface Outcome {
 }
 
 /** Feeds chunks to a fresh decoder; copies frames at once, as the server does before the chunk is dropped. */
-function decode(chunks: Buffer[], cap = CAP): Outcome {
-  const decoder = new NetstringDecoder(cap);
+function decode(chunks: Buffer[]): Outcome {
+  const decoder = new NetstringDecoder(CAP, { skipUpTo: SKIP_UP_TO });
   const frames: string[] = [];
   try {
-    for (const chunk of chunks) decoder.push(chunk, (p) => void frames.push(p.toString('hex')));
+    for (const chunk of chunks) decoder.push(chunk, (p, oversized) => void frames.push(oversized ? 'oversized' : p.toString('hex')));
   } catch (err) {
     if (!(err instanceof NetstringError)) throw err;
     return { frames, fault: err.fault };
@@ -35,7 +37,7 @@ function decode(chunks: Buffer[], cap = CAP): Outcome {
 }
 
 /** The grammar written the obvious way over the whole input, as an independent model of the decoder. */
-function model(input: Buffer, cap = CAP): Outcome {
+function model(input: Buffer): Outcome {
   const frames: string[] = [];
   let i = 0;
   const fault = (f: string): Outcome => ({ frames, fault: f });
@@ -50,7 +52,7 @@ function model(input: Buffer, cap = CAP): Outcome {
       if (b < 0x30 || b > 0x39) return fault('bad-length');
       if (digits === '0') return fault('leading-zero');
       digits += String.fromCharCode(b);
-      if (Number(digits) > cap) return fault('too-long');
+      if (Number(digits) > SKIP_UP_TO) return fault('too-long');
       i++;
     }
     if (i === input.length) return { frames }; // incomplete length: waits for more
@@ -59,13 +61,14 @@ function model(input: Buffer, cap = CAP): Outcome {
     const start = i + 1;
     if (input.length < start + length + 1) return { frames }; // incomplete payload or comma
     if (input[start + length] !== 0x2c) return fault('missing-comma');
-    frames.push(input.subarray(start, start + length).toString('hex'));
+    frames.push(length > CAP ? 'oversized' : input.subarray(start, start + length).toString('hex'));
     i = start + length + 1;
   }
   return { frames };
 }
 
 const payload = fc.uint8Array({ maxLength: CAP }).map((a) => Buffer.from(a));
+const oversizedPayload = fc.uint8Array({ minLength: CAP + 1, maxLength: SKIP_UP_TO + 20 }).map((a) => Buffer.from(a));
 const separators = fc.constantFrom('', '', '\n', '\r\n', ' ', '\t');
 const cuts = fc.array(fc.nat(), { maxLength: 12 });
 
@@ -84,7 +87,7 @@ describe('netstring decoder: properties', () => {
 
   // Arbitrary bytes, and bytes that look almost right (so the fuzzer reaches the payload and comma states).
   const nearNetstring = fc
-    .array(fc.oneof(payload.map(encodeNetstring), fc.constantFrom('0', '1', '9', ':', ',', '\n', '00', '99999').map((s) => Buffer.from(s)), payload), {
+    .array(fc.oneof(payload.map(encodeNetstring), oversizedPayload.map(encodeNetstring), fc.constantFrom('0', '1', '9', ':', ',', '\n', '00', '99999').map((s) => Buffer.from(s)), payload), {
       maxLength: 10,
     })
     .map((parts) => Buffer.concat(parts));
@@ -111,7 +114,7 @@ describe('netstring decoder: properties', () => {
           allocations.length = 0;
           const out = decode(chunked(input, at));
           expect(allocations.every((size) => size <= CAP)).toBe(true);
-          for (const frame of out.frames) expect(frame.length / 2).toBeLessThanOrEqual(CAP);
+          for (const frame of out.frames) if (frame !== 'oversized') expect(frame.length / 2).toBeLessThanOrEqual(CAP);
         }),
         { numRuns: 3000 },
       );
@@ -123,7 +126,7 @@ describe('netstring decoder: properties', () => {
   test('a dead decoder throws the same protocol error again and delivers nothing more', () => {
     fc.assert(
       fc.property(anyBytes, payload, (input, more) => {
-        const decoder = new NetstringDecoder(CAP);
+        const decoder = new NetstringDecoder(CAP, { skipUpTo: SKIP_UP_TO });
         let first: unknown;
         try {
           decoder.push(input, () => undefined);

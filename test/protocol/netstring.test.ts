@@ -136,6 +136,20 @@ describe('netstring decoder: malformed input', () => {
     expect(consumed).toBe(4);
   });
 
+  test('with skipUpTo, a frame over the cap is read past without storing it and delivered as oversized', () => {
+    for (const { label, chunks } of deliveries(Buffer.from(`3:abc,20:${'x'.repeat(20)},3:def,`))) {
+      const decoder = new NetstringDecoder(10, { skipUpTo: 100 });
+      const frames: Array<[string, boolean]> = [];
+      for (const chunk of chunks) decoder.push(chunk, (p, oversized) => void frames.push([p.toString(), oversized]));
+      expect({ label, frames }).toEqual({ label, frames: [['abc', false], ['', true], ['def', false]] });
+    }
+  });
+
+  test('with skipUpTo, the hard limit and the comma after a skipped frame are still enforced', () => {
+    expect(() => new NetstringDecoder(10, { skipUpTo: 100 }).push(Buffer.from('101:'), () => undefined)).toThrow(/exceeds the limit of 100 bytes/);
+    expect(() => new NetstringDecoder(10, { skipUpTo: 100 }).push(Buffer.from(`20:${'x'.repeat(20)}X`), () => undefined)).toThrow(/not followed by ','/);
+  });
+
   test('a failed decoder stays failed', () => {
     const decoder = new NetstringDecoder(100);
     expect(() => decoder.push(Buffer.from('x'), () => undefined)).toThrow(NetstringError);

@@ -123,7 +123,7 @@ describe('malformed input', () => {
     ['non-digit length', 'ab:hello,', 'PERM malformed netstring: netstring length has a non-digit byte 0x61'],
     ['leading zero', '023:mailertable example.com,', 'PERM malformed netstring: netstring length has a leading zero'],
     ['missing comma', '23:mailertable example.comX', "PERM malformed netstring: netstring of 23 bytes is not followed by ','"],
-    ['over-long length', '10001:', 'PERM malformed netstring: netstring length exceeds the limit of 10000 bytes'],
+    ['a length past sendmail\'s own limit', '1000001:', 'PERM malformed netstring: netstring length exceeds the limit of 1000000 bytes'],
   ])('%s: one complete PERM, then the connection closes; others keep being served', async (_name, input, reply) => {
     t = await startServer();
     const bad = await client();
@@ -136,6 +136,17 @@ describe('malformed input', () => {
     expect(await good.replyCount(1)).toEqual([NOTFOUND]);
     expect(t.sink.events('protocol-error')).toHaveLength(1);
     expect(t.server.protocolErrors).toBe(1);
+  });
+
+  test('a request longer than max_request_bytes is read past, answered NOTFOUND, and the connection goes on', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider, limits: { maxRequestBytes: 100 } });
+    const c = await client();
+    c.send(ns(`mailertable ${'a'.repeat(10_240)}.example`) + ns('mailertable .example'));
+    expect(await c.replyCount(2)).toEqual([NOTFOUND, NOTFOUND]);
+    expect(held.asked).toEqual([]);
+    expect(t.sink.events('oversized-request')).toHaveLength(1);
+    expect(c.closed).toBe(false);
   });
 
   test('requests before the bad bytes are answered first, in order', async () => {
