@@ -80,6 +80,12 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.state !== 'open') return;
+    if (this.backlog) {
+      // A chunk already on its way when reading paused: queue it behind the unread bytes.
+      this.backlog = Buffer.concat([this.backlog, chunk]);
+      this.updateFlow();
+      return;
+    }
     this.consume(chunk);
     this.flush();
     this.updateFlow();
@@ -101,7 +107,7 @@ export class Connection {
       return;
     }
     this.backlog = used < chunk.length ? chunk.subarray(used) : undefined;
-    this.armRequestTimer();
+    if (!this.readEnded) this.armRequestTimer();
   }
 
   private start(payload: Buffer): void {
@@ -162,26 +168,25 @@ export class Connection {
     else this.endIfDone();
   }
 
-  /** Reads again when there is room for more work and the client is taking its replies. */
+  /**
+   * Works through unread requests while there is room (in-flight bound, client taking its replies), then
+   * reads again or stays paused. Loops because answers from the cache are synchronous: no later event would
+   * come to pick up the rest. Runs after a half-close too, so every request the client sent is answered.
+   */
   private updateFlow(): void {
-    if (this.state !== 'open') return;
-    if (this.socket.writableNeedDrain) this.waitingForDrain = true;
-    const full = this.slots.length >= this.limits().maxInFlight;
-    if (full || this.waitingForDrain) {
-      this.socket.pause();
-      return;
-    }
-    if (this.backlog) {
+    const max = this.limits().maxInFlight;
+    while (this.backlog && this.state !== 'closed') {
+      if (this.socket.writableNeedDrain) this.waitingForDrain = true;
+      if (this.waitingForDrain || this.slots.length >= max) break;
       const rest = this.backlog;
       this.backlog = undefined;
       this.consume(rest);
       this.flush();
-      if (this.state !== 'open' || this.backlog || this.slots.length >= this.limits().maxInFlight) {
-        if (this.state === 'open') this.socket.pause();
-        return;
-      }
     }
-    if (!this.readEnded) this.socket.resume();
+    if (this.state !== 'open') return;
+    if (this.socket.writableNeedDrain) this.waitingForDrain = true;
+    if (this.waitingForDrain || this.backlog || this.slots.length >= max) this.socket.pause();
+    else if (!this.readEnded) this.socket.resume();
   }
 
   private onDrain(): void {
@@ -195,6 +200,7 @@ export class Connection {
     if (this.decoder.midFrame) this.log.debug({ evt: 'truncated-request' }, 'client closed in the middle of a request');
     this.clearRequestTimer();
     if (this.state === 'open') this.state = 'draining';
+    this.updateFlow();
     this.endIfDone();
   }
 

@@ -181,6 +181,27 @@ describe('connection limits', () => {
     expect(c.replies[0]).toBe('OK esmtp:[192.0.2.1]');
   });
 
+  test('more synchronous answers (cache hits) than max_in_flight in one write are all answered', async () => {
+    t = await startServer({ decider: { decide: () => force('192.0.2.1') }, limits: { maxInFlight: 4 } });
+    const c = await client();
+    c.send(ns('mailertable a.example').repeat(100));
+    expect(await c.replyCount(100)).toEqual(Array.from({ length: 100 }, () => 'OK esmtp:[192.0.2.1]'));
+  });
+
+  test('a client that pipelines past max_in_flight and half-closes still gets every reply, then the close', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider, limits: { maxInFlight: 2 } });
+    const c = await client();
+    c.socket.end(['a', 'b', 'c', 'd', 'e'].map((d) => ns(`mailertable ${d}.example`)).join(''));
+    for (let answered = 0; answered < 5; answered++) {
+      await c.until(() => held.waiting > 0, 2000);
+      held.releaseAll(force('192.0.2.7'));
+    }
+    expect(await c.replyCount(5)).toHaveLength(5);
+    await c.closedByServer();
+    expect(held.asked).toEqual(['a.example', 'b.example', 'c.example', 'd.example', 'e.example']);
+  });
+
   test('past the connection cap, new clients wait unserved until a slot frees', async () => {
     t = await startServer({ limits: { maxConnections: 1 } });
     const first = await client();

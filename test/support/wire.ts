@@ -15,14 +15,14 @@ export function open(target: Target): Promise<Socket> {
 /** A connection that collects reply netstrings and notices when the server closes it. */
 export class WireClient {
   readonly replies: string[] = [];
-  raw = Buffer.alloc(0);
+  private readonly chunks: Buffer[] = [];
   closed = false;
   private readonly decoder = new NetstringDecoder(1_000_000);
   private waiters: Array<() => void> = [];
 
   constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.raw = Buffer.concat([this.raw, chunk]);
+      this.chunks.push(chunk);
       this.decoder.push(chunk, (p) => {
         this.replies.push(p.toString('utf8'));
       });
@@ -37,6 +37,11 @@ export class WireClient {
 
   static async open(target: Target): Promise<WireClient> {
     return new WireClient(await open(target));
+  }
+
+  /** Every byte received so far. */
+  get raw(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   send(bytes: string | Buffer): void {
