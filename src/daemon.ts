@@ -11,7 +11,9 @@ import { Overrides } from './engine/overrides.js';
 import { Metrics } from './ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from './ops/http.js';
 import { SocketmapServer } from './server/server.js';
-import { ListenError, Mx4mapError } from './errors.js';
+import { ConfigError, ListenError, Mx4mapError } from './errors.js';
+import { SnapshotKeeper } from './engine/snapshot-keeper.js';
+import { directoryProblem } from './engine/snapshot-file.js';
 
 export interface DaemonInput {
   readonly flags: RawValues;
@@ -39,6 +41,19 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       caches: () => engine.cacheStats,
       probes: () => prober.outcomes,
     });
+  }
+
+  let snapshots: SnapshotKeeper | undefined;
+  if (config.cacheSnapshot !== '') {
+    const problem = await directoryProblem(config.cacheSnapshot);
+    if (problem) {
+      logging.flush();
+      throw new ConfigError(`cache_snapshot ${config.cacheSnapshot}: ${problem}`);
+    }
+    snapshots = new SnapshotKeeper(config.cacheSnapshot, engine, () => config.maxTtl, log);
+    // Restored before listening, so the first lookups after a restart are already answered from memory.
+    await snapshots.load();
+    snapshots.start(config.cacheSnapshotInterval);
   }
 
   try {
@@ -103,10 +118,12 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       stopping = true;
       serving = false;
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
-      void Promise.all([server.close(config.shutdownGrace), ops?.close()]).then(() => {
-        log.info({ evt: 'stopped' }, 'stopped');
-        resolve();
-      });
+      void Promise.all([server.close(config.shutdownGrace), ops?.close()])
+        .then(() => snapshots?.stop())
+        .then(() => {
+          log.info({ evt: 'stopped' }, 'stopped');
+          resolve();
+        });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

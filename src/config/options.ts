@@ -264,6 +264,22 @@ export const OPTIONS = {
     describe: 'MX host facts kept, shared by every domain naming the host; also the number of probe verdicts kept.',
     reloadable: false,
   }),
+  cacheSnapshot: option({
+    kind: text((v) => {
+      if (v.endsWith('/')) throw new ValueProblem('must name a file, not a directory');
+    }),
+    default: '',
+    unit: '-',
+    describe: 'File the decision cache is saved to (atomically, on a timer and at shutdown) and restored from at start, so a restart causes no DNS storm; expired entries are dropped, a corrupt file is logged and ignored. Empty = off.',
+    reloadable: false,
+  }),
+  cacheSnapshotInterval: option({
+    kind: duration('s', 10 * SECOND, 24 * HOUR),
+    default: 5 * 60 * SECOND,
+    unit: 's',
+    describe: 'How often the cache snapshot is saved (when cache_snapshot is set).',
+    reloadable: false,
+  }),
   maxAddresses: option({
     kind: integer(1, 100),
     default: 10,

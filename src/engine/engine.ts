@@ -14,6 +14,7 @@ import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
 import { intern, leave } from './intern.js';
 import { Overrides, matchOverride } from './overrides.js';
+import type { SnapshotEntry } from './snapshot.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
 export interface EngineSettings extends RuleSettings {
@@ -92,6 +93,24 @@ export class Engine implements Decider {
       if (d.action === 'force-ipv4') out.push({ domain, triggers: d.triggers, routes: d.routes, ttlMs });
     }
     return out.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
+  }
+
+  /** Cached decisions with their expiry, for the snapshot file. */
+  *snapshotEntries(): IterableIterator<SnapshotEntry> {
+    const now = this.now();
+    for (const [domain, decision, ttlMs] of this.decisions.fresh()) yield { domain, decision, expiresAt: now + ttlMs };
+  }
+
+  /** Puts decisions from a snapshot back into the cache (at start, before any lookup). */
+  restore(entries: Iterable<SnapshotEntry>): number {
+    const now = this.now();
+    let restored = 0;
+    for (const { domain, decision, expiresAt } of entries) {
+      if (expiresAt <= now) continue;
+      this.decisions.set(domain, decision, expiresAt - now);
+      restored++;
+    }
+    return restored;
   }
 
   decide(domain: string): Decision | Promise<Decision> {

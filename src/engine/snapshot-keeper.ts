@@ -1,0 +1,77 @@
+/**
+ * Keeps the cache snapshot: restores it at start, saves it on a timer and once more at shutdown. Every
+ * failure is logged and survived: without a snapshot the server simply starts with an empty cache.
+ */
+import type { Logger } from 'pino';
+import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { readIfPresent, writeFileAtomically } from './snapshot-file.js';
+
+export interface SnapshotSource {
+  snapshotEntries(): Iterable<SnapshotEntry>;
+  restore(entries: Iterable<SnapshotEntry>): number;
+}
+
+export class SnapshotKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly cache: SnapshotSource,
+    private readonly maxTtlMs: () => number,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async load(): Promise<void> {
+    let text: string | undefined;
+    try {
+      text = await readIfPresent(this.path);
+    } catch (err) {
+      this.log.warn({ evt: 'snapshot-ignored', path: this.path, error: (err as Error).message }, 'cache snapshot unreadable; starting with an empty cache');
+      return;
+    }
+    if (text === undefined) {
+      this.log.info({ evt: 'snapshot-absent', path: this.path }, 'no cache snapshot yet; starting with an empty cache');
+      return;
+    }
+    try {
+      const { entries, expired } = decodeSnapshot(text, this.now(), this.maxTtlMs());
+      const restored = this.cache.restore(entries);
+      this.log.info({ evt: 'snapshot-loaded', path: this.path, restored, expired }, `restored ${restored} cached decisions (${expired} had expired)`);
+    } catch (err) {
+      if (!(err instanceof SnapshotError)) throw err;
+      this.log.warn({ evt: 'snapshot-ignored', path: this.path, error: err.message }, 'cache snapshot is corrupt; ignored, starting with an empty cache');
+    }
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.save(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes the snapshot now; a save already under way is joined, not doubled. */
+  save(): Promise<void> {
+    this.saving ??= this.write().finally(() => (this.saving = undefined));
+    return this.saving;
+  }
+
+  /** Stops the timer and writes a last snapshot (shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.saving;
+    await this.save();
+  }
+
+  private async write(): Promise<void> {
+    const started = performance.now();
+    try {
+      const text = encodeSnapshot(this.cache.snapshotEntries(), this.now());
+      await writeFileAtomically(this.path, text);
+      this.log.debug({ evt: 'snapshot-saved', path: this.path, bytes: Buffer.byteLength(text), ms: Math.round(performance.now() - started) }, 'cache snapshot saved');
+    } catch (err) {
+      this.log.error({ evt: 'snapshot-failed', path: this.path, error: (err as Error).message }, 'cache snapshot could not be saved');
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import fc from 'fast-check';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from '../../src/engine/snapshot';
+import { writeFileAtomically, directoryProblem } from '../../src/engine/snapshot-file';
+import { SnapshotKeeper } from '../../src/engine/snapshot-keeper';
+import { leave } from '../../src/engine/intern';
+import { Decision } from '../../src/engine/decision';
+import { logSink } from '../support/log-sink';
+
+const NOW = 1_800_000_000_000;
+const HOUR = 3_600_000;
+const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2'], ['192.0.2.3']] };
+
+function entries(): SnapshotEntry[] {
+  return [
+    { domain: 'forced.example', decision: forced, expiresAt: NOW + 600_000 },
+    { domain: 'fine.example', decision: leave('ipv6-ok'), expiresAt: NOW + 60_000 },
+  ];
+}
+
+describe('snapshot format', () => {
+  test('round-trips decisions with their expiry', () => {
+    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW, HOUR);
+    expect(restored.expired).toBe(0);
+    expect(restored.entries).toEqual(entries());
+  });
+
+  test('restored decisions are the shared (interned) objects', () => {
+    const [, fine] = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW, HOUR).entries;
+    expect(fine.decision).toBe(leave('ipv6-ok'));
+  });
+
+  test('entries that expired while the server was down are dropped and counted', () => {
+    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW + 120_000, HOUR);
+    expect(restored.entries.map((e) => e.domain)).toEqual(['forced.example']);
+    expect(restored.expired).toBe(1);
+  });
+
+  test('a lifetime beyond max_ttl (a clock jump, an edited file) is cut to max_ttl', () => {
+    const far = [{ domain: 'far.example', decision: forced, expiresAt: NOW + 365 * 24 * HOUR }];
+    expect(decodeSnapshot(encodeSnapshot(far, NOW), NOW, HOUR).entries[0].expiresAt).toBe(NOW + HOUR);
+  });
+
+  test('DNS failures are not kept across a restart', () => {
+    const text = encodeSnapshot([{ domain: 'broken.example', decision: { action: 'dns-failure', detail: 'timeout' }, expiresAt: NOW + 5000 }], NOW);
+    expect(decodeSnapshot(text, NOW, HOUR).entries).toEqual([]);
+  });
+
+  const good = encodeSnapshot(entries(), NOW);
+  test.each([
+    ['empty file', '', /line 1: not JSON/],
+    ['another file', '{"hello":1}\n', /not an mx4map cache snapshot/],
+    ['a future version', good.replace('"version":1', '"version":2'), /version 2/],
+    ['truncated', good.split('\n').slice(0, 2).join('\n'), /promises 2 entries, file holds 1/],
+    ['a line cut short', good.slice(0, good.length - 10), /not JSON/],
+    ['a bad domain', good.replace('forced.example', 'forced example'), /not a domain/],
+    ['a bad address', good.replace('192.0.2.3', '192.0.2.300'), /not a decision/],
+    ['an unknown trigger', good.replace('cname-mx', 'because'), /not a decision/],
+    ['a deadline answer', good.replace('ipv6-ok', 'deadline'), /not a decision/],
+    ['a bad expiry', good.replace(String(NOW + 60_000), '"soon"'), /bad expiry/],
+  ])('corrupt (%s): rejected whole, naming the problem', (_name, text, problem) => {
+    expect(() => decodeSnapshot(text, NOW, HOUR)).toThrow(SnapshotError);
+    expect(() => decodeSnapshot(text, NOW, HOUR)).toThrow(problem);
+  });
+
+  test('any mutation of a snapshot is either read back as valid entries or rejected as corrupt; nothing else', () => {
+    fc.assert(
+      fc.property(fc.nat(good.length), fc.string({ maxLength: 8 }), fc.nat(8), (at, insert, cut) => {
+        const text = good.slice(0, at) + insert + good.slice(at + cut);
+        try {
+          for (const e of decodeSnapshot(text, NOW, HOUR).entries) expect(e.expiresAt).toBeGreaterThan(NOW);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SnapshotError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('snapshot file', () => {
+  test('written atomically: the new content replaces the old, and no temporary file is left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    const path = join(dir, 'cache.snapshot');
+    writeFileSync(path, 'old');
+    await writeFileAtomically(path, 'new');
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(readdirSync(dir)).toEqual(['cache.snapshot']);
+  });
+
+  test('a write that cannot complete leaves the old snapshot whole and no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    const path = join(dir, 'cache.snapshot');
+    mkdirSync(path); // rename onto a directory fails
+    await expect(writeFileAtomically(path, 'new')).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual(['cache.snapshot']);
+  });
+
+  test('a directory that is missing is named', async () => {
+    expect(await directoryProblem('/nonexistent-mx4map/cache.snapshot')).toBe('the directory /nonexistent-mx4map does not exist');
+    expect(await directoryProblem(join(tmpdir(), 'cache.snapshot'))).toBeUndefined();
+  });
+});
+
+describe('SnapshotKeeper', () => {
+  function store(): { saved: SnapshotEntry[]; restored: SnapshotEntry[]; source: { snapshotEntries(): SnapshotEntry[]; restore(e: Iterable<SnapshotEntry>): number } } {
+    const saved = entries();
+    const restored: SnapshotEntry[] = [];
+    return {
+      saved,
+      restored,
+      source: {
+        snapshotEntries: () => saved,
+        restore: (e) => {
+          restored.push(...e);
+          return restored.length;
+        },
+      },
+    };
+  }
+
+  test('saves and restores through the file, logging what it did', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
+    const sink = logSink();
+    const a = store();
+    await new SnapshotKeeper(path, a.source, () => HOUR, sink.log, () => NOW).save();
+    const b = store();
+    await new SnapshotKeeper(path, b.source, () => HOUR, sink.log, () => NOW + 1000).load();
+    expect(b.restored).toEqual(a.saved);
+    expect(sink.events('snapshot-loaded')[0]).toMatchObject({ restored: 2, expired: 0 });
+  });
+
+  test('a corrupt file is logged and ignored; no file at all is a quiet first start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    const sink = logSink();
+    const s = store();
+    await new SnapshotKeeper(join(dir, 'none'), s.source, () => HOUR, sink.log).load();
+    writeFileSync(join(dir, 'bad'), 'garbage\n');
+    await new SnapshotKeeper(join(dir, 'bad'), s.source, () => HOUR, sink.log).load();
+    expect(s.restored).toEqual([]);
+    expect(sink.events('snapshot-absent')).toHaveLength(1);
+    expect(sink.events('snapshot-ignored')[0]).toMatchObject({ error: 'line 1: not JSON' });
+  });
+
+  test('a save that fails is logged, never thrown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    mkdirSync(join(dir, 'taken'));
+    const sink = logSink();
+    await new SnapshotKeeper(join(dir, 'taken'), store().source, () => HOUR, sink.log).save();
+    expect(sink.events('snapshot-failed')).toHaveLength(1);
+  });
+});
