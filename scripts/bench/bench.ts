@@ -2,12 +2,12 @@
  * `npm run bench`: mx4map side by side with a bare netstring server, driven by the same closed-loop
  * generator in its own process. Prints one table; `--quick` for a short run. No pass/fail: figures.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, Server } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
+import { Started, cpuSeconds, metric, rssMb, startProcess } from '../lib/process.js';
 import { HOSTS, benchZone } from './zone.js';
 import type { LoadJob, LoadResult } from './load.js';
 
@@ -18,34 +18,6 @@ const HIT_DOMAINS = 1000;
 const COLD_DOMAINS = quick ? 2000 : 10_000;
 const RUN_MS = quick ? 1000 : 4000;
 const WARMUP_MS = quick ? 200 : 500;
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly http?: string;
-  readonly startMs: number;
-}
-
-function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string } | undefined): Promise<Started> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      for (const line of buffered.split('\n').slice(0, -1)) {
-        try {
-          const found = portOf(JSON.parse(line) as Record<string, unknown>);
-          if (found) return resolve({ child, ...found, startMs: performance.now() - t0 });
-        } catch {
-          // not JSON: ignore
-        }
-      }
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
 
 function startMx4map(dnsSpec: string, probePort: number): Promise<Started> {
   return startProcess(
@@ -68,12 +40,6 @@ function load(job: LoadJob): Promise<LoadResult> {
   });
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s on Linux). */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Runs a load against one server and adds the server's CPU time per lookup to the result. */
 async function measured(job: LoadJob, server: Started): Promise<LoadResult & { cpuUs: number }> {
   const before = cpuSeconds(server.child.pid);
@@ -81,18 +47,6 @@ async function measured(job: LoadJob, server: Started): Promise<LoadResult & { c
   const cpu = cpuSeconds(server.child.pid) - before;
   // The CPU time covers warm-up too; so does the request count used here.
   return { ...result, cpuUs: (cpu * 1e6) / Math.max(1, result.requests * (1 + job.warmupMs / Math.max(1, job.durationMs))) };
-}
-
-function rssMb(pid: number | undefined): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function metric(http: string | undefined, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name) && line.includes(labels) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
-  return sum;
 }
 
 /** Fake SMTP servers on 127.0.0.k:P, reached by the probes as ::ffff:127.0.0.k (one per IPv6 MX host). */

@@ -1,0 +1,56 @@
+/** Child processes for the scripts (bench, fuzz, soak): start one, read its CPU time, memory and metrics. */
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly http?: string;
+  readonly startMs: number;
+}
+
+export function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string } | undefined): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      for (const line of buffered.split('\n').slice(0, -1)) {
+        try {
+          const found = portOf(JSON.parse(line) as Record<string, unknown>);
+          if (found) return resolve({ child, ...found, startMs: performance.now() - t0 });
+        } catch {
+          // not JSON: ignore
+        }
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s on Linux). */
+export function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function rssMb(pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The most resident memory a process has had (VmHWM), in MB. */
+export function peakRssMb(pid: number | undefined): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Sums the samples of one metric (optionally only lines holding `labels`) from a /metrics endpoint. */
+export async function metric(http: string | undefined, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://${http}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name) && line.includes(labels) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+  return sum;
+}
