@@ -7,7 +7,7 @@ import { createServer, Server } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
-import { Started, cpuSeconds, metric, rssMb, startProcess } from '../lib/process.js';
+import { Started, cpuSeconds, metric, rssMb, startProcess, startServe } from '../lib/process.js';
 import { HOSTS, benchZone } from './zone.js';
 import type { LoadJob, LoadResult } from './load.js';
 
@@ -20,10 +20,7 @@ const RUN_MS = quick ? 1000 : 4000;
 const WARMUP_MS = quick ? 200 : 500;
 
 function startMx4map(dnsSpec: string, probePort: number): Promise<Started> {
-  return startProcess(
-    [CLI, 'serve', '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1'],
-    (l) => (l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string } : undefined),
-  );
+  return startServe(CLI, ['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1']);
 }
 
 function startBare(): Promise<Started> {

@@ -19,7 +19,12 @@ export function startProcess(args: string[], portOf: (line: Record<string, unkno
       for (const line of buffered.split('\n').slice(0, -1)) {
         try {
           const found = portOf(JSON.parse(line) as Record<string, unknown>);
-          if (found) return resolve({ child, ...found, startMs: performance.now() - t0 });
+          if (found) {
+            // Past the line we waited for, the output is drained unread (a fuzz run logs a lot).
+            child.stdout?.removeAllListeners('data');
+            child.stdout?.resume();
+            return resolve({ child, ...found, startMs: performance.now() - t0 });
+          }
         } catch {
           // not JSON: ignore
         }
@@ -28,6 +33,13 @@ export function startProcess(args: string[], portOf: (line: Record<string, unkno
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
   });
+}
+
+/** The built `mx4map serve` with these arguments, once it logs that it is listening. */
+export function startServe(cli: string, args: string[]): Promise<Started> {
+  return startProcess([cli, 'serve', ...args], (l) =>
+    l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string | undefined } : undefined,
+  );
 }
 
 /** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s on Linux). */

@@ -1,0 +1,270 @@
+/**
+ * `npm run fuzz`: drives the built `mx4map serve` with well-formed, mutated and random netstrings over many
+ * connections, and checks what a client can see: the server stays up; every well-formed request on a
+ * healthy connection gets one well-formed reply, the same one each time for the same domain; hostile bytes
+ * end, at worst, in one complete PERM and a close, never a half-written reply; a canary client keeps being
+ * answered; memory stays bounded. Prints its figures; exits 1 on any violation.
+ *
+ *   npm run fuzz [-- --inputs 1000000] [--seconds S] [--connections 16] [--seed N] [--max-rss-mb 400]
+ */
+import { connect, Socket } from 'node:net';
+import { join } from 'node:path';
+import { NetstringDecoder, encodeNetstring } from '../../src/protocol/netstring.js';
+import { startDnsFixture } from '../../test/support/dns-fixture.js';
+import { cliZone } from '../../test/support/cli-zone.js';
+import { Inputs, random } from './inputs.js';
+import { metric, peakRssMb, rssMb, startServe } from '../lib/process.js';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const CLI = join(ROOT, 'dist', 'index.js');
+const MAX_REQUEST_BYTES = 2000;
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value < 0) {
+    console.error(`fuzz: --${name} needs a non-negative number, got ${process.argv[i + 1] ?? 'nothing'}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const TARGET = flag('inputs', 1_000_000);
+const SECONDS = flag('seconds', 0);
+const CONNECTIONS = flag('connections', 16);
+const SEED = flag('seed', Date.now() % 2 ** 31);
+const MAX_RSS_MB = flag('max-rss-mb', 400);
+
+const REPLY = /^(OK \S.*|NOTFOUND |TEMP .*|TIMEOUT .*|PERM .*)$/s;
+const ENDING = /^PERM (malformed netstring|request not completed)/;
+
+const stats = { inputs: 0, wellFormed: 0, hostile: 0, replies: 0, connections: 0, clientSawProtocolErrors: 0, oversizedAnswered: 0 };
+const violations: string[] = [];
+const consistent = new Map<string, string>();
+let stopping = false;
+
+function violation(text: string): void {
+  if (violations.length < 20) violations.push(text);
+  else if (violations.length === 20) violations.push('… (more)');
+}
+
+/** One connection, seen the way a client sees it: complete replies, and whether the server closed it. */
+class Conn {
+  readonly replies: string[] = [];
+  closed = false;
+  private readonly decoder = new NetstringDecoder(1_000_000);
+  private wake: (() => void) | undefined;
+  partialAtClose = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (p) => void this.replies.push(p.toString('latin1')));
+      } catch (err) {
+        violation(`server sent bytes that are not a netstring: ${(err as Error).message}`);
+        socket.destroy();
+      }
+      this.wake?.();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.closed = true;
+      this.partialAtClose = this.decoder.midFrame;
+      this.wake?.();
+    });
+  }
+
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1' });
+      socket.setNoDelay(true);
+      socket.once('connect', () => resolve(new Conn(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Resolves when `done` holds, or rejects after `ms`. */
+  async until(done: () => boolean, ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    while (!done()) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error('timeout');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+}
+
+function checkReply(reply: string, request: { payload: Buffer; known?: string }): void {
+  stats.replies++;
+  if (!REPLY.test(reply)) return violation(`malformed reply ${JSON.stringify(reply.slice(0, 80))}`);
+  const map = request.payload.toString('latin1', 0, request.payload.indexOf(0x20));
+  if (!['mailertable', 'transport'].includes(map) && reply !== `PERM unknown map ${map}`) violation(`unknown map ${map} answered ${JSON.stringify(reply)}`);
+  if (request.known && !reply.startsWith('TEMP') && !reply.startsWith('TIMEOUT')) {
+    const seen = consistent.get(request.known);
+    if (seen === undefined) consistent.set(request.known, reply);
+    else if (seen !== reply) violation(`${request.known} answered ${JSON.stringify(reply)}, earlier ${JSON.stringify(seen)}`);
+  }
+}
+
+/** Writes bytes in a few random pieces, as TCP may deliver them. */
+function writeInPieces(socket: Socket, bytes: Buffer, g: Inputs): void {
+  let at = 0;
+  while (at < bytes.length) {
+    const n = g.int(4) === 0 ? 1 + g.int(bytes.length - at) : bytes.length - at;
+    socket.write(bytes.subarray(at, at + n));
+    at += n;
+  }
+}
+
+async function worker(id: number, port: number, g: Inputs): Promise<void> {
+  let sentinel = 0;
+  while (!stopping) {
+    const conn = await Conn.open(port);
+    stats.connections++;
+    const cleanBatches = g.int(3);
+    try {
+      for (let b = 0; b <= cleanBatches && !stopping; b++) {
+        const hostile = b === cleanBatches;
+        const requests = Array.from({ length: 1 + g.int(10) }, () => g.request());
+        const owed = conn.replies.length + requests.length;
+        const parts = requests.map((r) => encodeNetstring(r.payload));
+        let sentinelName = '';
+        const hostileInputs = hostile ? 1 + g.int(3) : 0;
+        for (let h = 0; h < hostileInputs; h++) parts.push(g.hostile(MAX_REQUEST_BYTES));
+        if (hostile) {
+          sentinelName = `sentinel-${id}-${sentinel++}`;
+          parts.push(encodeNetstring(`${sentinelName} x`));
+          stats.hostile += hostileInputs;
+        }
+        writeInPieces(conn.socket, Buffer.concat(parts), g);
+        stats.inputs += requests.length + hostileInputs;
+        stats.wellFormed += requests.length;
+        if (hostile) conn.socket.end();
+        await conn.until(() => conn.replies.length >= owed || conn.closed, 10_000);
+        if (conn.replies.length < owed) {
+          violation(`a healthy connection closed with ${owed - conn.replies.length} well-formed requests unanswered`);
+          break;
+        }
+        const start = owed - requests.length;
+        requests.forEach((r, i) => checkReply(conn.replies[start + i], r));
+        if (!hostile) continue;
+        await conn.until(() => conn.closed, 10_000);
+        if (conn.partialAtClose) violation('connection closed in the middle of a reply');
+        const after = conn.replies.slice(owed);
+        after.forEach((reply, i) => {
+          stats.replies++;
+          if (!REPLY.test(reply)) violation(`malformed reply ${JSON.stringify(reply.slice(0, 80))}`);
+          if (ENDING.test(reply)) {
+            stats.clientSawProtocolErrors++;
+            if (i !== after.length - 1) violation('replies after the PERM that ends a connection');
+          }
+        });
+        const sentinelAnswered = after.includes(`PERM unknown map ${sentinelName}`);
+        if (sentinelAnswered && ENDING.test(after.at(-1) ?? '')) violation('the sentinel was answered, yet the connection ended with a protocol error');
+      }
+    } catch (err) {
+      violation(`worker ${id}: ${(err as Error).message} (server stalled?)`);
+    } finally {
+      conn.socket.destroy();
+    }
+    if (stats.inputs >= TARGET) stopping = true;
+  }
+}
+
+/** A well-behaved client asking all along: its latency shows whether hostile clients stall others. */
+async function canary(port: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const conn = await Conn.open(port);
+  const request = encodeNetstring('mailertable cname-mx.test');
+  while (!stopping) {
+    const t0 = performance.now();
+    const owed = conn.replies.length + 1;
+    conn.socket.write(request);
+    try {
+      await conn.until(() => conn.replies.length >= owed || conn.closed, 10_000);
+    } catch {
+      violation('the canary client got no answer within 10 s');
+      break;
+    }
+    if (conn.closed) {
+      violation('the canary connection was closed');
+      break;
+    }
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  conn.socket.destroy();
+  return latencies;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+async function main(): Promise<void> {
+  const zone = cliZone();
+  const dns = await startDnsFixture(zone);
+  // Names whose DNS never answers or answers late would be answered at the deadline first and decided later.
+  const known = Object.keys(zone.records).filter((d) => !Object.values(zone.behaviours?.[d] ?? {}).some((b) => b === 'silent' || b === 'slow'));
+  const server = await startServe(CLI, [
+    '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--probe', 'false',
+    '--max-request-bytes', String(MAX_REQUEST_BYTES), '--request-timeout', '2s', '--deadline', '5s',
+  ]);
+  let crashed: string | undefined;
+  server.child.once('exit', (code, signal) => {
+    crashed = `server exited (code ${code}, signal ${signal})`;
+    stopping = true;
+  });
+  const pid = server.child.pid;
+  const started = performance.now();
+  const rssAtStart = rssMb(pid);
+  let rssLast = rssAtStart;
+  const sampler = setInterval(() => {
+    if (!crashed) rssLast = rssMb(pid);
+    const elapsed = (performance.now() - started) / 1000;
+    if (process.stderr.isTTY) process.stderr.write(`\r${stats.inputs.toLocaleString('en')} inputs, ${elapsed.toFixed(0)} s, server RSS ${rssLast.toFixed(0)} MB   `);
+  }, 1000);
+  const timer = SECONDS > 0 ? setTimeout(() => (stopping = true), SECONDS * 1000) : undefined;
+
+  const master = random(SEED);
+  const canaryLatencies = canary(server.port);
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => worker(i, server.port, new Inputs(random(Math.floor(master() * 2 ** 31)), known))));
+  stopping = true;
+  const latencies = (await canaryLatencies).sort((a, b) => a - b);
+  clearInterval(sampler);
+  if (timer) clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  if (process.stderr.isTTY) process.stderr.write('\n');
+
+  const protocolErrors = crashed ? NaN : await metric(server.http, 'mx4map_protocol_errors_total');
+  const peak = crashed ? NaN : peakRssMb(pid);
+  const rssAtEnd = crashed ? NaN : rssMb(pid);
+  if (!crashed && peak > MAX_RSS_MB) violation(`server peak RSS ${peak.toFixed(0)} MB is over --max-rss-mb ${MAX_RSS_MB}`);
+  server.child.removeAllListeners('exit');
+  server.child.kill('SIGTERM');
+  await dns.close();
+
+  const n = (x: number): string => x.toLocaleString('en');
+  console.log(`mx4map fuzz: Node ${process.version}, seed ${SEED}, ${CONNECTIONS} connections, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`inputs tried          ${n(stats.inputs)} (${n(stats.wellFormed)} well-formed requests, ${n(stats.hostile)} hostile inputs) in ${seconds.toFixed(1)} s, ${n(Math.round(stats.inputs / seconds))}/s`);
+  console.log(`replies checked       ${n(stats.replies)} over ${n(stats.connections)} connections`);
+  console.log(`protocol errors       ${n(protocolErrors)} counted by the server (${n(stats.clientSawProtocolErrors)} PERM-and-close seen by clients)`);
+  console.log(`canary latency        p50 ${quantile(latencies, 0.5).toFixed(2)} ms, p99 ${quantile(latencies, 0.99).toFixed(2)} ms, max ${quantile(latencies, 1).toFixed(2)} ms over ${n(latencies.length)} lookups`);
+  console.log(`server RSS            ${rssAtStart.toFixed(0)} MB at start, ${rssAtEnd.toFixed(0)} MB at end, peak ${peak.toFixed(0)} MB`);
+  console.log(`crashes               ${crashed ? `1 (${crashed})` : 0}`);
+  console.log(`violations            ${violations.length}`);
+  for (const v of violations) console.log(`  - ${v}`);
+  process.exitCode = crashed || violations.length ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
