@@ -199,12 +199,14 @@ async function dripRun(port: number): Promise<{ unloaded: number[]; loaded: numb
   const unloaded = await steadyLatencies(port, 8000);
   const child = spawn(process.execPath, [__filename, '--drip-child', String(port), String(DRIPS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`drip clients exited (code ${code}, signal ${signal})`)));
+  const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('ready') && resolve())));
+  const early = await Promise.race([ready.then(() => undefined), exited]);
+  if (early) throw new Error(`${early} before they were ready`);
   await new Promise((r) => setTimeout(r, 1000));
   const loaded = await steadyLatencies(port, 8000);
   child.stdin.end();
-  await new Promise((r) => child.on('exit', r));
+  await exited;
   return { unloaded, loaded, ...(JSON.parse(out.split('\n')[1]) as { bytes: number; replies: number; closed: number }) };
 }
 
