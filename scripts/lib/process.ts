@@ -9,9 +9,18 @@ export interface Started {
   readonly startMs: number;
 }
 
+/** Children still running when the script ends (finished, interrupted or failed) are stopped with it. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 export function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string } | undefined): Promise<Started> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
     let buffered = '';
     child.stdout?.on('data', (d: Buffer) => {
