@@ -7,13 +7,14 @@
  *
  *   npm run fuzz [-- --inputs 1000000] [--seconds S] [--connections 16] [--seed N] [--max-rss-mb 400]
  */
-import { connect, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { NetstringDecoder, encodeNetstring } from '../../src/protocol/netstring.js';
+import { encodeNetstring } from '../../src/protocol/netstring.js';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
 import { cliZone } from '../../test/support/cli-zone.js';
 import { Inputs, random } from './inputs.js';
 import { metric, peakRssMb, rssMb, startServe } from '../lib/process.js';
+import { ScriptClient, quantile } from '../lib/client.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'index.js');
@@ -39,7 +40,7 @@ const MAX_RSS_MB = flag('max-rss-mb', 400);
 const REPLY = /^(OK \S.*|NOTFOUND |TEMP .*|TIMEOUT .*|PERM .*)$/s;
 const ENDING = /^PERM (malformed netstring|request not completed)/;
 
-const stats = { inputs: 0, wellFormed: 0, hostile: 0, replies: 0, connections: 0, clientSawProtocolErrors: 0, oversizedAnswered: 0 };
+const stats = { inputs: 0, wellFormed: 0, hostile: 0, replies: 0, connections: 0, clientSawProtocolErrors: 0 };
 const violations: string[] = [];
 const consistent = new Map<string, string>();
 let stopping = false;
@@ -47,58 +48,6 @@ let stopping = false;
 function violation(text: string): void {
   if (violations.length < 20) violations.push(text);
   else if (violations.length === 20) violations.push('… (more)');
-}
-
-/** One connection, seen the way a client sees it: complete replies, and whether the server closed it. */
-class Conn {
-  readonly replies: string[] = [];
-  closed = false;
-  private readonly decoder = new NetstringDecoder(1_000_000);
-  private wake: (() => void) | undefined;
-  partialAtClose = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk, (p) => void this.replies.push(p.toString('latin1')));
-      } catch (err) {
-        violation(`server sent bytes that are not a netstring: ${(err as Error).message}`);
-        socket.destroy();
-      }
-      this.wake?.();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.closed = true;
-      this.partialAtClose = this.decoder.midFrame;
-      this.wake?.();
-    });
-  }
-
-  static open(port: number): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1' });
-      socket.setNoDelay(true);
-      socket.once('connect', () => resolve(new Conn(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  /** Resolves when `done` holds, or rejects after `ms`. */
-  async until(done: () => boolean, ms: number): Promise<void> {
-    const deadline = performance.now() + ms;
-    while (!done()) {
-      const left = deadline - performance.now();
-      if (left <= 0) throw new Error('timeout');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
 }
 
 function checkReply(reply: string, request: { payload: Buffer; known?: string }): void {
@@ -126,14 +75,14 @@ function writeInPieces(socket: Socket, bytes: Buffer, g: Inputs): void {
 async function worker(id: number, port: number, g: Inputs): Promise<void> {
   let sentinel = 0;
   while (!stopping) {
-    const conn = await Conn.open(port);
+    const conn = await ScriptClient.open(port, { keep: true, onMalformed: violation });
     stats.connections++;
     const cleanBatches = g.int(3);
     try {
       for (let b = 0; b <= cleanBatches && !stopping; b++) {
         const hostile = b === cleanBatches;
         const requests = Array.from({ length: 1 + g.int(10) }, () => g.request());
-        const owed = conn.replies.length + requests.length;
+        const owed = conn.replies + requests.length;
         const parts = requests.map((r) => encodeNetstring(r.payload));
         let sentinelName = '';
         const hostileInputs = hostile ? 1 + g.int(3) : 0;
@@ -147,17 +96,17 @@ async function worker(id: number, port: number, g: Inputs): Promise<void> {
         stats.inputs += requests.length + hostileInputs;
         stats.wellFormed += requests.length;
         if (hostile) conn.socket.end();
-        await conn.until(() => conn.replies.length >= owed || conn.closed, 10_000);
-        if (conn.replies.length < owed) {
-          violation(`a healthy connection closed with ${owed - conn.replies.length} well-formed requests unanswered`);
+        await conn.until(() => conn.replies >= owed || conn.closed, 10_000);
+        if (conn.replies < owed) {
+          violation(`a healthy connection closed with ${owed - conn.replies} well-formed requests unanswered`);
           break;
         }
         const start = owed - requests.length;
-        requests.forEach((r, i) => checkReply(conn.replies[start + i], r));
+        requests.forEach((r, i) => checkReply(conn.kept[start + i], r));
         if (!hostile) continue;
         await conn.until(() => conn.closed, 10_000);
         if (conn.partialAtClose) violation('connection closed in the middle of a reply');
-        const after = conn.replies.slice(owed);
+        const after = conn.kept.slice(owed);
         after.forEach((reply, i) => {
           stats.replies++;
           if (!REPLY.test(reply)) violation(`malformed reply ${JSON.stringify(reply.slice(0, 80))}`);
@@ -181,14 +130,14 @@ async function worker(id: number, port: number, g: Inputs): Promise<void> {
 /** A well-behaved client asking all along: its latency shows whether hostile clients stall others. */
 async function canary(port: number): Promise<number[]> {
   const latencies: number[] = [];
-  const conn = await Conn.open(port);
+  const conn = await ScriptClient.open(port, { onMalformed: violation });
   const request = encodeNetstring('mailertable cname-mx.test');
   while (!stopping) {
     const t0 = performance.now();
-    const owed = conn.replies.length + 1;
+    const owed = conn.replies + 1;
     conn.socket.write(request);
     try {
-      await conn.until(() => conn.replies.length >= owed || conn.closed, 10_000);
+      await conn.until(() => conn.replies >= owed || conn.closed, 10_000);
     } catch {
       violation('the canary client got no answer within 10 s');
       break;
@@ -202,10 +151,6 @@ async function canary(port: number): Promise<number[]> {
   }
   conn.socket.destroy();
   return latencies;
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 }
 
 async function main(): Promise<void> {
@@ -237,7 +182,7 @@ async function main(): Promise<void> {
   const canaryLatencies = canary(server.port);
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => worker(i, server.port, new Inputs(random(Math.floor(master() * 2 ** 31)), known))));
   stopping = true;
-  const latencies = (await canaryLatencies).sort((a, b) => a - b);
+  const latencies = await canaryLatencies;
   clearInterval(sampler);
   if (timer) clearTimeout(timer);
   const seconds = (performance.now() - started) / 1000;

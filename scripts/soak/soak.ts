@@ -9,11 +9,11 @@
  *   npm run soak [-- --connections 10000] [--drips 1000] [--keys 10000000] [--phase 1,2,3]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
-import { NetstringDecoder, encodeNetstring } from '../../src/protocol/netstring.js';
+import { encodeNetstring } from '../../src/protocol/netstring.js';
 import { Started, peakRssMb, rssMb, startProcess, startServe } from '../lib/process.js';
 import { startNxdomainDns } from './nxdomain-dns.js';
+import { ScriptClient, quantile } from '../lib/client.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'index.js');
@@ -58,67 +58,23 @@ function ensureFileLimit(): boolean {
   return false;
 }
 
-/** A client connection that counts complete replies. */
-class Client {
-  replies = 0;
-  closed = false;
-  private readonly decoder = new NetstringDecoder(100_000);
-  private waiter: (() => void) | undefined;
-  lastReply = '';
-
-  constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.decoder.push(chunk, (p) => {
-        this.replies++;
-        this.lastReply = p.toString('latin1');
-      });
-      this.waiter?.();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-  }
-
-  static open(port: number): Promise<Client> {
-    return new Promise((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      s.setNoDelay(true);
-      s.once('connect', () => resolve(new Client(s)));
-      s.once('error', reject);
-    });
-  }
-
-  /** Sends one request and resolves with the round trip in ms. */
-  async ask(request: Buffer, timeoutMs = 30_000): Promise<number> {
-    const t0 = performance.now();
-    const owed = this.replies + 1;
-    this.socket.write(request);
-    await this.repliesReach(owed, timeoutMs);
-    return performance.now() - t0;
-  }
-
-  /** Resolves once `count` replies have arrived; throws if the connection closes or time runs out first. */
-  async repliesReach(count: number, timeoutMs = 30_000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (this.replies < count) {
-      if (this.closed) throw new Error('connection closed');
-      if (performance.now() > deadline) throw new Error('no reply');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
+/** Sends one request and resolves with the round trip in ms. */
+async function ask(client: ScriptClient, request: Buffer, timeoutMs = 30_000): Promise<number> {
+  const t0 = performance.now();
+  const owed = client.replies + 1;
+  client.socket.write(request);
+  await repliesReach(client, owed, timeoutMs);
+  return performance.now() - t0;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+/** Resolves once `count` replies have arrived; throws if the connection closes or time runs out first. */
+async function repliesReach(client: ScriptClient, count: number, timeoutMs = 30_000): Promise<void> {
+  try {
+    await client.until(() => client.replies >= count || client.closed, timeoutMs);
+  } catch {
+    throw new Error('no reply');
+  }
+  if (client.replies < count) throw new Error('connection closed');
 }
 
 async function serve(dnsSpec: string, extra: string[] = []): Promise<Started> {
@@ -131,16 +87,16 @@ async function phaseConnections(dnsSpec: string): Promise<void> {
   const rssIdle = rssMb(pid);
   const request = encodeNetstring('mailertable held.soak');
   const t0 = performance.now();
-  const clients: Client[] = [];
+  const clients: ScriptClient[] = [];
   for (let i = 0; i < CONNECTIONS; i += 500) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(500, CONNECTIONS - i) }, () => Client.open(server.port)))));
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(500, CONNECTIONS - i) }, () => ScriptClient.open(server.port)))));
   }
   const openedMs = performance.now() - t0;
   const t1 = performance.now();
-  await Promise.all(clients.map((c) => c.ask(request)));
+  await Promise.all(clients.map((c) => ask(c, request)));
   const roundMs = performance.now() - t1;
   await new Promise((r) => setTimeout(r, 5000)); // held, idle
-  await Promise.all(clients.map((c) => c.ask(request)));
+  await Promise.all(clients.map((c) => ask(c, request)));
   const lost = clients.filter((c) => c.replies !== 2 || c.closed).length;
   const rssHeld = rssMb(pid);
   if (lost) failures.push(`${lost} of ${CONNECTIONS} held connections lost a reply or were closed`);
@@ -151,13 +107,13 @@ async function phaseConnections(dnsSpec: string): Promise<void> {
 }
 
 async function steadyLatencies(port: number, ms: number): Promise<number[]> {
-  const client = await Client.open(port);
+  const client = await ScriptClient.open(port);
   const request = encodeNetstring('mailertable steady.soak');
-  await client.ask(request); // decided once, then a cache hit
+  await ask(client, request); // decided once, then a cache hit
   const out: number[] = [];
   const until = performance.now() + ms;
   while (performance.now() < until) {
-    out.push(await client.ask(request));
+    out.push(await ask(client, request));
     await new Promise((r) => setTimeout(r, 2));
   }
   client.socket.destroy();
@@ -170,7 +126,7 @@ async function steadyLatencies(port: number, ms: number): Promise<number[]> {
  * Prints what it did as JSON at the end.
  */
 async function dripChild(port: number, count: number): Promise<void> {
-  const drips = await Promise.all(Array.from({ length: count }, () => Client.open(port)));
+  const drips = await Promise.all(Array.from({ length: count }, () => ScriptClient.open(port)));
   let dripping = true;
   let bytes = 0;
   process.stdin.on('end', () => (dripping = false)).resume();
@@ -242,7 +198,7 @@ async function phaseKeys(dnsSpec: string, dnsQueries: () => number): Promise<voi
   }, 1000);
   await Promise.all(
     Array.from({ length: connections }, async (_, c) => {
-      const client = await Client.open(server.port);
+      const client = await ScriptClient.open(server.port);
       const window = 64;
       let next = 0;
       // Keeps `window` requests in flight: distinct names, so every one is a fresh decision.
@@ -255,7 +211,7 @@ async function phaseKeys(dnsSpec: string, dnsQueries: () => number): Promise<voi
         }
         const owed = client.replies + batch.length;
         client.socket.write(Buffer.concat(batch));
-        await client.repliesReach(owed);
+        await repliesReach(client, owed);
         answered += batch.length;
       }
       client.socket.destroy();
