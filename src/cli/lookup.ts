@@ -5,7 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
 import { createLogger, LogLevel } from '../log.js';
-import { answerPolicy, assembleEngine } from '../engine/assemble.js';
+import { answerPolicy, assembleEngine } from '../app/assemble.js';
 import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { runDaemon } from '../daemon.js';
+import { runDaemon } from '../app/daemon.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 
 export const serveCommand: CommandModule = {

@@ -14,7 +14,7 @@ import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
 import { intern, leave } from './intern.js';
 import { Overrides, matchOverride } from './overrides.js';
-import type { SnapshotEntry } from './snapshot.js';
+import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
 export interface EngineSettings extends RuleSettings {

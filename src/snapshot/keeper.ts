@@ -3,8 +3,8 @@
  * failure is logged and survived: without a snapshot the server simply starts with an empty cache.
  */
 import type { Logger } from 'pino';
-import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './snapshot.js';
-import { readIfPresent, writeFileAtomically } from './snapshot-file.js';
+import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
+import { readIfPresent, writeFileAtomically } from './file.js';
 
 export interface SnapshotSource {
   snapshotEntries(): Iterable<SnapshotEntry>;

@@ -10,8 +10,8 @@ import { WireDnsClient, QueryObserver } from '../dns/client.js';
 import { systemDnsServers } from '../dns/servers.js';
 import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
-import { Engine, EngineSettings } from './engine.js';
-import { Overrides, buildDomainSet } from './overrides.js';
+import { Engine, EngineSettings } from '../engine/engine.js';
+import { Overrides, buildDomainSet } from '../engine/overrides.js';
 
 /** Most addresses of one MX host that are probed. */
 export const PROBES_PER_HOST = 2;

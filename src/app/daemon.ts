@@ -2,18 +2,18 @@
  * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
  * SIGHUP reloads, SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
  */
-import { Config, OPTIONS, fileKey } from './config/options.js';
-import { RawValues, changedOptions, loadConfig } from './config/load.js';
-import { createLogger } from './log.js';
-import { MapRegistry } from './maps/registry.js';
-import { answerPolicy, assembleEngine, engineSettings, loadOverrides } from './engine/assemble.js';
-import { Overrides } from './engine/overrides.js';
-import { Metrics } from './ops/metrics.js';
-import { HttpEndpoint, OpsServer, parseHttpListen } from './ops/http.js';
-import { SocketmapServer } from './server/server.js';
-import { ConfigError, ListenError, Mx4mapError } from './errors.js';
-import { SnapshotKeeper } from './engine/snapshot-keeper.js';
-import { directoryProblem } from './engine/snapshot-file.js';
+import { Config, OPTIONS, fileKey } from '../config/options.js';
+import { RawValues, changedOptions, loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { MapRegistry } from '../maps/registry.js';
+import { answerPolicy, assembleEngine, engineSettings, loadOverrides } from './assemble.js';
+import { Overrides } from '../engine/overrides.js';
+import { Metrics } from '../ops/metrics.js';
+import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
+import { SocketmapServer } from '../server/server.js';
+import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
+import { SnapshotKeeper } from '../snapshot/keeper.js';
+import { directoryProblem } from '../snapshot/file.js';
 
 export interface DaemonInput {
   readonly flags: RawValues;

@@ -6,8 +6,8 @@
  */
 import { isIPv4 } from 'node:net';
 import { isHostName } from '../domain/key.js';
-import { Decision, LeaveReason, Trigger } from './decision.js';
-import { intern } from './intern.js';
+import { Decision, LeaveReason, Trigger } from '../engine/decision.js';
+import { intern } from '../engine/intern.js';
 
 const FORMAT = 'mx4map-cache';
 const VERSION = 1;
