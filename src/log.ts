@@ -1,21 +1,41 @@
 /**
- * Logging: pino JSON lines on stdout. The destination is synchronous: pino's asynchronous default loses
- * buffered lines on SIGTERM, and a flushSync() at exit can overtake a write still in flight and reorder the
- * last lines. Synchronous writes measured cheaper per line here (about 1.6 µs against 2.9 µs), and nothing
- * is logged at info on the per-request hot path.
+ * Logging: pino JSON lines on stdout (or stderr for commands whose stdout is their output).
+ *
+ * The daemon's output never blocks serving. Its lines go to an asynchronous destination (sonic-boom writes
+ * from libuv's thread pool) with a bounded buffer: when the reader of stdout stalls (journald under load, a
+ * full pipe), lines past the bound are dropped and counted instead of stopping the event loop, and one line
+ * reports how many were lost once the writer gets going again. Order is kept: lines leave in the order they
+ * were logged, and at exit `close` waits (bounded) for the buffer to drain instead of racing a write still
+ * in flight with a synchronous flush.
+ *
+ * Short-lived commands (lookup, check-config) log synchronously: nothing to serve, and nothing may be lost.
  */
 import pino, { Logger } from 'pino';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
+/** Most bytes held for a stalled reader before lines are dropped. */
+export const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface LogHandle {
   readonly log: Logger;
-  /** Writes out anything still buffered; safe to call at exit and more than once. */
-  flush(): void;
+  /** Lines dropped so far because the reader fell behind (always 0 for synchronous logging). */
+  dropped(): number;
+  /** Writes out what is buffered, in order; gives up after `ms` if the reader takes nothing. */
+  close(ms?: number): Promise<void>;
 }
 
-export function createLogger(level: LogLevel, fd = 1): LogHandle {
-  const destination = pino.destination({ dest: fd, sync: true });
+export interface LoggerOptions {
+  readonly fd?: number;
+  /** false: write synchronously (short-lived commands). */
+  readonly async?: boolean;
+  readonly bufferBytes?: number;
+}
+
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogHandle {
+  const fd = options.fd ?? 1;
+  const async = options.async ?? true;
+  const destination = pino.destination({ dest: fd, sync: !async, minLength: 0, maxLength: async ? (options.bufferBytes ?? LOG_BUFFER_BYTES) : 0 });
   const log = pino(
     {
       level,
@@ -25,14 +45,56 @@ export function createLogger(level: LogLevel, fd = 1): LogHandle {
     },
     destination,
   );
+  let dropped = 0;
+  let unreported = 0;
+  destination.on('drop', (data: string | Buffer) => {
+    const lines = countLines(data);
+    dropped += lines;
+    unreported += lines;
+  });
+  // A write completed: the reader is taking lines again, so say what it missed.
+  destination.on('write', () => {
+    if (unreported === 0) return;
+    const lines = unreported;
+    unreported = 0;
+    log.warn({ evt: 'log-dropped', lines, total: dropped }, `${lines} log lines were dropped while the reader of the log fell behind`);
+  });
+  // Errors on stdout (a closed pipe) must not kill the daemon; what cannot be written is lost.
+  destination.on('error', () => undefined);
+  let closing: Promise<void> | undefined;
   return {
     log,
-    flush() {
-      try {
-        destination.flushSync();
-      } catch {
-        // stdout already gone (closed pipe): nothing left to save
-      }
+    dropped: () => dropped,
+    close(ms = 2000) {
+      closing ??= new Promise<void>((resolve) => {
+        if (!async) {
+          try {
+            destination.flushSync();
+          } catch {
+            // the reader is gone: nothing left to save
+          }
+          resolve();
+          return;
+        }
+        const timer = setTimeout(resolve, ms);
+        timer.unref();
+        destination.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        destination.end();
+      });
+      return closing;
     },
   };
+}
+
+function countLines(data: string | Buffer): number {
+  let n = 0;
+  if (typeof data === 'string') {
+    for (let i = data.indexOf('\n'); i >= 0; i = data.indexOf('\n', i + 1)) n++;
+  } else {
+    for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) n++;
+  }
+  return Math.max(n, 1);
 }

@@ -11,7 +11,7 @@ import { systemDnsServers } from '../dns/servers.js';
 import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine, EngineSettings } from '../engine/engine.js';
-import { Overrides, buildDomainSet } from '../engine/overrides.js';
+import { Overrides, buildDomainSet, buildDomainSetInSlices } from '../engine/overrides.js';
 
 /** Most addresses of one MX host that are probed. */
 export const PROBES_PER_HOST = 2;
@@ -22,7 +22,7 @@ export function engineSettings(config: Config): EngineSettings {
     probe: config.probe,
     deadlineMs: config.deadline,
     minTtlMs: config.minTtl,
-    maxTtlMs: Math.max(config.maxTtl, config.minTtl),
+    maxTtlMs: config.maxTtl,
     failureTtlMs: config.failureTtl,
     cacheSize: config.cacheSize,
     hostCacheSize: config.hostCacheSize,
@@ -43,6 +43,11 @@ export function answerPolicy(config: Config): AnswerPolicy {
 /** Reads the override lists and files; throws ConfigError naming the bad pattern or file. */
 export function loadOverrides(config: Config): Overrides {
   return { never: buildDomainSet(config.never, 'never'), force: buildDomainSet(config.forceIpv4, 'force_ipv4') };
+}
+
+/** The same for a running server (reloads): large pattern files are parsed without holding the event loop. */
+export async function loadOverridesInSlices(config: Config): Promise<Overrides> {
+  return { never: await buildDomainSetInSlices(config.never, 'never'), force: await buildDomainSetInSlices(config.forceIpv4, 'force_ipv4') };
 }
 
 export interface EngineEdges {

@@ -1,66 +1,80 @@
 /**
  * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
- * SIGHUP reloads, SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
+ * SIGHUP reloads (one at a time, coalesced), SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
  */
 import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, engineSettings, loadOverrides } from './assemble.js';
-import { Overrides } from '../engine/overrides.js';
+import { answerPolicy, assembleEngine, engineSettings, loadOverridesInSlices } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
-import { SocketmapServer } from '../server/server.js';
+import { ServerLimits, SocketmapServer } from '../server/server.js';
+import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
 import { directoryProblem } from '../snapshot/file.js';
+import { connectionCap, describeCap } from './descriptors.js';
+import { coalesced } from './coalesced.js';
 
 export interface DaemonInput {
   readonly flags: RawValues;
   readonly configPath: string | undefined;
 }
 
+/** The server's limits from a configuration: the connection cap resolved against the open-file limit. */
+function serverLimits(config: Config): ServerLimits {
+  return { ...config, maxConnections: connectionCap(config).cap };
+}
+
 export async function runDaemon(input: DaemonInput): Promise<void> {
   let config = loadConfig(input.flags, input.configPath);
   const logging = createLogger(config.logLevel);
   const { log } = logging;
+  const fail = async (err: unknown): Promise<never> => {
+    await logging.close();
+    throw err;
+  };
   // Created below when --http is on; the observers read it lazily.
   let metrics: Metrics | undefined;
   const { engine, prober } = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
   const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
+  let limits = serverLimits(config);
+  const loop = new LoopWatch().start();
   const server = new SocketmapServer({
     answer: registry.answer,
-    limits: () => config,
+    limits: () => limits,
     log,
     socketMode: config.socketMode,
     socketGroup: config.socketGroup,
+    clock: loop,
   });
   if (config.http !== '') {
     metrics = new Metrics({
-      connections: () => ({ open: server.connectionCount, waiting: server.waitingCount, protocolErrors: server.protocolErrors }),
+      connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
       caches: () => engine.cacheStats,
       probes: () => prober.outcomes,
+      logDropped: () => logging.dropped(),
+      loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
     });
   }
 
   let snapshots: SnapshotKeeper | undefined;
   if (config.cacheSnapshot !== '') {
     const problem = await directoryProblem(config.cacheSnapshot);
-    if (problem) {
-      logging.flush();
-      throw new ConfigError(`cache_snapshot ${config.cacheSnapshot}: ${problem}`);
-    }
-    snapshots = new SnapshotKeeper(config.cacheSnapshot, engine, () => config.maxTtl, log);
+    if (problem) await fail(new ConfigError(`cache_snapshot ${config.cacheSnapshot}: ${problem}`));
+    snapshots = new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log);
     // Restored before listening, so the first lookups after a restart are already answered from memory.
     await snapshots.load();
     snapshots.start(config.cacheSnapshotInterval);
   }
 
+  const cap = connectionCap(config);
+  if (cap.warning) log.warn({ evt: 'connection-cap', maxConnections: cap.cap }, cap.warning);
   try {
     await server.listen(config.listen);
   } catch (err) {
-    logging.flush();
-    throw err;
+    await fail(err);
   }
   let serving = true;
   const ops = metrics && new OpsServer({ metrics, healthy: () => serving, decisions: () => engine.forcedDecisions() });
@@ -72,17 +86,20 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       httpBound = await ops.listen(endpoint);
     } catch (err) {
       await server.close(0);
-      logging.flush();
-      throw new ListenError(`cannot listen on --http ${config.http}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`);
+      await fail(new ListenError(`cannot listen on --http ${config.http}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`));
     }
   }
 
-  const reload = (): void => {
+  /**
+   * Reads the configuration and the override files without holding the event loop, then applies all of it
+   * in one synchronous step, so no lookup sees half of a reload.
+   */
+  const reload = coalesced(async () => {
     let next: Config;
-    let overrides: Overrides;
+    let overrides;
     try {
       next = loadConfig(input.flags, input.configPath);
-      overrides = loadOverrides(next); // pattern files are re-read on every reload
+      overrides = await loadOverridesInSlices(next);
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
@@ -95,15 +112,19 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     const merged: Record<string, unknown> = { ...next };
     for (const name of needRestart) merged[name] = config[name];
     config = Object.freeze(merged) as Config;
-    registry.setMaps(config.maps);
-    registry.setPolicy(answerPolicy(config));
-    engine.reconfigure(engineSettings(config), overrides);
+    limits = serverLimits(config);
+    registry.reconfigure(config.maps, answerPolicy(config));
+    const effect = engine.reconfigure(engineSettings(config), overrides);
     log.level = config.logLevel;
     const appliedKeys = applied.map(fileKey);
     const restartKeys = needRestart.map(fileKey);
-    log.info({ evt: 'reloaded', changed: appliedKeys, restartNeeded: restartKeys }, appliedKeys.length ? `configuration reloaded: ${appliedKeys.join(', ')} changed` : 'configuration reloaded: nothing changed');
+    const kept = !effect.rule && !effect.overrides;
+    log.info(
+      { evt: 'reloaded', changed: appliedKeys, restartNeeded: restartKeys, ruleChanged: effect.rule, overridesChanged: effect.overrides },
+      `configuration reloaded: ${appliedKeys.length ? `${appliedKeys.join(', ')} changed` : 'nothing changed'}; ${kept ? 'cached decisions kept' : 'cached decisions that depend on what changed are re-checked on their next lookup'}`,
+    );
     if (restartKeys.length) log.warn({ evt: 'reload-partial', keys: restartKeys }, `changes to ${restartKeys.join(', ')} take effect after a restart`);
-  };
+  });
 
   // Signal handlers go in before the "listening" line: whoever acts on that line (systemd, a test) may
   // signal at once, and an unhandled SIGHUP would terminate the process.
@@ -112,8 +133,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         log.warn({ evt: 'shutdown-immediate', signal }, 'second signal; exiting at once');
-        logging.flush();
-        process.exit(1);
+        void logging.close(200).then(() => process.exit(1));
+        return;
       }
       stopping = true;
       serving = false;
@@ -121,15 +142,19 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       void Promise.all([server.close(config.shutdownGrace), ops?.close()])
         .then(() => snapshots?.stop())
         .then(() => {
+          loop.stop();
           log.info({ evt: 'stopped' }, 'stopped');
           resolve();
         });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('SIGHUP', reload);
+    process.on('SIGHUP', () => void reload());
   });
-  log.info({ evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames }, `mx4map listening on ${server.bound.join(', ')}`);
+  log.info(
+    { evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames, maxConnections: cap.cap },
+    `mx4map listening on ${server.bound.join(', ')}; ${describeCap(cap)}`,
+  );
   await stopped;
-  logging.flush();
+  await logging.close();
 }

@@ -1,17 +1,61 @@
+/** A cached value with its expiry and the generation it was last checked under. */
+export interface CacheEntry<V> {
+  readonly value: V;
+  expires: number;
+  stamp: number;
+}
+
+/**
+ * Checks an entry stamped under an older generation (a configuration reload came since): true keeps it
+ * (the check may shorten its expiry), false drops it as a miss.
+ */
+export type Revalidate<K, V> = (key: K, entry: CacheEntry<V>) => boolean;
+
 /**
  * A bounded cache whose entries expire: least recently used entries go first when full, expired entries are
  * never returned. A Map keeps insertion order, which doubles as the recency list.
  */
 export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expires: number }>();
+  private readonly entries = new Map<K, CacheEntry<V>>();
   hits = 0;
   misses = 0;
 
   constructor(
-    readonly max: number,
+    private maxEntries: number,
     private readonly now: () => number = Date.now,
   ) {
+    if (!(maxEntries >= 1)) throw new RangeError('cache size must be at least 1');
+  }
+
+  get max(): number {
+    return this.maxEntries;
+  }
+
+  /** Changes the bound; when it shrinks, least recently used entries go. */
+  resize(max: number): void {
     if (!(max >= 1)) throw new RangeError('cache size must be at least 1');
+    this.maxEntries = max;
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= max) break;
+      this.entries.delete(key);
+    }
+  }
+
+  /**
+   * Like get, for entries stamped with generations: an entry stamped before `stamp` goes through
+   * `revalidate` first, and is restamped when it passes.
+   */
+  getCurrent(key: K, stamp: number, revalidate: Revalidate<K, V>): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry !== undefined && entry.stamp !== stamp && entry.expires > this.now()) {
+      if (!revalidate(key, entry)) {
+        this.entries.delete(key);
+        this.misses++;
+        return undefined;
+      }
+      entry.stamp = stamp;
+    }
+    return this.get(key);
   }
 
   get size(): number {
@@ -42,10 +86,10 @@ export class TtlCache<K, V> {
     return entry ? Math.max(0, entry.expires - this.now()) : 0;
   }
 
-  set(key: K, value: V, ttlMs: number): void {
+  set(key: K, value: V, ttlMs: number, stamp = 0): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, expires: this.now() + ttlMs });
-    if (this.entries.size > this.max) {
+    this.entries.set(key, { value, expires: this.now() + ttlMs, stamp });
+    if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
     }

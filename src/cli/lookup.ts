@@ -22,7 +22,8 @@ export const lookupCommand: CommandModule = {
     const flags = rawFlagValues(argv);
     const config = loadConfig(flags, argv.config as string | undefined);
     // Logs go to stderr, quiet unless a level was asked for: stdout is the report.
-    const { log, flush } = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', 2);
+    const logging = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', { fd: 2, async: false });
+    const { log } = logging;
     const key = classifyKeyText(String(argv.domain));
     if (key.kind === 'skip') {
       process.stdout.write(argv.json ? `${JSON.stringify({ key: argv.domain, skipped: key.reason })}\n` : `${String(argv.domain)}: answered NOTFOUND at once, without DNS (${key.reason})\n`);
@@ -39,7 +40,7 @@ export const lookupCommand: CommandModule = {
     } else {
       process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline));
     }
-    flush();
+    await logging.close();
     process.exitCode = Object.values(answers).some((r) => r.status === 'OK') ? 0 : 1;
   },
 };

@@ -2,14 +2,17 @@
  * Builds the effective configuration from its four sources, highest first: flags, environment (`MX4MAP_*`),
  * the YAML file, defaults. Pure apart from `readConfigFile`; validates everything and never mutates its input.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { FileReadError, readRegularFile } from '../files/regular-file.js';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { Config, OPTIONS, OPTION_NAMES, OptionName, envName, fileKey, flagName } from './options.js';
-import { ValueProblem } from './values.js';
+import { ValueProblem, showMs } from './values.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/mx4map/mx4map.yml';
 export const CONFIG_ENV = 'MX4MAP_CONFIG';
+/** A configuration file is a few kilobytes; anything far larger is a mistake (or a device). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export type RawValues = Partial<Record<OptionName, unknown>>;
 
@@ -56,7 +59,25 @@ export function resolveConfig(sources: ConfigSources): Config {
     const raw = sources.flags[name];
     if (raw !== undefined) out[name] = parseValue(name, raw, `--${flagName(name)}`);
   }
-  return Object.freeze(out) as Config;
+  const config = Object.freeze(out) as Config;
+  checkCombinations(config);
+  return config;
+}
+
+/** Rules between options, checked once every source is merged (start, check-config, every reload). */
+const COMBINATIONS: ReadonlyArray<(c: Config) => string | undefined> = [
+  (c) =>
+    c.deadline < c.replyMaxAge
+      ? undefined
+      : `deadline (${showMs(c.deadline)}) must be below reply_max_age (${showMs(c.replyMaxAge)}): an answer given at the deadline must still be young enough to be written`,
+  (c) => (c.minTtl <= c.maxTtl ? undefined : `min_ttl (${showMs(c.minTtl)}) must not be above max_ttl (${showMs(c.maxTtl)})`),
+];
+
+function checkCombinations(config: Config): void {
+  for (const rule of COMBINATIONS) {
+    const problem = rule(config);
+    if (problem) throw new ConfigError(problem);
+  }
 }
 
 /** Parses YAML text; the top level must be a mapping (or empty). */
@@ -82,11 +103,10 @@ export function readConfigFile(explicitPath: string | undefined): ConfigSources[
   if (path === undefined) return undefined;
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path, MAX_CONFIG_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`;
-    throw new ConfigError(`configuration file ${path} ${why}`);
+    if (err instanceof FileReadError) throw new ConfigError(`configuration file ${path} ${err.reason}`);
+    throw err;
   }
   return { path, values: parseConfigText(text, path) };
 }

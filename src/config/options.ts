@@ -6,7 +6,7 @@
 import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import { EndpointError } from '../errors.js';
 import { MapDefinition, mapDefinitions } from './map-definitions.js';
-import { ValueKind, ValueProblem, boolean, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
+import { ValueKind, ValueProblem, autoOr, boolean, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
 import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { Trigger } from '../engine/decision.js';
@@ -104,10 +104,11 @@ export const OPTIONS = {
     reloadable: true,
   }),
   maxConnections: option({
-    kind: integer(1, 1_000_000),
-    default: 1024,
+    kind: autoOr(integer(1, 1_000_000)),
+    default: 'auto' as number | 'auto',
     unit: 'connections',
-    describe: 'Connections served at once; further clients wait, unserved, until one closes.',
+    describe:
+      'Client connections held at once. auto: the open-file limit minus a reserve for DNS, probes, the ops listener and files (check-config shows the figure). At the cap the connection idle longest is closed to admit a new one; when none is idle the new one is closed.',
     reloadable: true,
   }),
   maxInFlight: option({
@@ -129,6 +130,14 @@ export const OPTIONS = {
     default: 10 * SECOND,
     unit: 'ms',
     describe: 'A request that has started arriving must be complete within this time, or the connection is closed (stops slow-drip clients).',
+    reloadable: true,
+  }),
+  replyMaxAge: option({
+    kind: duration('ms', 100, 10 * 60 * SECOND),
+    default: 4 * SECOND,
+    unit: 'ms',
+    describe:
+      "No reply is written for a request older than this (counted from its first byte, stalls included): the connection is closed instead, since the MTA has given up and would read a late reply as the answer to its next lookup. Keep deadline < reply_max_age < the MTA's timeout (sendmail's -d).",
     reloadable: true,
   }),
   idleTimeout: option({

@@ -66,6 +66,23 @@ export function showMs(ms: number): string {
   return `${ms}ms`;
 }
 
+/** `auto` (derived at start from the machine) or a value of `inner`. */
+export function autoOr<T>(inner: ValueKind<T>): ValueKind<T | 'auto'> {
+  return {
+    syntax: `auto | ${inner.syntax}`,
+    parse(value) {
+      if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
+      try {
+        return inner.parse(value);
+      } catch (err) {
+        if (err instanceof ValueProblem) throw new ValueProblem(`${err.message} (or auto)`);
+        throw err;
+      }
+    },
+    show: (v) => (v === 'auto' ? 'auto' : inner.show(v)),
+  };
+}
+
 export function oneOf<T extends string>(choices: readonly T[]): ValueKind<T> {
   return {
     syntax: choices.join(' | '),

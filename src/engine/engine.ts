@@ -6,14 +6,14 @@
 import type { Logger } from 'pino';
 import { DnsClient, QueryOutcome } from '../dns/client.js';
 import { RecordType } from '../dns/message.js';
-import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
+import { CacheEntry, TtlCache } from '../cache/ttl-cache.js';
 import { Prober } from '../probe/prober.js';
 import { Decider, Decision, ExportedDecision, Trigger } from './decision.js';
 import { HostReport, MxFacts, ProbeFact } from './facts.js';
 import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
 import { intern, leave } from './intern.js';
-import { Overrides, matchOverride } from './overrides.js';
+import { Overrides, fitsOverride, matchOverride, sameOverrides } from './overrides.js';
 import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
@@ -42,6 +42,30 @@ export interface Evaluation {
   readonly durationMs: number;
 }
 
+/** What a reload changed, for its log line; each part invalidates what depends on it, and only that. */
+export interface Reconfigured {
+  readonly rule: boolean;
+  readonly overrides: boolean;
+  readonly lifetimes: boolean;
+}
+
+/** The part of the settings a decision's content depends on, as a string (also kept in cache snapshots). */
+export function ruleFingerprint(settings: RuleSettings): string {
+  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe}`;
+}
+
+/** Whether a decision depends on the rule (triggers, probing); nxdomain and null MX do not, nor overrides. */
+export function dependsOnRule(decision: Decision): boolean {
+  if (decision.action === 'force-ipv4') return !(decision.triggers.length === 1 && decision.triggers[0] === 'override');
+  return decision.action === 'leave' && (decision.reason === 'ipv6-ok' || decision.reason === 'no-ipv4');
+}
+
+interface Flight {
+  /** The configuration generation it started under. */
+  readonly generation: number;
+  readonly result: Promise<Evaluation>;
+}
+
 interface Tally {
   dnsQueries: number;
   probesSent: number;
@@ -58,9 +82,18 @@ function counting(dns: DnsClient, tally: Tally): DnsClient {
 
 
 export class Engine implements Decider {
-  private decisions: TtlCache<string, Decision>;
-  private readonly flights = new SingleFlight<string, Evaluation>();
+  private readonly decisions: TtlCache<string, Decision>;
+  private readonly flights = new Map<string, Flight>();
   private readonly hosts: HostDirectory;
+  /**
+   * Configuration generations: bumped by every reconfigure. Each part of the configuration a decision
+   * depends on records the generation that last changed it; an entry or a lookup from before that is
+   * checked (entries, on their next hit) or done again (lookups in flight) under the new configuration.
+   */
+  private generation = 0;
+  private ruleChanged = 0;
+  private overridesChanged = 0;
+  private lifetimesChanged = 0;
 
   constructor(
     private settings: EngineSettings,
@@ -79,11 +112,43 @@ export class Engine implements Decider {
     return { decisions: { hits: d.hits, misses: d.misses, size: d.size }, hosts: this.hosts.cacheStats, probes: this.prober.cacheStats };
   }
 
-  /** Applies a reloaded configuration; cached decisions are dropped, since the rule may have changed. */
-  reconfigure(settings: EngineSettings, overrides: Overrides): void {
+  /**
+   * Applies a reloaded configuration. Cached decisions are kept: each is checked on its next hit against
+   * what changed (dropped when the rule changed and it depends on the rule, or when it no longer fits the
+   * domain's override; its lifetime cut to new bounds). Lookups in flight are asked again when they finish.
+   */
+  reconfigure(settings: EngineSettings, overrides: Overrides): Reconfigured {
+    const before = this.settings;
+    const changed: Reconfigured = {
+      rule: ruleFingerprint(before) !== ruleFingerprint(settings),
+      overrides: !sameOverrides(this.overrides, overrides),
+      lifetimes: before.minTtlMs !== settings.minTtlMs || before.maxTtlMs !== settings.maxTtlMs || before.failureTtlMs !== settings.failureTtlMs,
+    };
+    this.generation++;
+    if (changed.rule) this.ruleChanged = this.generation;
+    if (changed.overrides) this.overridesChanged = this.generation;
+    if (changed.lifetimes) this.lifetimesChanged = this.generation;
     this.settings = settings;
     this.overrides = overrides;
-    this.decisions = new TtlCache(settings.cacheSize, this.now);
+    this.decisions.resize(settings.cacheSize);
+    return changed;
+  }
+
+  /** Whether work begun under `generation` was overtaken by a change it depends on. */
+  private outdated(generation: number): boolean {
+    return generation < this.ruleChanged || generation < this.overridesChanged;
+  }
+
+  /** Checks a cached entry from before the latest reconfigure (TtlCache.getCurrent). */
+  private readonly revalidate = (domain: string, entry: CacheEntry<Decision>): boolean => {
+    if (entry.stamp < this.ruleChanged && dependsOnRule(entry.value)) return false;
+    if (entry.stamp < this.overridesChanged && !fitsOverride(entry.value, matchOverride(this.overrides, domain))) return false;
+    if (entry.stamp < this.lifetimesChanged) entry.expires = Math.min(entry.expires, this.now() + this.lifetimeCap(entry.value));
+    return true;
+  };
+
+  private lifetimeCap(decision: Decision): number {
+    return decision.action === 'dns-failure' ? this.settings.failureTtlMs : this.settings.maxTtlMs;
   }
 
   /** The forced decisions held now, with their remaining lifetime (for /decisions and `export`). */
@@ -101,46 +166,90 @@ export class Engine implements Decider {
     for (const [domain, decision, ttlMs] of this.decisions.fresh()) yield { domain, decision, expiresAt: now + ttlMs };
   }
 
-  /** Puts decisions from a snapshot back into the cache (at start, before any lookup). */
-  restore(entries: Iterable<SnapshotEntry>): number {
+  /**
+   * Puts decisions from a snapshot back into the cache (at start, before any lookup). Those that no longer
+   * fit — the rule they were made under (`rule`, a ruleFingerprint; undefined when unknown) differs from
+   * today's, or an override changed since — are dropped, not served.
+   */
+  restore(entries: Iterable<SnapshotEntry>, rule: string | undefined): { restored: number; dropped: number } {
     const now = this.now();
+    const sameRule = rule === ruleFingerprint(this.settings);
     let restored = 0;
+    let dropped = 0;
     for (const { domain, decision, expiresAt } of entries) {
       if (expiresAt <= now) continue;
-      this.decisions.set(domain, decision, expiresAt - now);
+      if ((!sameRule && dependsOnRule(decision)) || !fitsOverride(decision, matchOverride(this.overrides, domain))) {
+        dropped++;
+        continue;
+      }
+      this.decisions.set(domain, decision, Math.min(expiresAt - now, this.lifetimeCap(decision)), this.generation);
       restored++;
     }
-    return restored;
+    return { restored, dropped };
+  }
+
+  /** The rule the cached decisions were made under, for the snapshot header. */
+  get rule(): string {
+    return ruleFingerprint(this.settings);
   }
 
   decide(domain: string): Decision | Promise<Decision> {
-    const cached = this.decisions.get(domain);
+    const cached = this.decisions.getCurrent(domain, this.generation, this.revalidate);
     if (cached) return cached;
-    const override = matchOverride(this.overrides, domain);
-    if (override === 'never') return leave('never');
-    const work = this.flights.run(domain, () => this.evaluateAndCache(domain));
+    if (matchOverride(this.overrides, domain) === 'never') return leave('never');
     return new Promise<Decision>((resolve) => {
+      let settled = false;
       const timer = setTimeout(() => {
+        settled = true;
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
       }, this.settings.deadlineMs);
-      work.then(
-        (evaluation) => {
-          clearTimeout(timer);
-          resolve(evaluation.decision);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          this.log.error({ evt: 'decision-failed', domain, err }, 'decision failed; answered as a DNS failure');
-          resolve({ action: 'dns-failure', detail: 'internal error' });
-        },
-      );
+      const finish = (decision: Decision): void => {
+        settled = true;
+        clearTimeout(timer);
+        resolve(decision);
+      };
+      const attempt = (): void => {
+        const flight = this.flight(domain);
+        flight.result.then(
+          (evaluation) => {
+            if (settled) return;
+            // Made under a configuration replaced meanwhile (a reload during the lookup): ask again.
+            if (this.outdated(flight.generation)) attempt();
+            else finish(evaluation.decision);
+          },
+          (err: unknown) => {
+            if (settled) return;
+            this.log.error({ evt: 'decision-failed', domain, err }, 'decision failed; answered as a DNS failure');
+            finish({ action: 'dns-failure', detail: 'internal error' });
+          },
+        );
+      };
+      attempt();
     });
   }
 
-  private async evaluateAndCache(domain: string): Promise<Evaluation> {
+  /** The lookup of `domain` under the current configuration: joined when one is running, else started. */
+  private flight(domain: string): Flight {
+    const running = this.flights.get(domain);
+    if (running && !this.outdated(running.generation)) return running;
+    const generation = this.generation;
+    const result = this.evaluateAndCache(domain, generation);
+    const flight: Flight = { generation, result };
+    this.flights.set(domain, flight);
+    const forget = (): void => {
+      if (this.flights.get(domain) === flight) this.flights.delete(domain);
+    };
+    result.then(forget, forget);
+    return flight;
+  }
+
+  private async evaluateAndCache(domain: string, generation: number): Promise<Evaluation> {
     const evaluation = await this.evaluate(domain);
-    if (evaluation.ttlMs > 0) this.decisions.set(domain, evaluation.decision, evaluation.ttlMs);
+    // A decision made under a configuration since replaced is not kept: the next lookup decides afresh.
+    if (evaluation.ttlMs > 0 && !this.outdated(generation)) {
+      this.decisions.set(domain, evaluation.decision, Math.min(evaluation.ttlMs, this.lifetimeCap(evaluation.decision)), this.generation);
+    }
     this.logDecision(evaluation);
     return evaluation;
   }

@@ -4,22 +4,39 @@
  * every name below it (`.example.com` matches `mx.example.com`, not `example.com`). List items that are
  * absolute paths name files of patterns, one per line, `#` starting a comment.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { isHostName } from '../domain/key.js';
 import { domainToASCII } from 'node:url';
+import { FileReadError, readRegularFile } from '../files/regular-file.js';
+import { Decision } from './decision.js';
+
+/** Largest pattern file read (a million domains fit in about 30 MB). */
+export const MAX_PATTERN_FILE_BYTES = 64 * 1024 * 1024;
 
 export class DomainSet {
   private readonly exact = new Set<string>();
   private readonly suffixes = new Set<string>();
+  /** Order-independent digest of the patterns held, to tell a reloaded set from an unchanged one. */
+  private sum = 0;
+  private xor = 0;
 
   add(pattern: string): void {
-    if (pattern.startsWith('.')) this.suffixes.add(pattern.slice(1));
-    else this.exact.add(pattern);
+    const into = pattern.startsWith('.') ? this.suffixes : this.exact;
+    const key = pattern.startsWith('.') ? pattern.slice(1) : pattern;
+    if (into.has(key)) return;
+    into.add(key);
+    const h = fnv1a(pattern);
+    this.sum = (this.sum + h) >>> 0;
+    this.xor = (this.xor ^ Math.imul(h, 0x9e3779b1)) >>> 0;
   }
 
   get size(): number {
     return this.exact.size + this.suffixes.size;
+  }
+
+  /** Equal for sets holding the same patterns, whatever their order. */
+  get fingerprint(): string {
+    return `${this.size}:${this.sum.toString(16)}:${this.xor.toString(16)}`;
   }
 
   has(domain: string): boolean {
@@ -30,6 +47,12 @@ export class DomainSet {
     }
     return false;
   }
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Normalises one pattern, or returns why it is not one. */
@@ -45,32 +68,63 @@ export function isPatternFile(item: string): boolean {
   return item.startsWith('/');
 }
 
-function readPatternFile(path: string, option: string, into: DomainSet): void {
-  let text: string;
+function readPatternFile(path: string, option: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readRegularFile(path, MAX_PATTERN_FILE_BYTES);
   } catch (err) {
-    throw new ConfigError(`${option} file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    if (err instanceof FileReadError) throw new ConfigError(`${option} file ${path} ${err.reason}`);
+    throw err;
   }
-  text.split('\n').forEach((line, i) => {
-    const content = line.replace(/#.*/, '').trim();
-    if (content === '') return;
-    const p = normalisePattern(content);
-    if (typeof p !== 'string') throw new ConfigError(`${path}:${i + 1} (${option}): ${p.problem}`);
-    into.add(p);
-  });
 }
 
-/** Builds a domain set from inline patterns and pattern files (read now: at start and on every reload). */
+interface PatternLine {
+  readonly text: string;
+  /** Where it was written: the option, or the file and line. */
+  readonly file?: string;
+  readonly line?: number;
+}
+
+function* patternLines(items: readonly string[], option: string): Generator<PatternLine> {
+  for (const item of items) {
+    if (!isPatternFile(item)) {
+      yield { text: item };
+      continue;
+    }
+    const lines = readPatternFile(item, option).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const hash = lines[i].indexOf('#');
+      const content = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim();
+      if (content !== '') yield { text: content, file: item, line: i + 1 };
+    }
+  }
+}
+
+function addPattern(set: DomainSet, p: PatternLine, option: string): void {
+  const pattern = normalisePattern(p.text);
+  if (typeof pattern !== 'string') throw new ConfigError(p.file ? `${p.file}:${p.line} (${option}): ${pattern.problem}` : `${option}: ${pattern.problem}`);
+  set.add(pattern);
+}
+
+/** Builds a domain set from inline patterns and pattern files, read now. Throws ConfigError. */
 export function buildDomainSet(items: readonly string[], option: string): DomainSet {
   const set = new DomainSet();
-  for (const item of items) {
-    if (isPatternFile(item)) readPatternFile(item, option, set);
-    else {
-      const p = normalisePattern(item);
-      if (typeof p !== 'string') throw new ConfigError(`${option}: ${p.problem}`);
-      set.add(p);
-    }
+  for (const p of patternLines(items, option)) addPattern(set, p, option);
+  return set;
+}
+
+/** Patterns parsed between two turns of the event loop when building a set in the background. */
+const PATTERNS_PER_TURN = 2000;
+
+/**
+ * The same, without holding the event loop: files of hundreds of thousands of patterns are parsed in slices,
+ * so lookups keep being answered while a reload reads them.
+ */
+export async function buildDomainSetInSlices(items: readonly string[], option: string): Promise<DomainSet> {
+  const set = new DomainSet();
+  let n = 0;
+  for (const p of patternLines(items, option)) {
+    addPattern(set, p, option);
+    if (++n % PATTERNS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return set;
 }
@@ -80,7 +134,30 @@ export interface Overrides {
   readonly force: DomainSet;
 }
 
-export function matchOverride(overrides: Overrides, domain: string): 'never' | 'force' | undefined {
+export type OverrideMatch = 'never' | 'force' | undefined;
+
+export function matchOverride(overrides: Overrides, domain: string): OverrideMatch {
   if (overrides.never.has(domain)) return 'never';
   return overrides.force.has(domain) ? 'force' : undefined;
+}
+
+export function sameOverrides(a: Overrides, b: Overrides): boolean {
+  return a.never.fingerprint === b.never.fingerprint && a.force.fingerprint === b.force.fingerprint;
+}
+
+/**
+ * Whether a decision made earlier still fits the domain's override now: a domain now under `never` has no
+ * decision to serve, a domain now forced needs a forced one (or a reason forcing cannot apply), and a
+ * decision forced by an override that is gone is void.
+ */
+export function fitsOverride(decision: Decision, match: OverrideMatch): boolean {
+  const byOverride = decision.action === 'force-ipv4' && decision.triggers.includes('override');
+  switch (match) {
+    case 'never':
+      return false;
+    case 'force':
+      return byOverride || decision.action === 'dns-failure' || (decision.action === 'leave' && (decision.reason === 'nxdomain' || decision.reason === 'null-mx' || decision.reason === 'no-ipv4'));
+    case undefined:
+      return !byOverride;
+  }
 }

@@ -35,14 +35,16 @@ export class MapRegistry {
     this.setMaps(definitions);
   }
 
-  /** Replaces how decisions become answers (configuration reload). */
-  setPolicy(policy: AnswerPolicy): void {
+  /**
+   * Replaces the maps answered and how decisions become answers (configuration reload). Replies encoded
+   * before are forgotten; a lookup in flight is encoded, when it completes, for its map as configured then.
+   */
+  reconfigure(definitions: readonly MapDefinition[], policy: AnswerPolicy): void {
+    this.setMaps(definitions);
     this.policy = policy;
-    this.encoded = new WeakMap();
   }
 
-  /** Replaces the set of maps answered (configuration reload). */
-  setMaps(definitions: readonly MapDefinition[]): void {
+  private setMaps(definitions: readonly MapDefinition[]): void {
     this.maps = new Map(definitions.map((definition, index) => [definition.name, { definition, index }]));
     this.encoded = new WeakMap();
   }
@@ -73,9 +75,22 @@ export class MapRegistry {
       return NOTFOUND_REPLY;
     }
     const decision = this.decider.decide(key.domain);
-    if (isPromise(decision)) return decision.then((d) => this.encode(d, entry.definition, entry.index));
+    if (isPromise(decision)) return decision.then((d) => this.encodeFor(d, map.name));
     return this.encode(decision, map, entry.index);
   };
+
+  /**
+   * Encodes a decision that took a while, for the map of that name as it is configured now: a reload
+   * meanwhile may have reordered the maps or changed their answer format, and the reply must follow it.
+   */
+  private encodeFor(decision: Decision, mapName: string): Buffer {
+    const entry = this.maps.get(mapName);
+    if (!entry) {
+      this.observe('-', 'PERM', 'unknown-map');
+      return encodeReply({ status: 'PERM', reason: `unknown map ${mapName}` });
+    }
+    return this.encode(decision, entry.definition, entry.index);
+  }
 
   get mapNames(): string[] {
     return [...this.maps.keys()];

@@ -7,6 +7,16 @@ import { AddressInfo, isIP } from 'node:net';
 import { Metrics } from './metrics.js';
 import { ExportedDecision } from '../engine/decision.js';
 
+/**
+ * Limits of the ops listener, so slow or numerous HTTP clients cannot take the descriptors and time that
+ * socketmap clients need: a scraper needs one connection, `export` and `replay` one more each.
+ */
+export const OPS_MAX_CONNECTIONS = 16;
+const OPS_HEADERS_TIMEOUT_MS = 5000;
+const OPS_REQUEST_TIMEOUT_MS = 10_000;
+const OPS_KEEP_ALIVE_MS = 5000;
+const OPS_REQUESTS_PER_SOCKET = 100;
+
 export interface HttpEndpoint {
   readonly host: string;
   readonly port: number;
@@ -34,7 +44,18 @@ export class OpsServer {
   constructor(private readonly sources: OpsSources) {}
 
   async listen(endpoint: HttpEndpoint): Promise<string> {
-    const server = createServer((req, res) => void this.route(req, res));
+    const server = createServer(
+      {
+        headersTimeout: OPS_HEADERS_TIMEOUT_MS,
+        requestTimeout: OPS_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: OPS_KEEP_ALIVE_MS,
+        connectionsCheckingInterval: 1000,
+      },
+      (req, res) => void this.route(req, res),
+    );
+    // Past the cap new connections are closed at once (net.Server drops them after accept).
+    server.maxConnections = OPS_MAX_CONNECTIONS;
+    server.maxRequestsPerSocket = OPS_REQUESTS_PER_SOCKET;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

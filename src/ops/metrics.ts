@@ -10,10 +10,23 @@ export interface CacheFigures {
   readonly size: number;
 }
 
+export interface ConnectionFigures {
+  readonly open: number;
+  readonly idle: number;
+  readonly protocolErrors: number;
+  readonly staleReplies: number;
+  readonly evicted: number;
+  readonly refused: number;
+}
+
 export interface MetricSources {
-  readonly connections: () => { open: number; waiting: number; protocolErrors: number };
+  readonly connections: () => ConnectionFigures;
   readonly caches: () => Record<string, CacheFigures>;
   readonly probes: () => Readonly<Record<string, number>>;
+  /** Log lines dropped because the reader of the log fell behind. */
+  readonly logDropped: () => number;
+  /** Event-loop stalls seen by the loop watch, and their total length. */
+  readonly loopStalls: () => { stalls: number; seconds: number };
 }
 
 /** Turns a monotonic figure read at scrape time into counter increments. */
@@ -66,16 +79,22 @@ export class Metrics {
     deltaCounter(this.registry, 'mx4map_probes_total', 'IPv6 SMTP probes sent, by outcome', 'outcome', () => ({ ...sources.probes() }));
     new Gauge({
       name: 'mx4map_connections',
-      help: 'Client connections, by state (served, or waiting past max_connections)',
+      help: 'Client connections open, and how many of them are idle (nothing in flight)',
       labelNames: ['state'],
       registers,
       collect() {
         const c = sources.connections();
         this.set({ state: 'open' }, c.open);
-        this.set({ state: 'waiting' }, c.waiting);
+        this.set({ state: 'idle' }, c.idle);
       },
     });
     deltaCounter(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', 'kind', () => ({ all: sources.connections().protocolErrors }));
+    deltaCounter(this.registry, 'mx4map_connections_closed_total', 'Connections closed by the server other than for protocol errors: stale (a reply past reply_max_age), evicted (idle longest at the cap), refused (at the cap, none idle)', 'reason', () => {
+      const c = sources.connections();
+      return { stale: c.staleReplies, evicted: c.evicted, refused: c.refused };
+    });
+    deltaCounter(this.registry, 'mx4map_log_lines_dropped_total', 'Log lines dropped because the reader of the log fell behind', 'sink', () => ({ stdout: sources.logDropped() }));
+    deltaCounter(this.registry, 'mx4map_event_loop_stalls_total', 'Times the event loop could not run on time (requests read after a stall are dated back across it)', 'kind', () => ({ stall: sources.loopStalls().stalls }));
   }
 
   lookup(map: string, answer: string, reason: string): void {

@@ -1,12 +1,20 @@
 /**
  * The socketmap server: its listeners, the set of live connections, the connection cap and shutdown.
+ *
+ * sendmail keeps one connection per process for the life of the process, mostly idle, and Postfix one per
+ * process for up to 100 s: idle connections are the normal case and must never keep a new client out. At
+ * the cap, the connection idle longest is closed to admit the new one (an idle sendmail process pays at
+ * most one fail-open lookup; the new connection is a process with mail to route now). Busy connections
+ * are never evicted; when every connection is busy the new one is closed at once — never held unread,
+ * since a request read late would be answered after its client gave up.
  */
 import { createServer, Server, Socket, AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Endpoint, formatEndpoint, isLoopback } from '../protocol/endpoint.js';
 import { ListenError } from '../errors.js';
 import { Answer, Connection, ConnectionLimits } from './connection.js';
-import { applySocketPermissions, clearStaleSocket } from './unix-socket.js';
+import { LoopClock, plainClock } from './loop-watch.js';
+import { UnixListener, bindUnixSocket, removeOwnSocket } from './unix-socket.js';
 
 export interface ServerLimits extends ConnectionLimits {
   readonly maxConnections: number;
@@ -19,31 +27,47 @@ export interface ServerOptions {
   readonly log: Logger;
   readonly socketMode: number;
   readonly socketGroup: string;
+  /** Dates requests back across event-loop stalls (LoopWatch); a plain clock by default. */
+  readonly clock?: LoopClock;
 }
 
-/** Kernel accept backlog; also the most connections we hold unserved past the cap. */
+/** Kernel accept backlog per listener. */
 const BACKLOG = 511;
+
+/** Figures for /metrics, monotonic. */
+export interface ServerCounters {
+  protocolErrors: number;
+  staleReplies: number;
+  evicted: number;
+  refused: number;
+}
 
 export class SocketmapServer {
   private readonly listeners: Server[] = [];
+  private readonly unixSockets: UnixListener[] = [];
   private readonly connections = new Set<Connection>();
-  /** Accepted past the cap: held unread, served in arrival order as slots free up. */
-  private readonly waiting: Socket[] = [];
+  /** Idle connections, least recently active first (a Map keeps insertion order). */
+  private readonly idle = new Map<Connection, true>();
   private nextId = 1;
   private stopping = false;
   private onEmpty: (() => void) | undefined;
+  private readonly clock: LoopClock;
+  private lastRefusalLog = -Infinity;
+  private refusedSinceLog = 0;
   /** Bound addresses in socket-spec syntax, for logs and tests. */
   readonly bound: string[] = [];
-  protocolErrors = 0;
+  readonly counters: ServerCounters = { protocolErrors: 0, staleReplies: 0, evicted: 0, refused: 0 };
 
-  constructor(private readonly options: ServerOptions) {}
+  constructor(private readonly options: ServerOptions) {
+    this.clock = options.clock ?? plainClock;
+  }
 
   get connectionCount(): number {
     return this.connections.size;
   }
 
-  get waitingCount(): number {
-    return this.waiting.length;
+  get idleCount(): number {
+    return this.idle.size;
   }
 
   /** Opens every listener, or none: on failure those already open are closed again. */
@@ -60,15 +84,8 @@ export class SocketmapServer {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
     this.listeners.push(server);
     if (endpoint.kind === 'unix') {
-      await clearStaleSocket(endpoint.path);
-      // The socket file is created with the umask's mode: keep it private until its own mode is applied.
-      const oldMask = process.umask(0o177);
-      try {
-        await listenOn(server, { path: endpoint.path, backlog: BACKLOG }, endpoint.spec);
-      } finally {
-        process.umask(oldMask);
-      }
-      await applySocketPermissions(endpoint.path, this.options.socketMode, this.options.socketGroup);
+      const { socketMode, socketGroup } = this.options;
+      this.unixSockets.push(await bindUnixSocket(endpoint, { mode: socketMode, group: socketGroup }, (path) => listenOn(server, { path, backlog: BACKLOG }, endpoint.spec)));
       return formatEndpoint(endpoint);
     }
     await listenOn(server, { host: endpoint.host, port: endpoint.port, backlog: BACKLOG, ipv6Only: endpoint.family === 6 }, endpoint.spec);
@@ -83,59 +100,75 @@ export class SocketmapServer {
       socket.destroy();
       return;
     }
-    if (this.connections.size < this.options.limits().maxConnections) {
-      this.serve(socket);
+    if (this.connections.size >= this.options.limits().maxConnections && !this.evictIdlest()) {
+      this.refuse(socket);
       return;
     }
-    if (this.waiting.length >= BACKLOG) {
-      this.options.log.warn({ evt: 'connection-refused', connections: this.connections.size }, 'connection cap and wait queue full; closing new connection');
-      socket.destroy();
-      return;
-    }
-    // Past the cap the client waits as it would in the kernel backlog: connected, unread, unanswered.
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      const i = this.waiting.indexOf(socket);
-      if (i >= 0) this.waiting.splice(i, 1);
-    });
-    this.waiting.push(socket);
+    this.serve(socket);
+  }
+
+  /** Closes the connection idle longest; false when every connection is busy. */
+  private evictIdlest(): boolean {
+    const victim = this.idle.keys().next().value as Connection | undefined;
+    if (!victim) return false;
+    this.idle.delete(victim);
+    this.counters.evicted++;
+    victim.evict(this.connections.size);
+    // Its descriptor is released now; the set forgets it on its close event.
+    return true;
+  }
+
+  /** Every connection is busy: the new one is closed at once. Logged at most once a second, with a count. */
+  private refuse(socket: Socket): void {
+    socket.destroy();
+    this.counters.refused++;
+    this.refusedSinceLog++;
+    const now = this.clock.now();
+    if (now - this.lastRefusalLog < 1000) return;
+    this.options.log.warn({ evt: 'connection-refused', refused: this.refusedSinceLog, connections: this.connections.size }, 'connection cap reached and every connection is busy; closing new connections');
+    this.lastRefusalLog = now;
+    this.refusedSinceLog = 0;
   }
 
   private serve(socket: Socket): void {
     const id = this.nextId++;
     const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     const log = this.options.log.child({ conn: id, peer });
-    const connection = new Connection(socket, this.options.answer, this.options.limits, log, {
-      onProtocolError: () => this.protocolErrors++,
-    });
+    const connection = new Connection(
+      socket,
+      this.options.answer,
+      this.options.limits,
+      log,
+      {
+        onProtocolError: () => this.counters.protocolErrors++,
+        onStaleReply: () => this.counters.staleReplies++,
+        // Re-inserted at the end: the Map's order is the order of idleness.
+        onIdle: (c) => {
+          this.idle.delete(c);
+          this.idle.set(c, true);
+        },
+        onBusy: (c) => this.idle.delete(c),
+      },
+      this.clock,
+    );
     this.connections.add(connection);
     log.debug({ evt: 'connect' }, 'connection opened');
     socket.once('close', () => {
       this.connections.delete(connection);
+      this.idle.delete(connection);
       log.debug({ evt: 'disconnect' }, 'connection closed');
-      this.admitWaiting();
       if (this.connections.size === 0) this.onEmpty?.();
     });
     socket.resume();
   }
 
-  private admitWaiting(): void {
-    while (!this.stopping && this.waiting.length > 0 && this.connections.size < this.options.limits().maxConnections) {
-      const socket = this.waiting.shift() as Socket;
-      socket.removeAllListeners('close');
-      socket.removeAllListeners('error');
-      if (!socket.destroyed) this.serve(socket);
-    }
-  }
-
   /**
    * Stops accepting, lets every connection answer what it has in flight, and closes them; whatever is still
-   * open after `graceMs` is destroyed. Resolves when every socket is closed.
+   * open after `graceMs` is destroyed. Resolves when every socket is closed and our socket files are gone.
    */
   async close(graceMs: number): Promise<void> {
     this.stopping = true;
     const closed = Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const socket of this.waiting.splice(0)) socket.destroy();
     for (const connection of this.connections) connection.drain();
     const allClosed = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onEmpty = resolve));
     let timer: NodeJS.Timeout | undefined;
@@ -150,10 +183,11 @@ export class SocketmapServer {
       await allClosed;
     }
     await closed;
+    await Promise.all(this.unixSockets.splice(0).map((s) => removeOwnSocket(s, this.options.log)));
   }
 }
 
-function listenOn(server: Server, options: Parameters<Server['listen']>[0], spec: string): Promise<void> {
+export function listenOn(server: Server, options: Parameters<Server['listen']>[0], spec: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const why =

@@ -1,20 +1,40 @@
 /**
- * UNIX socket housekeeping: replace a stale socket file left by a crashed run, refuse to take over a live
- * one or a file that is not a socket, and give the socket its mode and group.
+ * UNIX socket housekeeping. A socket file left by a crashed run is replaced; a live server's is never taken
+ * over; a file that is not a socket is refused. The socket is bound under a temporary name, given its mode
+ * and group, then renamed into place, so it never appears with the wrong permissions. And since libuv
+ * unlinks the path a listener was bound to when it closes, binding under the temporary name also stops a
+ * closing server from removing a path that another server now serves: we remove the real path ourselves,
+ * and only while it is still the file this process created (same device and inode).
  */
 import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from 'pino';
 import { ListenError } from '../errors.js';
 
-/** Probes an existing socket file: a live server answers the connect, a stale file refuses it. */
-function isLive(path: string): Promise<boolean> {
+/** How long a liveness probe may take; a server too busy to accept within it is alive. */
+const PROBE_TIMEOUT_MS = 1000;
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+export type Liveness = 'live' | 'stale' | 'gone';
+
+/**
+ * Probes an existing socket file. Only a refused connection means nobody serves it: a full backlog
+ * (EAGAIN), a timeout or any other error mean a server may well be there, and its path is left alone.
+ */
+export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<Liveness> {
   return new Promise((resolve) => {
     const probe = connect({ path });
-    probe.once('connect', () => {
+    const done = (verdict: Liveness): void => {
+      clearTimeout(timer);
       probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
+      resolve(verdict);
+    };
+    const timer = setTimeout(() => done('live'), timeoutMs);
+    probe.once('connect', () => done('live'));
+    probe.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' ? 'stale' : err.code === 'ENOENT' ? 'gone' : 'live'));
   });
 }
 
@@ -27,8 +47,9 @@ export async function clearStaleSocket(path: string): Promise<void> {
     throw new ListenError(`cannot inspect ${path}: ${(err as Error).message}`);
   }
   if (!stat.isSocket()) throw new ListenError(`${path} exists and is not a socket; remove it or choose another listen path`);
-  if (await isLive(path)) throw new ListenError(`${path} is in use by a running server (is mx4map already running?)`);
-  await fs.unlink(path);
+  const liveness = await probeSocket(path);
+  if (liveness === 'live') throw new ListenError(`${path} is in use by a running server (is mx4map already running?)`);
+  if (liveness === 'stale') await fs.unlink(path).catch(() => undefined);
 }
 
 /** Resolves a group name or number to a gid, reading /etc/group (Node has no getgrnam). */
@@ -48,6 +69,68 @@ export function resolveGroup(group: string, groupFile = '/etc/group'): number {
 }
 
 export async function applySocketPermissions(path: string, mode: number, group: string): Promise<void> {
-  if (group !== '') await fs.chown(path, -1, resolveGroup(group));
+  if (group !== '') {
+    const gid = resolveGroup(group);
+    try {
+      await fs.chown(path, -1, gid);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPERM') throw new ListenError(`cannot give ${path} the group "${group}": this process is not a member of it (with systemd, add SupplementaryGroups=${group} to the unit)`);
+      throw new ListenError(`cannot give ${path} the group "${group}": ${code ?? (err as Error).message}`);
+    }
+  }
   await fs.chmod(path, mode);
+}
+
+/** A socket file this process created, identified by device and inode. */
+export interface UnixListener {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/**
+ * Binds a UNIX listener at `endpoint.path`: clears a stale file, binds under a temporary name in the same
+ * directory with a private umask, applies mode and group, renames it into place. `bind` listens on a path.
+ */
+export async function bindUnixSocket(
+  endpoint: { readonly path: string },
+  permissions: { readonly mode: number; readonly group: string },
+  bind: (path: string) => Promise<void>,
+): Promise<UnixListener> {
+  const path = endpoint.path;
+  await clearStaleSocket(path);
+  const temporary = join(dirname(path), `.${basename(path).slice(0, 8)}.${randomBytes(4).toString('hex')}`);
+  // A temporary name longer than sun_path allows (a very short final name): bind the final path directly.
+  const bindPath = Buffer.byteLength(temporary) <= MAX_SOCKET_PATH ? temporary : path;
+  // The socket file is created with the umask's mode: keep it private until its own mode is applied.
+  const oldMask = process.umask(0o177);
+  try {
+    await bind(bindPath);
+  } finally {
+    process.umask(oldMask);
+  }
+  try {
+    await applySocketPermissions(bindPath, permissions.mode, permissions.group);
+    if (bindPath !== path) await fs.rename(bindPath, path);
+  } catch (err) {
+    await fs.unlink(bindPath).catch(() => undefined);
+    throw err;
+  }
+  const stat = await fs.lstat(path);
+  return { path, dev: stat.dev, ino: stat.ino };
+}
+
+/** Removes the socket file at exit, only if it is still the one this process created. */
+export async function removeOwnSocket(listener: UnixListener, log: Logger): Promise<void> {
+  try {
+    const stat = await fs.lstat(listener.path);
+    if (stat.dev !== listener.dev || stat.ino !== listener.ino) {
+      log.warn({ evt: 'socket-replaced', path: listener.path }, 'the socket file was replaced by another process; left in place');
+      return;
+    }
+    await fs.unlink(listener.path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ evt: 'socket-unlink-failed', path: listener.path, error: (err as Error).message }, 'could not remove the socket file');
+  }
 }

@@ -31,15 +31,21 @@ function keep(decision: Decision): boolean {
   return decision.action !== 'dns-failure';
 }
 
-export function encodeSnapshot(entries: Iterable<SnapshotEntry>, savedAt: number): string {
+/** Bytes a snapshot may take per cached decision (a line is at most ~700: a long name, ten routes). */
+export const SNAPSHOT_BYTES_PER_ENTRY = 1024;
+
+/** `rule` names the rule the decisions were made under (engine ruleFingerprint), checked at restore. */
+export function encodeSnapshot(entries: Iterable<SnapshotEntry>, savedAt: number, rule: string): string {
   const lines: string[] = [];
   for (const e of entries) if (keep(e.decision)) lines.push(JSON.stringify([e.domain, e.expiresAt, e.decision]));
-  const header = JSON.stringify({ format: FORMAT, version: VERSION, savedAt, entries: lines.length });
+  const header = JSON.stringify({ format: FORMAT, version: VERSION, savedAt, rule, entries: lines.length });
   return `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
 }
 
 export interface Restored {
   readonly entries: SnapshotEntry[];
+  /** The rule the decisions were made under; undefined in snapshots that do not say. */
+  readonly rule: string | undefined;
   /** Entries whose lifetime ran out while the server was down. */
   readonly expired: number;
 }
@@ -48,7 +54,7 @@ export interface Restored {
 export function decodeSnapshot(text: string, now: number, maxTtlMs: number): Restored {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  const header = parseJson(lines[0] ?? '', 1) as { format?: unknown; version?: unknown; entries?: unknown } | null;
+  const header = parseJson(lines[0] ?? '', 1) as { format?: unknown; version?: unknown; entries?: unknown; rule?: unknown } | null;
   if (header === null || typeof header !== 'object' || header.format !== FORMAT) throw new SnapshotError('not an mx4map cache snapshot');
   if (header.version !== VERSION) throw new SnapshotError(`snapshot version ${String(header.version)} is not ${VERSION}`);
   if (header.entries !== lines.length - 1) throw new SnapshotError(`header promises ${String(header.entries)} entries, file holds ${lines.length - 1} (truncated?)`);
@@ -68,7 +74,7 @@ export function decodeSnapshot(text: string, now: number, maxTtlMs: number): Res
     }
     entries.push({ domain, decision: intern(decision), expiresAt: Math.min(expiresAt, now + maxTtlMs) });
   }
-  return { entries, expired };
+  return { entries, expired, rule: typeof header.rule === 'string' ? header.rule : undefined };
 }
 
 function parseJson(line: string, lineNumber: number): unknown {

@@ -3,12 +3,21 @@
  * failure is logged and survived: without a snapshot the server simply starts with an empty cache.
  */
 import type { Logger } from 'pino';
-import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
+import { SNAPSHOT_BYTES_PER_ENTRY, SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
 import { readIfPresent, writeFileAtomically } from './file.js';
 
 export interface SnapshotSource {
   snapshotEntries(): Iterable<SnapshotEntry>;
-  restore(entries: Iterable<SnapshotEntry>): number;
+  /** Takes entries back; `rule` is what they were made under. */
+  restore(entries: Iterable<SnapshotEntry>, rule: string | undefined): { restored: number; dropped: number };
+  /** The rule decisions are made under now. */
+  readonly rule: string;
+}
+
+export interface SnapshotLimits {
+  readonly maxTtlMs: number;
+  /** Decisions the cache holds: bounds the file size read back. */
+  readonly cacheSize: number;
 }
 
 export class SnapshotKeeper {
@@ -18,15 +27,16 @@ export class SnapshotKeeper {
   constructor(
     private readonly path: string,
     private readonly cache: SnapshotSource,
-    private readonly maxTtlMs: () => number,
+    private readonly limits: () => SnapshotLimits,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
   async load(): Promise<void> {
     let text: string | undefined;
+    const { maxTtlMs, cacheSize } = this.limits();
     try {
-      text = await readIfPresent(this.path);
+      text = readIfPresent(this.path, (cacheSize + 1) * SNAPSHOT_BYTES_PER_ENTRY);
     } catch (err) {
       this.log.warn({ evt: 'snapshot-ignored', path: this.path, error: (err as Error).message }, 'cache snapshot unreadable; starting with an empty cache');
       return;
@@ -36,9 +46,10 @@ export class SnapshotKeeper {
       return;
     }
     try {
-      const { entries, expired } = decodeSnapshot(text, this.now(), this.maxTtlMs());
-      const restored = this.cache.restore(entries);
-      this.log.info({ evt: 'snapshot-loaded', path: this.path, restored, expired }, `restored ${restored} cached decisions (${expired} had expired)`);
+      const snapshot = decodeSnapshot(text, this.now(), maxTtlMs);
+      const { restored, dropped } = this.cache.restore(snapshot.entries, snapshot.rule);
+      const { expired } = snapshot;
+      this.log.info({ evt: 'snapshot-loaded', path: this.path, restored, expired, dropped }, `restored ${restored} cached decisions (${expired} had expired, ${dropped} no longer fit the configuration)`);
     } catch (err) {
       if (!(err instanceof SnapshotError)) throw err;
       this.log.warn({ evt: 'snapshot-ignored', path: this.path, error: err.message }, 'cache snapshot is corrupt; ignored, starting with an empty cache');
@@ -67,7 +78,7 @@ export class SnapshotKeeper {
   private async write(): Promise<void> {
     const started = performance.now();
     try {
-      const text = encodeSnapshot(this.cache.snapshotEntries(), this.now());
+      const text = encodeSnapshot(this.cache.snapshotEntries(), this.now(), this.cache.rule);
       await writeFileAtomically(this.path, text);
       this.log.debug({ evt: 'snapshot-saved', path: this.path, bytes: Buffer.byteLength(text), ms: Math.round(performance.now() - started) }, 'cache snapshot saved');
     } catch (err) {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../support/cli';
+import { runCli, runCliUnderLimit } from '../support/cli';
 
 function configFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'mx4map-cc-')), 'mx4map.yml');
@@ -23,7 +23,19 @@ describe('mx4map check-config', () => {
     const r = runCli(['check-config']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toBe('configuration OK');
-    expect(effective(r.stdout)).toMatchObject({ listen: 'inet:8425@127.0.0.1', max_connections: '1024', request_timeout: '10s', idle_timeout: '0', socket_mode: '0660' });
+    expect(effective(r.stdout)).toMatchObject({ listen: 'inet:8425@127.0.0.1', max_connections: 'auto', reply_max_age: '4s', request_timeout: '10s', idle_timeout: '0', socket_mode: '0660' });
+  });
+
+  test('shows the connection cap auto derives from the open-file limit, and how', () => {
+    const r = runCliUnderLimit(['check-config'], 2048);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\(connection cap\) +1648 connections \(open-file limit 2048; 400 reserved: 256 DNS sockets, 64 probes, 16 ops connections, 64 files and listeners\)$/m);
+  });
+
+  test('warns when a fixed max_connections leaves too little of the open-file limit', () => {
+    const r = runCliUnderLimit(['check-config', '--max-connections', '2000'], 2048);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('warning: max_connections 2000 leaves less than 400 of the open-file limit 2048 for DNS, probes and files');
   });
 
   test('precedence: flags > environment > file > defaults', () => {

@@ -10,7 +10,8 @@ const file = (values: Record<string, unknown>) => ({ path: '/etc/mx4map/mx4map.y
 describe('configuration sources and precedence', () => {
   test('defaults when nothing is given', () => {
     const c = resolveConfig({ flags: {}, env: {} });
-    expect(c.maxConnections).toBe(1024);
+    expect(c.maxConnections).toBe('auto');
+    expect(c.replyMaxAge).toBe(4000);
     expect(c.maxRequestBytes).toBe(10_000);
     expect(c.requestTimeout).toBe(10_000);
     expect(c.idleTimeout).toBe(0);
@@ -58,6 +59,11 @@ describe('configuration sources and precedence', () => {
     expect(resolveConfig({ flags: {}, env: {}, file: { path: 'x.yml', values: text } }).socketMode).toBe(0o660);
   });
 
+  test('max_connections takes auto or a number', () => {
+    expect(resolveConfig({ flags: { maxConnections: 'auto' }, env: {} }).maxConnections).toBe('auto');
+    expect(resolveConfig({ flags: {}, env: { MX4MAP_MAX_CONNECTIONS: '500' } }).maxConnections).toBe(500);
+  });
+
   test('the result is frozen', () => {
     const c = resolveConfig({ flags: {}, env: {} });
     expect(Object.isFrozen(c)).toBe(true);
@@ -67,7 +73,7 @@ describe('configuration sources and precedence', () => {
 describe('configuration errors name what to fix', () => {
   test.each([
     [{ file: file({ max_conections: 5 }) }, /unknown key "max_conections" in \/etc\/mx4map\/mx4map.yml \(known keys: listen, /],
-    [{ file: file({ max_connections: 'many' }) }, /key "max_connections" in \/etc\/mx4map\/mx4map.yml must be a whole number, got "many"/],
+    [{ file: file({ max_connections: 'many' }) }, /key "max_connections" in \/etc\/mx4map\/mx4map.yml must be a whole number, got "many" \(or auto\)/],
     [{ file: file({ max_connections: 0 }) }, /must be from 1 to 1000000, got 0/],
     [{ env: { MX4MAP_MAX_CONECTIONS: '5' } }, /unknown environment variable MX4MAP_MAX_CONECTIONS/],
     [{ env: { MX4MAP_REQUEST_TIMEOUT: 'soon' } }, /environment variable MX4MAP_REQUEST_TIMEOUT must be a duration/],
@@ -77,6 +83,9 @@ describe('configuration errors name what to fix', () => {
     [{ file: file({ maps: { m: { format: 'sendmail', mailr: 'x' } } }) }, /unknown field "mailr"/],
     [{ flags: { maps: ['a=sendmail', 'a=postfix'] } }, /names map "a" twice/],
     [{ file: file({ socket_mode: '0999' }) }, /octal file mode/],
+    [{ flags: { deadline: '5s' } }, /^deadline \(5s\) must be below reply_max_age \(4s\): an answer given at the deadline must still be young enough to be written$/],
+    [{ file: file({ deadline: '3s', reply_max_age: '3s' }) }, /deadline \(3s\) must be below reply_max_age \(3s\)/],
+    [{ file: file({ min_ttl: '2h', max_ttl: '1h' }) }, /^min_ttl \(2h\) must not be above max_ttl \(1h\)$/],
   ])('%#', (sources, message) => {
     expect(() => resolveConfig({ flags: {}, env: {}, ...sources })).toThrow(message);
   });
@@ -98,7 +107,7 @@ describe('configuration errors name what to fix', () => {
     expect(() => loadConfig({}, join(dir, 'missing.yml'), {})).toThrow(/configuration file .*missing.yml does not exist/);
     const empty = join(dir, 'empty.yml');
     writeFileSync(empty, '');
-    expect(loadConfig({}, empty, {}).maxConnections).toBe(1024);
+    expect(loadConfig({}, empty, {}).maxConnections).toBe('auto');
     expect(() => loadConfig({}, dir, {})).toThrow(/is a directory/);
     const locked = join(dir, 'locked.yml');
     writeFileSync(locked, 'max_connections: 3\n');

@@ -1,4 +1,6 @@
-import { lstatSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import { Socket, connect, createServer } from 'node:net';
+import { LoopWatch } from '../../src/server/loop-watch';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,7 +137,7 @@ describe('malformed input', () => {
     good.send(ns('mailertable example.com'));
     expect(await good.replyCount(1)).toEqual([NOTFOUND]);
     expect(t.sink.events('protocol-error')).toHaveLength(1);
-    expect(t.server.protocolErrors).toBe(1);
+    expect(t.server.counters.protocolErrors).toBe(1);
   });
 
   test('a request longer than max_request_bytes is read past, answered NOTFOUND, and the connection goes on', async () => {
@@ -202,20 +204,36 @@ describe('connection limits', () => {
     expect(held.asked).toEqual(['a.example', 'b.example', 'c.example', 'd.example', 'e.example']);
   });
 
-  test('past the connection cap, new clients wait unserved until a slot frees', async () => {
-    t = await startServer({ limits: { maxConnections: 1 } });
-    const first = await client();
-    first.send(ns('mailertable a.example'));
-    await first.replyCount(1);
-    const second = await client();
-    second.send(ns('mailertable b.example'));
-    await second.until(() => (t as TestServer).server.waitingCount === 1, 2000);
-    expect(t.server.waitingCount).toBe(1);
-    expect(second.replies).toEqual([]);
-    expect(second.closed).toBe(false);
-    first.destroy();
-    expect(await second.replyCount(1)).toEqual([NOTFOUND]);
-    expect(t.server.waitingCount).toBe(0);
+  test('at the connection cap, the connection idle longest is closed to admit a new one, and that is logged', async () => {
+    t = await startServer({ limits: { maxConnections: 2 } });
+    const a = await client();
+    const b = await client();
+    a.send(ns('mailertable a.example'));
+    await a.replyCount(1); // a was active last: b is now the one idle longest
+    const c = await client();
+    c.send(ns('mailertable c.example'));
+    expect(await c.replyCount(1)).toEqual([NOTFOUND]);
+    await b.closedByServer();
+    expect(a.closed).toBe(false);
+    expect(t.sink.events('connection-evicted')).toEqual([expect.objectContaining({ conn: 2, idleMs: expect.any(Number) })]);
+    expect(t.server.counters.evicted).toBe(1);
+  });
+
+  test('busy connections are never evicted; when every one is busy, a new connection is closed at once, not held unread', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider, limits: { maxConnections: 1 } });
+    const busy = await client();
+    busy.send(ns('mailertable a.example'));
+    await busy.until(() => held.waiting === 1, 2000);
+    const late = await client();
+    late.send(ns('mailertable b.example'));
+    await late.closedByServer();
+    expect(late.replies).toEqual([]);
+    held.release('a.example', force('192.0.2.1'));
+    expect(await busy.replyCount(1)).toEqual(['OK esmtp:[192.0.2.1]']);
+    expect(held.asked).toEqual(['a.example']);
+    expect(t.sink.events('connection-refused')).toEqual([expect.objectContaining({ refused: 1 })]);
+    expect(t.server.counters.refused).toBe(1);
   });
 
   test('a request that starts arriving must complete within the request timeout', async () => {
@@ -275,6 +293,95 @@ describe('connection limits', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(t.sink.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
     expect(t.server.connectionCount).toBe(0);
+  });
+});
+
+describe('never a stale reply', () => {
+  /** A loop watch driven by hand: `at` is the clock; `tick` runs the watch's timer; `run` passes time on a healthy loop. */
+  function handClock(): { clock: LoopWatch; at: { now: number }; run(ms: number): void } {
+    const at = { now: 0 };
+    const clock = new LoopWatch(() => at.now, 50, 50);
+    const run = (ms: number): void => {
+      for (const end = at.now + ms; at.now < end; ) {
+        at.now = Math.min(end, at.now + 50);
+        clock.tick();
+      }
+    };
+    return { clock, at, run };
+  }
+
+  test('a reply ready after reply_max_age is never written: the connection closes, and the next one is served', async () => {
+    const held = heldDecider();
+    const { clock, run } = handClock();
+    t = await startServer({ decider: held.decider, clock, limits: { replyMaxAge: 4000 } });
+    const c = await client();
+    c.send(ns('mailertable late.example'));
+    await c.until(() => held.waiting === 1, 2000);
+    run(4001); // the client gave up (sendmail -d4) …
+    held.release('late.example', force('192.0.2.80')); // … and then the answer is ready
+    await c.closedByServer();
+    expect(c.raw.length).toBe(0);
+    expect(t.sink.events('stale-reply')).toEqual([expect.objectContaining({ ageMs: 4001, replyMaxAgeMs: 4000 })]);
+    expect(t.server.counters.staleReplies).toBe(1);
+    const next = await client();
+    next.send(ns('mailertable good.example'));
+    await next.until(() => held.waiting === 1, 2000);
+    held.release('good.example', force('192.0.2.81'));
+    expect(await next.replyCount(1)).toEqual(['OK esmtp:[192.0.2.81]']);
+  });
+
+  test('requests read right after an event-loop stall count the stall: a cache hit is not written for a request older than reply_max_age', async () => {
+    const { clock, at } = handClock();
+    t = await startServer({ decider: { decide: () => force('192.0.2.80') }, clock, limits: { replyMaxAge: 4000 } });
+    const c = await client();
+    at.now = 6000; // the process stood still for six seconds (SIGSTOP, a long task): the tick comes late
+    clock.tick();
+    c.send(ns('mailertable cname6.example'));
+    await c.closedByServer();
+    expect(c.raw.length).toBe(0);
+    expect(t.sink.events('stale-reply')[0]).toMatchObject({ ageMs: 6000 });
+  });
+
+  test('the same requests a moment later, after an on-time tick, are answered', async () => {
+    const { clock, at } = handClock();
+    t = await startServer({ decider: { decide: () => force('192.0.2.80') }, clock, limits: { replyMaxAge: 4000 } });
+    at.now = 6000;
+    clock.tick();
+    at.now = 6050;
+    clock.tick(); // on time again: the stall is over
+    const c = await client();
+    c.send(ns('mailertable cname6.example'));
+    expect(await c.replyCount(1)).toEqual(['OK esmtp:[192.0.2.80]']);
+  });
+
+  test('pipelined: replies still young are written, the connection closes before the first stale one', async () => {
+    const held = heldDecider();
+    const { clock, run } = handClock();
+    t = await startServer({ decider: held.decider, clock, limits: { replyMaxAge: 4000 } });
+    const c = await client();
+    c.send(ns('mailertable a.example'));
+    await c.until(() => held.waiting === 1, 2000);
+    run(3000);
+    c.send(ns('mailertable b.example'));
+    await c.until(() => held.waiting === 2, 2000);
+    held.release('a.example', force('192.0.2.1')); // age 3000: written
+    expect(await c.replyCount(1)).toEqual(['OK esmtp:[192.0.2.1]']);
+    run(4500);
+    held.release('b.example', force('192.0.2.2')); // age 4500: not written
+    await c.closedByServer();
+    expect(c.replies).toEqual(['OK esmtp:[192.0.2.1]']);
+  });
+
+  test('a request still unanswered at reply_max_age closes its connection then, without waiting for the answer', async () => {
+    const held = heldDecider();
+    t = await startServer({ decider: held.decider, limits: { replyMaxAge: 150 } });
+    const c = await client();
+    c.send(ns('mailertable slow.example'));
+    await c.closedByServer(3000);
+    expect(held.waiting).toBe(1); // nothing answered it: the timer closed the connection
+    held.releaseAll(force('192.0.2.1'));
+    await new Promise((r) => setImmediate(r));
+    expect(c.raw.length).toBe(0);
   });
 });
 
@@ -338,6 +445,55 @@ describe('UNIX sockets', () => {
     const path = join(dir(), 'mx4map.sock');
     t = await startServer({ unixPath: path });
     await expect(startServer({ unixPath: path })).rejects.toThrow(new ListenError(`${path} is in use by a running server (is mx4map already running?)`));
+  });
+
+  test('a live server whose backlog is full is not taken for stale: its path is left alone', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    // A server that never accepts, with a backlog of one: further connects get EAGAIN.
+    const busy = spawn('python3', ['-c', `import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(${JSON.stringify(path)})\ns.listen(0)\nprint('up',flush=True)\ntime.sleep(60)`]);
+    try {
+      await new Promise((r) => busy.stdout.once('data', r));
+      const fillers = await Promise.all([0, 1, 2].map(() => new Promise<Socket>((resolve) => { const s = connect({ path }); s.on('error', () => undefined); setTimeout(() => resolve(s), 50); })));
+      await expect(startServer({ unixPath: path })).rejects.toThrow(/is in use by a running server/);
+      expect(lstatSync(path).isSocket()).toBe(true);
+      for (const s of fillers) s.destroy();
+    } finally {
+      busy.kill('SIGKILL');
+    }
+  });
+
+  test('at exit the socket file is removed only if it is still ours: a path since taken by another server is left to it', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    const first = await startServer({ unixPath: path });
+    // Another server takes the path (as after a takeover of what looked stale).
+    unlinkSync(path);
+    const other = createServer((s) => s.end(ns('NOTFOUND '))).listen(path);
+    await new Promise((r) => other.once('listening', r));
+    await first.close(100);
+    expect(lstatSync(path).isSocket()).toBe(true);
+    expect(first.sink.events('socket-replaced')).toHaveLength(1);
+    const c = await client({ path });
+    expect(await c.replyCount(1)).toEqual([NOTFOUND]);
+    await new Promise((r) => other.close(r));
+  });
+
+  test('at exit our own socket file is removed', async () => {
+    const path = join(dir(), 'mx4map.sock');
+    const s = await startServer({ unixPath: path });
+    await s.close(100);
+    expect(() => lstatSync(path)).toThrow(/ENOENT/);
+  });
+
+  test('the socket never appears at its path with the wrong mode: it is bound under another name and renamed into place', async () => {
+    const d = dir();
+    const path = join(d, 'mx4map.sock');
+    const seen: string[] = [];
+    const watcher = watch(d, (_event, name) => name && seen.push(String(name)));
+    t = await startServer({ unixPath: path, socketMode: 0o600 });
+    watcher.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(seen.some((name) => name !== 'mx4map.sock')).toBe(true);
+    expect(readdirSync(d)).toEqual(['mx4map.sock']);
   });
 
   test('a path holding something else is refused, not removed', async () => {

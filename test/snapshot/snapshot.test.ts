@@ -1,16 +1,18 @@
 import fc from 'fast-check';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, promises as fsPromises } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from '../../src/snapshot/format';
 import { writeFileAtomically, directoryProblem } from '../../src/snapshot/file';
-import { SnapshotKeeper } from '../../src/snapshot/keeper';
+import { SnapshotKeeper, SnapshotLimits, SnapshotSource } from '../../src/snapshot/keeper';
 import { leave } from '../../src/engine/intern';
 import { Decision } from '../../src/engine/decision';
 import { logSink } from '../support/log-sink';
 
 const NOW = 1_800_000_000_000;
 const HOUR = 3_600_000;
+const RULE = 'triggers=no-aaaa;probe=true';
 const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2'], ['192.0.2.3']] };
 
 function entries(): SnapshotEntry[] {
@@ -22,33 +24,39 @@ function entries(): SnapshotEntry[] {
 
 describe('snapshot format', () => {
   test('round-trips decisions with their expiry', () => {
-    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW, HOUR);
+    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW, RULE), NOW, HOUR);
     expect(restored.expired).toBe(0);
     expect(restored.entries).toEqual(entries());
   });
 
+  test('the header names the rule the decisions were made under; a snapshot without one reads as unknown', () => {
+    expect(decodeSnapshot(encodeSnapshot(entries(), NOW, RULE), NOW, HOUR).rule).toBe(RULE);
+    const older = encodeSnapshot(entries(), NOW, RULE).replace(`"rule":"${RULE}",`, '');
+    expect(decodeSnapshot(older, NOW, HOUR).rule).toBeUndefined();
+  });
+
   test('restored decisions are the shared (interned) objects', () => {
-    const [, fine] = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW, HOUR).entries;
+    const [, fine] = decodeSnapshot(encodeSnapshot(entries(), NOW, RULE), NOW, HOUR).entries;
     expect(fine.decision).toBe(leave('ipv6-ok'));
   });
 
   test('entries that expired while the server was down are dropped and counted', () => {
-    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW), NOW + 120_000, HOUR);
+    const restored = decodeSnapshot(encodeSnapshot(entries(), NOW, RULE), NOW + 120_000, HOUR);
     expect(restored.entries.map((e) => e.domain)).toEqual(['forced.example']);
     expect(restored.expired).toBe(1);
   });
 
   test('a lifetime beyond max_ttl (a clock jump, an edited file) is cut to max_ttl', () => {
     const far = [{ domain: 'far.example', decision: forced, expiresAt: NOW + 365 * 24 * HOUR }];
-    expect(decodeSnapshot(encodeSnapshot(far, NOW), NOW, HOUR).entries[0].expiresAt).toBe(NOW + HOUR);
+    expect(decodeSnapshot(encodeSnapshot(far, NOW, RULE), NOW, HOUR).entries[0].expiresAt).toBe(NOW + HOUR);
   });
 
   test('DNS failures are not kept across a restart', () => {
-    const text = encodeSnapshot([{ domain: 'broken.example', decision: { action: 'dns-failure', detail: 'timeout' }, expiresAt: NOW + 5000 }], NOW);
+    const text = encodeSnapshot([{ domain: 'broken.example', decision: { action: 'dns-failure', detail: 'timeout' }, expiresAt: NOW + 5000 }], NOW, RULE);
     expect(decodeSnapshot(text, NOW, HOUR).entries).toEqual([]);
   });
 
-  const good = encodeSnapshot(entries(), NOW);
+  const good = encodeSnapshot(entries(), NOW, RULE);
   test.each([
     ['empty file', '', /line 1: not JSON/],
     ['another file', '{"hello":1}\n', /not an mx4map cache snapshot/],
@@ -98,6 +106,31 @@ describe('snapshot file', () => {
     expect(readdirSync(dir)).toEqual(['cache.snapshot']);
   });
 
+  test('the temporary file has a new, unpredictable name on every write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    const path = join(dir, 'cache.snapshot');
+    const seen = new Set<string>();
+    const rename = jest.spyOn(fsPromises, 'rename');
+    try {
+      for (let i = 0; i < 3; i++) await writeFileAtomically(path, `v${i}`);
+      for (const [from] of rename.mock.calls) seen.add(String(from));
+    } finally {
+      rename.mockRestore();
+    }
+    expect(seen.size).toBe(3);
+    for (const name of seen) expect(name).not.toContain(String(process.pid));
+  });
+
+  test('a link planted where the temporary file used to go (.NAME.PID.tmp) is never followed: its target is unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
+    const target = join(dir, 'precious');
+    writeFileSync(target, 'keep me');
+    symlinkSync(target, join(dir, `.cache.snapshot.${process.pid}.tmp`));
+    await writeFileAtomically(join(dir, 'cache.snapshot'), 'new');
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect(readFileSync(join(dir, 'cache.snapshot'), 'utf8')).toBe('new');
+  });
+
   test('a directory that is missing is named', async () => {
     expect(await directoryProblem('/nonexistent-mx4map/cache.snapshot')).toBe('the directory /nonexistent-mx4map does not exist');
     expect(await directoryProblem(join(tmpdir(), 'cache.snapshot'))).toBeUndefined();
@@ -105,50 +138,70 @@ describe('snapshot file', () => {
 });
 
 describe('SnapshotKeeper', () => {
-  function store(): { saved: SnapshotEntry[]; restored: SnapshotEntry[]; source: { snapshotEntries(): SnapshotEntry[]; restore(e: Iterable<SnapshotEntry>): number } } {
+  function store(): { saved: SnapshotEntry[]; restored: SnapshotEntry[]; rules: Array<string | undefined>; source: SnapshotSource } {
     const saved = entries();
     const restored: SnapshotEntry[] = [];
+    const rules: Array<string | undefined> = [];
     return {
       saved,
       restored,
+      rules,
       source: {
+        rule: RULE,
         snapshotEntries: () => saved,
-        restore: (e) => {
+        restore: (e, rule) => {
+          rules.push(rule);
           restored.push(...e);
-          return restored.length;
+          return { restored: restored.length, dropped: 0 };
         },
       },
     };
   }
+  const limits = (): SnapshotLimits => ({ maxTtlMs: HOUR, cacheSize: 1000 });
 
   test('saves and restores through the file, logging what it did', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
     const sink = logSink();
     const a = store();
-    await new SnapshotKeeper(path, a.source, () => HOUR, sink.log, () => NOW).save();
+    await new SnapshotKeeper(path, a.source, limits, sink.log, () => NOW).save();
     const b = store();
-    await new SnapshotKeeper(path, b.source, () => HOUR, sink.log, () => NOW + 1000).load();
+    await new SnapshotKeeper(path, b.source, limits, sink.log, () => NOW + 1000).load();
     expect(b.restored).toEqual(a.saved);
-    expect(sink.events('snapshot-loaded')[0]).toMatchObject({ restored: 2, expired: 0 });
+    expect(b.rules).toEqual([RULE]);
+    expect(sink.events('snapshot-loaded')[0]).toMatchObject({ restored: 2, expired: 0, dropped: 0 });
   });
 
   test('a corrupt file is logged and ignored; no file at all is a quiet first start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
     const sink = logSink();
     const s = store();
-    await new SnapshotKeeper(join(dir, 'none'), s.source, () => HOUR, sink.log).load();
+    await new SnapshotKeeper(join(dir, 'none'), s.source, limits, sink.log).load();
     writeFileSync(join(dir, 'bad'), 'garbage\n');
-    await new SnapshotKeeper(join(dir, 'bad'), s.source, () => HOUR, sink.log).load();
+    await new SnapshotKeeper(join(dir, 'bad'), s.source, limits, sink.log).load();
     expect(s.restored).toEqual([]);
     expect(sink.events('snapshot-absent')).toHaveLength(1);
     expect(sink.events('snapshot-ignored')[0]).toMatchObject({ error: 'line 1: not JSON' });
+  });
+
+  test.each([
+    ['a FIFO (a plain open would hang start-up)', (path: string) => execFileSync('mkfifo', [path]), /is a FIFO, not a regular file/],
+    ['a link to /dev/zero (a plain read would never end)', (path: string) => symlinkSync('/dev/zero', path), /is a device, not a regular file/],
+    ['a file larger than the cache could have written', (path: string) => writeFileSync(path, Buffer.alloc(2 * 1024 * 1024, 0x20)), /is 2097152 bytes, more than the 1025024 allowed/],
+  ])('%s at the snapshot path is refused at once, logged, and the server starts empty', async (_name, plant, problem) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
+    plant(path);
+    const sink = logSink();
+    const s = store();
+    await new SnapshotKeeper(path, s.source, limits, sink.log).load();
+    expect(s.restored).toEqual([]);
+    expect(sink.events('snapshot-ignored')[0].error).toMatch(problem);
   });
 
   test('a save that fails is logged, never thrown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mx4map-snap-'));
     mkdirSync(join(dir, 'taken'));
     const sink = logSink();
-    await new SnapshotKeeper(join(dir, 'taken'), store().source, () => HOUR, sink.log).save();
+    await new SnapshotKeeper(join(dir, 'taken'), store().source, limits, sink.log).save();
     expect(sink.events('snapshot-failed')).toHaveLength(1);
   });
 });

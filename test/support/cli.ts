@@ -28,6 +28,13 @@ export function runCli(args: string[], env: Record<string, string> = {}): RunRes
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs the CLI with its open-file limit set to `files`, soft and hard (Node raises its soft limit to the hard one at start). */
+export function runCliUnderLimit(args: string[], files: number, env: Record<string, string> = {}): RunResult {
+  requireBuild();
+  const r = spawnSync('prlimit', [`--nofile=${files}:${files}`, '--', process.execPath, CLI, ...args], { env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   requireBuild();
   return new Promise((resolve) => {

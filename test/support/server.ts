@@ -6,6 +6,7 @@ import { Decider, leaveEverything } from '../../src/engine/decision.js';
 import { defaults } from '../../src/config/options.js';
 import { parseEndpoint } from '../../src/protocol/endpoint.js';
 import { logSink, LogSink } from './log-sink.js';
+import type { LoopClock } from '../../src/server/loop-watch.js';
 
 export interface TestServer {
   readonly server: SocketmapServer;
@@ -17,18 +18,19 @@ export interface TestServer {
 }
 
 export async function startServer(
-  options: { decider?: Decider; limits?: Partial<ServerLimits>; policy?: Partial<AnswerPolicy>; unixPath?: string; socketMode?: number } = {},
+  options: { decider?: Decider; limits?: Partial<ServerLimits>; policy?: Partial<AnswerPolicy>; unixPath?: string; socketMode?: number; clock?: LoopClock } = {},
 ): Promise<TestServer> {
   const sink = logSink();
   const config = defaults();
   const registry = new MapRegistry(config.maps, options.decider ?? leaveEverything, { ...DEFAULT_POLICY, ...options.policy }, sink.log);
-  const state = { limits: { ...config, ...options.limits } as ServerLimits };
+  const state = { limits: { ...config, maxConnections: 1000, ...options.limits } as ServerLimits };
   const server = new SocketmapServer({
     answer: registry.answer,
     limits: () => state.limits,
     log: sink.log,
     socketMode: options.socketMode ?? 0o660,
     socketGroup: '',
+    clock: options.clock,
   });
   const endpoints = [parseEndpoint('inet:0@127.0.0.1')];
   if (options.unixPath) endpoints.push(parseEndpoint(`unix:${options.unixPath}`));
