@@ -84,7 +84,9 @@ export function encodeAAnswer(id: number, name: string, addresses: readonly stri
   return Buffer.concat([header, question, ...answers]);
 }
 
-export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
+/** `at`: where to listen (default 127.0.0.1, a random port); a resolv.conf needs port 53. */
+export async function startDnsFixture(zone: Zone, at: { host?: string; port?: number } = {}): Promise<DnsFixture> {
+  const host = at.host ?? '127.0.0.1';
   const queries: string[] = [];
   const state = { zone, closed: false };
   const tcpClients = new Set<Socket>();
@@ -148,11 +150,14 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
   });
   // UDP first, then TCP on the same port (dns2's listen() would pick two different ports).
   const servers = server as unknown as { servers: { udp: import('node:dgram').Socket; tcp: import('node:net').Server } };
-  await new Promise<void>((resolve) => servers.servers.udp.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    servers.servers.udp.once('error', reject);
+    servers.servers.udp.bind(at.port ?? 0, host, resolve);
+  });
   const port = servers.servers.udp.address().port;
   await new Promise<void>((resolve, reject) => {
     servers.servers.tcp.once('error', reject);
-    servers.servers.tcp.listen(port, '127.0.0.1', resolve);
+    servers.servers.tcp.listen(port, host, resolve);
   });
   servers.servers.udp.setRecvBufferSize(4 << 20);
   servers.servers.tcp.on('connection', (socket: Socket) => {
@@ -160,8 +165,8 @@ export async function startDnsFixture(zone: Zone): Promise<DnsFixture> {
     socket.on('close', () => tcpClients.delete(socket));
   });
   const fixture: DnsFixture = {
-    server: { host: '127.0.0.1', port, family: 4 },
-    spec: `127.0.0.1:${port}`,
+    server: { host, port, family: 4 },
+    spec: `${host}:${port}`,
     get zone() {
       return state.zone;
     },

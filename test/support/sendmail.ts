@@ -3,7 +3,8 @@
  * Debian's sendmail-cf and the FEATURE line of cf-snippets/sendmail.mc.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,7 +60,7 @@ export function buildSendmailRig(spec: string, replaceMapLines?: (dir: string) =
     "OSTYPE(`linux')dnl",
     `define(\`confSERVICE_SWITCH_FILE', \`${dir}/service.switch')dnl`,
     `define(\`confHOSTS_FILE', \`${dir}/hosts')dnl`,
-    `define(\`confQUEUE_DIR', \`${dir}/queue')dnl`,
+    `define(\`QUEUE_DIR', \`${dir}/queue')dnl`,
     "define(`confDONT_PROBE_INTERFACES', `True')dnl",
     snippetFeatureLine(spec),
     "MAILER(`local')dnl",
@@ -102,4 +103,96 @@ export function resolvedTriple(output: string): string | undefined {
 /** The `/map` result line, e.g. "map_lookup: mailertable (example.com) returns esmtp:[192.0.2.1] (0)". */
 export function mapResult(output: string): string | undefined {
   return output.split('\n').find((l) => l.includes('map_lookup:'))?.replace(/^>\s*/, '');
+}
+
+export interface SendmailDaemon {
+  /** The SMTP port it listens on (127.0.0.1). */
+  readonly port: number;
+  /** What sendmail printed (it logs to syslog; this is only what reaches stdout and stderr). */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real sendmail as an SMTP daemon (`sendmail -bD`), the way a mail host runs it: the snippet's
+ * FEATURE(mailertable) line pointed at `mapSpec`, its own resolv.conf naming `resolver` (bind-mounted in a
+ * private mount namespace, so MX lookups reach the test's DNS), and the esmtp mailer delivering to
+ * `mailerPort` (where the test's SMTP sinks listen). Its files live under /run: sendmail refuses a queue
+ * in a world-writable tree such as /tmp. Needs root.
+ */
+export async function startSendmailDaemon(options: { mapSpec: string; resolver: string; mailerPort: number }): Promise<SendmailDaemon> {
+  const dir = mkdtempSync('/run/mx4map-sendmail-');
+  mkdirSync(join(dir, 'queue'), { mode: 0o700 });
+  writeFileSync(join(dir, 'service.switch'), 'hosts files dns\naliases files\n');
+  writeFileSync(join(dir, 'hosts'), `127.0.0.1 localhost ${TEST_HOSTNAME}\n`);
+  writeFileSync(join(dir, 'resolv.conf'), `nameserver ${options.resolver}\noptions timeout:1 attempts:1\n`);
+  const port = await freePort();
+  const mc = [
+    'divert(0)dnl',
+    `include(\`${CF_ROOT}/m4/cf.m4')dnl`,
+    "OSTYPE(`linux')dnl",
+    `define(\`confSERVICE_SWITCH_FILE', \`${dir}/service.switch')dnl`,
+    `define(\`confHOSTS_FILE', \`${dir}/hosts')dnl`,
+    `define(\`QUEUE_DIR', \`${dir}/queue')dnl`,
+    `define(\`confPID_FILE', \`${dir}/sendmail.pid')dnl`,
+    "define(`confDONT_PROBE_INTERFACES', `True')dnl",
+    "define(`confDELIVERY_MODE', `interactive')dnl",
+    "define(`ALIAS_FILE', `')dnl",
+    `define(\`ESMTP_MAILER_ARGS', \`TCP $h ${options.mailerPort}')dnl`,
+    `DAEMON_OPTIONS(\`Port=${port}, Addr=127.0.0.1, Name=MTA')dnl`,
+    "FEATURE(`nocanonify')dnl",
+    "FEATURE(`accept_unresolvable_domains')dnl",
+    "FEATURE(`promiscuous_relay')dnl",
+    snippetFeatureLine(options.mapSpec),
+    "MAILER(`local')dnl",
+    "MAILER(`smtp')dnl",
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'daemon.mc'), mc);
+  const cf = join(dir, 'daemon.cf');
+  // promiscuous_relay makes m4 warn on stderr: a test host relays for its test client only.
+  writeFileSync(cf, execFileSync('m4', [join(dir, 'daemon.mc')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  const script = `mount --bind "$1" /etc/resolv.conf && hostname ${TEST_HOSTNAME} && exec /usr/sbin/sendmail -C "$2" -bD`;
+  const child = spawn('unshare', ['-m', '-u', 'sh', '-c', script, 'sh', join(dir, 'resolv.conf'), cf]);
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPort(port, 15_000, () => child.exitCode !== null, () => output);
+  return {
+    port,
+    output: () => output,
+    async close() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number, ms: number, gone: () => boolean, output: () => string): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    if (gone() || Date.now() > until) throw new Error(`sendmail -bD did not listen on ${port}: ${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
