@@ -59,10 +59,16 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** Run under this open-file limit, soft and hard (prlimit execs the server: the pid is the server's). */
+  readonly fileLimit?: number;
+}
+
 /** Starts `mx4map serve` and resolves once it logs that it is listening. */
-export function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+export function startServe(args: string[], env: Record<string, string> = {}, options: ServeOptions = {}): Promise<ServeProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: cleanEnv(env) });
+  const command = [process.execPath, CLI, 'serve', ...args];
+  const child = options.fileLimit ? spawn('prlimit', [`--nofile=${options.fileLimit}:${options.fileLimit}`, '--', ...command], { env: cleanEnv(env) }) : spawn(command[0], command.slice(1), { env: cleanEnv(env) });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   let partial = '';

@@ -1,0 +1,99 @@
+/**
+ * The connection model against the built serve, as a busy sendmail host uses it: thousands of processes
+ * each holding one mostly idle connection. Idle connections never keep a new client out; descriptors are
+ * shared out so that neither clients nor the ops listener can starve the other.
+ */
+import { ServeProcess, startServe } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { ruleZone } from '../support/rule-zone';
+import { WireClient, ns } from '../support/wire';
+import { connect, Socket } from 'node:net';
+
+let dns: DnsFixture;
+beforeAll(async () => {
+  dns = await startDnsFixture(ruleZone());
+});
+afterAll(() => dns.close());
+
+/** Opens `n` connections at once; each sends one lookup and keeps the connection open. */
+async function crowd(port: number, n: number): Promise<WireClient[]> {
+  const clients = await Promise.all(Array.from({ length: n }, () => WireClient.open({ port })));
+  for (const c of clients) c.send(ns('mailertable cname-mx.test'));
+  await Promise.all(clients.map((c) => c.until(() => c.replies.length > 0 || c.closed, 15_000)));
+  return clients;
+}
+
+const answered = (clients: WireClient[]): number => clients.filter((c) => c.replies[0] === 'OK esmtp:[192.0.2.10]').length;
+
+function closeAll(clients: WireClient[]): void {
+  for (const c of clients) c.destroy();
+}
+
+async function serveWith(args: string[], fileLimit?: number): Promise<ServeProcess> {
+  return startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--no-probe', '--log-level', 'info', ...args], {}, { fileLimit });
+}
+
+describe('3,000 sendmail processes, then 500 more', () => {
+  test('default configuration: every connection is held and answered; none is evicted', async () => {
+    const serve = await serveWith([]);
+    try {
+      const first = await crowd(serve.port, 3000);
+      expect(answered(first)).toBe(3000);
+      const later = await crowd(serve.port, 500);
+      expect(answered(later)).toBe(500);
+      expect(first.every((c) => !c.closed)).toBe(true);
+      expect(serve.lines.filter((l) => l.evt === 'connection-evicted')).toEqual([]);
+      closeAll([...first, ...later]);
+    } finally {
+      await serve.stop();
+    }
+  }, 60_000);
+
+  test('under an open-file limit of 1,024: the cap follows it, idle connections make room, and every new client is served', async () => {
+    const serve = await serveWith([], 1024);
+    try {
+      expect(serve.lines.find((l) => l.evt === 'listening')).toMatchObject({ maxConnections: 624 });
+      const first = await crowd(serve.port, 3000);
+      const evicted = () => serve.lines.filter((l) => l.evt === 'connection-evicted').length;
+      // Each of the 3,000 was answered or, while idle, closed to make room: none waits unanswered.
+      expect(first.every((c) => c.replies.length === 1 || c.closed)).toBe(true);
+      const open = () => first.filter((c) => !c.closed).length;
+      await first[0].until(() => open() <= 624, 5000); // the last closes may still be on their way
+      expect(open()).toBeLessThanOrEqual(624);
+      const evictedBefore = evicted();
+      expect(evictedBefore).toBeGreaterThanOrEqual(3000 - 624);
+      const later = await crowd(serve.port, 500);
+      expect(answered(later)).toBe(500);
+      // The 500 were admitted by closing connections idle longer, each logged, and none was refused.
+      expect(evicted() - evictedBefore).toBeGreaterThanOrEqual(500);
+      expect(serve.lines.filter((l) => l.evt === 'connection-refused')).toEqual([]);
+      closeAll([...first, ...later]);
+    } finally {
+      await serve.stop();
+    }
+  }, 60_000);
+});
+
+describe('the ops listener cannot starve socketmap clients', () => {
+  test('2,000 slow HTTP clients on --http under an open-file limit of 1,024: socketmap clients are all served', async () => {
+    const serve = await serveWith(['--http', '127.0.0.1:0'], 1024);
+    const [host, port] = (serve.lines.find((l) => l.evt === 'listening')?.http as string).split(':');
+    const slow: Socket[] = [];
+    try {
+      // Each sends part of a request line and then nothing more, as a slowloris client does.
+      for (let i = 0; i < 2000; i++) {
+        const s = connect({ host, port: Number(port) });
+        s.on('error', () => undefined);
+        s.on('connect', () => s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'));
+        slow.push(s);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      const clients = await crowd(serve.port, 400);
+      expect(answered(clients)).toBe(400);
+      closeAll(clients);
+    } finally {
+      for (const s of slow) s.destroy();
+      await serve.stop();
+    }
+  }, 60_000);
+});
