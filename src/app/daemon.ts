@@ -14,7 +14,7 @@ import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
 import { directoryProblem } from '../snapshot/file.js';
-import { connectionCap, describeCap } from './descriptors.js';
+import { connectionCap, describeCap, openFileLimit } from './descriptors.js';
 import { coalesced } from './coalesced.js';
 
 export interface DaemonInput {
@@ -24,7 +24,7 @@ export interface DaemonInput {
 
 /** The server's limits from a configuration: the connection cap resolved against the open-file limit. */
 function serverLimits(config: Config): ServerLimits {
-  return { ...config, maxConnections: connectionCap(config).cap };
+  return { ...config, maxConnections: connectionCap(config, openFileLimit()).cap };
 }
 
 export async function runDaemon(input: DaemonInput): Promise<void> {
@@ -69,7 +69,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     snapshots.start(config.cacheSnapshotInterval);
   }
 
-  const cap = connectionCap(config);
+  const cap = connectionCap(config, openFileLimit());
   if (cap.warning) log.warn({ evt: 'connection-cap', maxConnections: cap.cap }, cap.warning);
   try {
     await server.listen(config.listen);

@@ -57,7 +57,7 @@ export function reserveTotal(r: Reserve): number {
   return r.dns + r.probes + r.ops + r.base;
 }
 
-export function connectionCap(config: Pick<Config, 'maxConnections' | 'probeConcurrency'>, limit = openFileLimit()): ConnectionCap {
+export function connectionCap(config: Pick<Config, 'maxConnections' | 'probeConcurrency'>, limit: number | undefined): ConnectionCap {
   const known = limit !== undefined;
   const fileLimit = limit ?? ASSUMED_LIMIT;
   const reserve = reserveFor(config);

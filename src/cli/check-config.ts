@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { OPTION_NAMES, fileKey } from '../config/options.js';
 import { loadConfig, showOption } from '../config/load.js';
-import { connectionCap, describeCap } from '../app/descriptors.js';
+import { connectionCap, describeCap, openFileLimit } from '../app/descriptors.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 
 export const checkConfigCommand: CommandModule = {
@@ -13,7 +13,7 @@ export const checkConfigCommand: CommandModule = {
     const width = Math.max(...OPTION_NAMES.map((n) => fileKey(n).length));
     for (const name of OPTION_NAMES) process.stdout.write(`${fileKey(name).padEnd(width)}  ${showOption(name, config)}\n`);
     // Derived from the machine, as serve will see it when started the same way.
-    const cap = connectionCap(config);
+    const cap = connectionCap(config, openFileLimit());
     process.stdout.write(`${'(connection cap)'.padEnd(width)}  ${describeCap(cap)}\n`);
     if (cap.warning) process.stdout.write(`warning: ${cap.warning}\n`);
     process.stdout.write('configuration OK\n');
