@@ -6,6 +6,8 @@ export interface Started {
   readonly child: ChildProcess;
   readonly port: number;
   readonly http?: string;
+  /** The connection cap the server derived (serve only). */
+  readonly maxConnections?: number;
   readonly startMs: number;
 }
 
@@ -16,7 +18,7 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-export function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string } | undefined): Promise<Started> {
+export function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string; maxConnections?: number } | undefined): Promise<Started> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
@@ -47,7 +49,7 @@ export function startProcess(args: string[], portOf: (line: Record<string, unkno
 /** The built `mx4map serve` with these arguments, once it logs that it is listening. */
 export function startServe(cli: string, args: string[]): Promise<Started> {
   return startProcess([cli, 'serve', ...args], (l) =>
-    l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string | undefined } : undefined,
+    l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string | undefined, maxConnections: l.maxConnections as number | undefined } : undefined,
   );
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm run soak`: the load and resource figures of the built `mx4map serve`. Three phases, each printed:
- *  1. many concurrent connections held open and all answered (default 10,000);
+ *  1. many concurrent connections held open and all answered (default 10,000), with the default
+ *     configuration; then new connections, each of which must be answered too;
  *  2. slow-drip clients (default 1,000) against a normal client's p99, compared with its unloaded p99;
  *  3. many distinct random domains (default 10,000,000), each a real decision (one DNS exchange), while
  *     the server's RSS is sampled: it must level off at what the cache caps allow.
@@ -11,7 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { encodeNetstring } from '../../src/protocol/netstring.js';
-import { Started, peakRssMb, rssMb, startProcess, startServe } from '../lib/process.js';
+import { Started, metric, peakRssMb, rssMb, startProcess, startServe } from '../lib/process.js';
 import { startNxdomainDns } from './nxdomain-dns.js';
 import { ScriptClient, quantile } from '../lib/client.js';
 
@@ -82,7 +83,8 @@ async function serve(dnsSpec: string, extra: string[] = []): Promise<Started> {
 }
 
 async function phaseConnections(dnsSpec: string): Promise<void> {
-  const server = await serve(dnsSpec, ['--max-connections', String(CONNECTIONS + 100)]);
+  // The default configuration: the connection cap is derived from the open-file limit.
+  const server = await serve(dnsSpec, ['--http', '127.0.0.1:0']);
   const pid = server.child.pid;
   const rssIdle = rssMb(pid);
   const request = encodeNetstring('mailertable held.soak');
@@ -100,9 +102,16 @@ async function phaseConnections(dnsSpec: string): Promise<void> {
   const lost = clients.filter((c) => c.replies !== 2 || c.closed).length;
   const rssHeld = rssMb(pid);
   if (lost) failures.push(`${lost} of ${CONNECTIONS} held connections lost a reply or were closed`);
-  console.log(`1. connections held   ${n(CONNECTIONS)} open at once (opened in ${(openedMs / 1000).toFixed(1)} s); every one answered twice, 5 s apart: ${lost === 0 ? 'yes' : `no (${lost} failed)`}`);
+  // New clients arriving while all those are held: each must be answered.
+  const NEW = 500;
+  const newcomers = await Promise.all(Array.from({ length: NEW }, () => ScriptClient.open(server.port)));
+  const unanswered = (await Promise.all(newcomers.map((c) => ask(c, request).then(() => 0, () => 1)))).reduce((a: number, b) => a + b, 0);
+  const evicted = await metric(server.http, 'mx4map_connections_closed_total', 'reason="evicted"');
+  if (unanswered) failures.push(`${unanswered} of ${NEW} new connections were not answered while ${CONNECTIONS} were held`);
+  console.log(`1. connections held   ${n(CONNECTIONS)} open at once (opened in ${(openedMs / 1000).toFixed(1)} s), default configuration (cap ${n(server.maxConnections ?? NaN)}); every one answered twice, 5 s apart: ${lost === 0 ? 'yes' : `no (${lost} failed)`}`);
+  console.log(`                      then ${NEW} new connections: ${unanswered === 0 ? 'every one answered' : `${unanswered} unanswered`}; connections evicted: ${n(evicted)}`);
   console.log(`                      one request on each: ${n(roundMs)} ms for all; server RSS ${rssIdle.toFixed(0)} MB idle, ${rssHeld.toFixed(0)} MB holding them (${(((rssHeld - rssIdle) * 1024) / CONNECTIONS).toFixed(1)} KB per connection)`);
-  for (const c of clients) c.socket.destroy();
+  for (const c of [...clients, ...newcomers]) c.socket.destroy();
   server.child.kill('SIGTERM');
 }
 
