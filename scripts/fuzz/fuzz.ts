@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   const known = Object.keys(zone.records).filter((d) => !Object.values(zone.behaviours?.[d] ?? {}).some((b) => b === 'silent' || b === 'slow'));
   const server = await startServe(CLI, [
     '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--probe', 'false',
-    '--max-request-bytes', String(MAX_REQUEST_BYTES), '--request-timeout', '2s', '--deadline', '5s',
+    '--max-request-bytes', String(MAX_REQUEST_BYTES), '--request-timeout', '2s', '--deadline', '5s', '--reply-max-age', '10s',
   ]);
   let crashed: string | undefined;
   server.child.once('exit', (code, signal) => {
