@@ -199,7 +199,7 @@ export class Connection {
   private start(payload: Buffer, arrival: number): void {
     const slot: Slot = { reply: undefined, arrival };
     this.slots.push(slot);
-    this.lastActive = this.clock.now();
+    this.lastActive = arrival;
     this.touched = true;
     let result: Buffer | Promise<Buffer>;
     try {
