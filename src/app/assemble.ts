@@ -11,7 +11,9 @@ import { systemDnsServers } from '../dns/servers.js';
 import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine, EngineSettings } from '../engine/engine.js';
-import { Overrides, buildDomainSet, buildDomainSetInSlices } from '../engine/overrides.js';
+import { DomainSet, Overrides, buildDomainSet, buildDomainSetInSlices } from '../engine/overrides.js';
+import { Locality, buildLocality, interfaceAddresses } from '../engine/locality.js';
+import { hostname, networkInterfaces } from 'node:os';
 
 /** Most addresses of one MX host that are probed. */
 export const PROBES_PER_HOST = 2;
@@ -50,6 +52,23 @@ export async function loadOverridesInSlices(config: Config): Promise<Overrides> 
   return { never: await buildDomainSetInSlices(config.never, 'never'), force: await buildDomainSetInSlices(config.forceIpv4, 'force_ipv4') };
 }
 
+export function loadLocalDomainsInSlices(config: Config): Promise<DomainSet> {
+  return buildDomainSetInSlices(config.localDomains, 'local_domains');
+}
+
+/**
+ * This host as the configuration and the machine describe it now: interfaces and host name are read at
+ * each call; `domains` is the local_domains set, built once per configuration.
+ */
+export function currentLocality(config: Config, domains: DomainSet = buildDomainSet(config.localDomains, 'local_domains')): Locality {
+  return buildLocality({
+    domains,
+    hostNames: [hostname()],
+    configured: config.localAddresses,
+    interfaces: interfaceAddresses(networkInterfaces()),
+  });
+}
+
 export interface EngineEdges {
   /** Replaces the real SMTP probe (tests map documentation addresses to fake endpoints). */
   readonly probe?: SmtpProbe;
@@ -58,6 +77,8 @@ export interface EngineEdges {
 
 export interface AssembledEngine {
   readonly engine: Engine;
+  /** The local_domains set the engine's locality was built with (kept for refreshes). */
+  readonly localDomains: DomainSet;
   readonly dns: WireDnsClient;
   readonly prober: Prober;
 }
@@ -78,5 +99,7 @@ export function assembleEngine(config: Config, log: Logger, edges: EngineEdges =
     edges.probe ?? probeSmtp,
   );
   const engine = new Engine(engineSettings(config), loadOverrides(config), dns, prober, log);
-  return { engine, dns, prober };
+  const localDomains = buildDomainSet(config.localDomains, 'local_domains');
+  engine.setLocality(currentLocality(config, localDomains));
+  return { engine, dns, prober, localDomains };
 }

@@ -6,7 +6,7 @@ import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, engineSettings, loadOverridesInSlices } from './assemble.js';
+import { answerPolicy, assembleEngine, currentLocality, engineSettings, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
@@ -16,6 +16,12 @@ import { SnapshotKeeper } from '../snapshot/keeper.js';
 import { directoryProblem } from '../snapshot/file.js';
 import { connectionCap, describeCap, openFileLimit } from './descriptors.js';
 import { coalesced } from './coalesced.js';
+import { passedSockets } from './activation.js';
+import { notifySystemd } from './notify.js';
+import type { DomainSet } from '../engine/overrides.js';
+
+/** How often this host's interface addresses are read again (they also are on every reload). */
+const LOCALITY_REFRESH_MS = 60_000;
 
 export interface DaemonInput {
   readonly flags: RawValues;
@@ -28,6 +34,8 @@ function serverLimits(config: Config): ServerLimits {
 }
 
 export async function runDaemon(input: DaemonInput): Promise<void> {
+  // Read (and removed from the environment) first, before any child process could inherit them.
+  const activated = passedSockets();
   let config = loadConfig(input.flags, input.configPath);
   const logging = createLogger(config.logLevel);
   const { log } = logging;
@@ -37,7 +45,14 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   };
   // Created below when --http is on; the observers read it lazily.
   let metrics: Metrics | undefined;
-  const { engine, prober } = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
+  const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
+  const { engine, prober } = assembled;
+  let localDomains: DomainSet = assembled.localDomains;
+  const refreshLocality = (): void => {
+    const locality = currentLocality(config, localDomains);
+    if (engine.setLocality(locality)) log.info({ evt: 'locality', addresses: locality.addresses }, "this host's names or addresses changed; domains routed to them are decided again");
+  };
+  const localityTimer = setInterval(refreshLocality, LOCALITY_REFRESH_MS).unref();
   const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
   let limits = serverLimits(config);
   const loop = new LoopWatch().start();
@@ -72,7 +87,12 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const cap = connectionCap(config, openFileLimit());
   if (cap.warning) log.warn({ evt: 'connection-cap', maxConnections: cap.cap }, cap.warning);
   try {
-    await server.listen(config.listen);
+    if (activated) {
+      await server.listenOn(activated);
+      log.info({ evt: 'socket-activation', sockets: activated.map((s) => s.name) }, `serving ${activated.length} listening socket(s) passed by systemd; the listen option is not used`);
+    } else {
+      await server.listen(config.listen);
+    }
   } catch (err) {
     await fail(err);
   }
@@ -97,9 +117,11 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const reload = coalesced(async () => {
     let next: Config;
     let overrides;
+    let nextLocalDomains: DomainSet;
     try {
       next = loadConfig(input.flags, input.configPath);
       overrides = await loadOverridesInSlices(next);
+      nextLocalDomains = await loadLocalDomainsInSlices(next);
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
@@ -115,6 +137,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     limits = serverLimits(config);
     registry.reconfigure(config.maps, answerPolicy(config));
     const effect = engine.reconfigure(engineSettings(config), overrides);
+    localDomains = nextLocalDomains;
+    refreshLocality();
     log.level = config.logLevel;
     const appliedKeys = applied.map(fileKey);
     const restartKeys = needRestart.map(fileKey);
@@ -138,6 +162,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       }
       stopping = true;
       serving = false;
+      clearInterval(localityTimer);
+      void notifySystemd('STOPPING=1', log);
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
       void Promise.all([server.close(config.shutdownGrace), ops?.close()])
         .then(() => snapshots?.stop())
@@ -155,6 +181,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     { evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames, maxConnections: cap.cap },
     `mx4map listening on ${server.bound.join(', ')}; ${describeCap(cap)}`,
   );
+  void notifySystemd('READY=1', log);
   await stopped;
   await logging.close();
 }

@@ -6,11 +6,12 @@
 import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import { EndpointError } from '../errors.js';
 import { MapDefinition, mapDefinitions } from './map-definitions.js';
-import { ValueKind, ValueProblem, autoOr, boolean, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
+import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
 import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { Trigger } from '../engine/decision.js';
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
+import { parseAddressItem } from '../engine/locality.js';
 import { parseHttpListen } from '../ops/http.js';
 
 export interface OptionSpec<T> {
@@ -62,6 +63,17 @@ const domainPattern: ValueKind<string> = {
     const p = normalisePattern(value);
     if (typeof p !== 'string') throw new ValueProblem(`has ${p.problem}`);
     return p;
+  },
+  show: String,
+};
+
+/** An IP address or prefix counted as this host's own (local_addresses). */
+const ownAddress: ValueKind<string> = {
+  syntax: 'IP address | prefix',
+  parse(value) {
+    const parsed = typeof value === 'string' ? parseAddressItem(value) : { problem: `${describe(value)} is not an IP address` };
+    if ('problem' in parsed) throw new ValueProblem(`has ${parsed.problem}`);
+    return (value as string).trim();
   },
   show: String,
 };
@@ -322,6 +334,22 @@ export const OPTIONS = {
     default: [] as readonly string[],
     unit: '-',
     describe: 'Domains forced onto IPv4 whatever the triggers say (NXDOMAIN and null MX still win); same patterns and files as never.',
+    reloadable: true,
+  }),
+  localDomains: option({
+    kind: listOf(domainPattern),
+    default: [] as readonly string[],
+    unit: '-',
+    describe:
+      "Domains this host delivers itself ($mydestination, virtual and relay domains): answered NOTFOUND (reason local) without DNS, so the MTA delivers them. This host's own name is always local; same patterns and files as never.",
+    reloadable: true,
+  }),
+  localAddresses: option({
+    kind: listOf(ownAddress),
+    default: [] as readonly string[],
+    unit: '-',
+    describe:
+      "Addresses or prefixes that are this host's besides those of its interfaces (NAT, anycast, proxies). A domain whose MX hosts resolve to one of this host's addresses is answered NOTFOUND (reason local), never routed to ourselves.",
     reloadable: true,
   }),
   http: option({

@@ -13,6 +13,7 @@ export type LeaveReason =
   | 'ipv6-ok'
   | 'no-ipv4'
   | 'never' // a `never` override
+  | 'local' // a local domain, or one whose MX hosts are this host: never routed to ourselves
   | 'deadline' // not decided within the answer deadline; the work goes on in the background
   | 'no-engine'; // served without a decision engine: everything is left alone
 

@@ -14,6 +14,7 @@ import { HostDirectory } from './hosts.js';
 import { resolveMx } from './mx.js';
 import { intern, leave } from './intern.js';
 import { Overrides, fitsOverride, matchOverride, sameOverrides } from './overrides.js';
+import { Locality, nowhere } from './locality.js';
 import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
@@ -47,6 +48,12 @@ export interface Reconfigured {
   readonly rule: boolean;
   readonly overrides: boolean;
   readonly lifetimes: boolean;
+}
+
+/** Whether a decision involves this host: a `local` answer, or a route to one of our addresses. */
+function involvesUs(decision: Decision, locality: Locality): boolean {
+  if (decision.action === 'leave') return decision.reason === 'local';
+  return decision.action === 'force-ipv4' && decision.routes.some((group) => group.some((a) => locality.isOwn(a)));
 }
 
 /** The part of the settings a decision's content depends on, as a string (also kept in cache snapshots). */
@@ -94,6 +101,8 @@ export class Engine implements Decider {
   private ruleChanged = 0;
   private overridesChanged = 0;
   private lifetimesChanged = 0;
+  private localityChanged = 0;
+  private locality: Locality = nowhere();
 
   constructor(
     private settings: EngineSettings,
@@ -134,15 +143,27 @@ export class Engine implements Decider {
     return changed;
   }
 
+  /**
+   * Applies what this host is now (its names and addresses: at start, on a timer, on reload). A change
+   * re-checks cached decisions that answer `local` or route to an address, on their next hit.
+   */
+  setLocality(locality: Locality): boolean {
+    const changed = locality.fingerprint !== this.locality.fingerprint;
+    this.locality = locality;
+    if (changed) this.localityChanged = ++this.generation;
+    return changed;
+  }
+
   /** Whether work begun under `generation` was overtaken by a change it depends on. */
   private outdated(generation: number): boolean {
-    return generation < this.ruleChanged || generation < this.overridesChanged;
+    return generation < this.ruleChanged || generation < this.overridesChanged || generation < this.localityChanged;
   }
 
   /** Checks a cached entry from before the latest reconfigure (TtlCache.getCurrent). */
   private readonly revalidate = (domain: string, entry: CacheEntry<Decision>): boolean => {
     if (entry.stamp < this.ruleChanged && dependsOnRule(entry.value)) return false;
     if (entry.stamp < this.overridesChanged && !fitsOverride(entry.value, matchOverride(this.overrides, domain))) return false;
+    if (entry.stamp < this.localityChanged && (this.locality.isLocalDomain(domain) || involvesUs(entry.value, this.locality))) return false;
     if (entry.stamp < this.lifetimesChanged) entry.expires = Math.min(entry.expires, this.now() + this.lifetimeCap(entry.value));
     return true;
   };
@@ -178,7 +199,8 @@ export class Engine implements Decider {
     let dropped = 0;
     for (const { domain, decision, expiresAt } of entries) {
       if (expiresAt <= now) continue;
-      if ((!sameRule && dependsOnRule(decision)) || !fitsOverride(decision, matchOverride(this.overrides, domain))) {
+      const fits = fitsOverride(decision, matchOverride(this.overrides, domain)) && !this.locality.isLocalDomain(domain) && !involvesUs(decision, this.locality);
+      if ((!sameRule && dependsOnRule(decision)) || !fits) {
         dropped++;
         continue;
       }
@@ -197,6 +219,7 @@ export class Engine implements Decider {
     const cached = this.decisions.getCurrent(domain, this.generation, this.revalidate);
     if (cached) return cached;
     if (matchOverride(this.overrides, domain) === 'never') return leave('never');
+    if (this.locality.isLocalDomain(domain)) return leave('local');
     return new Promise<Decision>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -272,6 +295,8 @@ export class Engine implements Decider {
       durationMs: Math.round(performance.now() - started),
     });
     if (override === 'never') return finish(undefined, [], leave('never'), 0);
+    const locality = this.locality;
+    if (locality.isLocalDomain(domain)) return finish(undefined, [], leave('local'), 0);
 
     const dns = counting(this.dns, tally);
     const mx = await resolveMx(dns, domain);
@@ -286,7 +311,7 @@ export class Engine implements Decider {
         return { ...host, preference, probes, triggers };
       }),
     );
-    const outcome = decide(mx, hosts, forced);
+    const outcome = decide(mx, hosts, forced, (address) => locality.isOwn(address));
     const ttlMs = outcome.decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, outcome.ttl * 1000));
     return finish(mx, hosts, intern(outcome.decision), ttlMs);
   }

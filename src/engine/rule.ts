@@ -62,11 +62,21 @@ function minTtl(values: number[]): number {
   return values.length === 0 ? Infinity : Math.min(...values);
 }
 
+/** Whether any address of the hosts (A or AAAA) is one of this host's own. */
+function routesToUs(hosts: readonly HostReport[], isOwn: (address: string) => boolean): boolean {
+  for (const h of hosts) {
+    for (const facts of [h.a, h.aaaa]) if (facts.kind === 'records' && facts.addresses.some(isOwn)) return true;
+  }
+  return false;
+}
+
 /**
  * Decides from the MX facts and the host reports (probes and triggers filled in). `forced` is a force_ipv4
- * override; `never` overrides are answered before any DNS and never get here.
+ * override; `never` overrides are answered before any DNS and never get here. `isOwn` tells this host's
+ * own addresses: a domain whose mail hosts include us is never routed (Postfix would bounce the mail as
+ * looping back to itself), whatever the triggers or overrides say.
  */
-export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolean): Outcome {
+export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolean, isOwn: (address: string) => boolean = () => false): Outcome {
   switch (mx.kind) {
     case 'failure':
       return { decision: { action: 'dns-failure', detail: mx.detail }, ttl: 0 };
@@ -83,6 +93,7 @@ export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolea
   const usable = hosts.filter((h) => !(h.a.kind === 'nxdomain' && h.aaaa.kind !== 'records'));
   const probeTtls = usable.flatMap((h) => h.probes.map((p) => p.ttlMs / 1000));
   const ttl = minTtl([mx.ttl, ...usable.map((h) => h.ttl), ...probeTtls]);
+  if (routesToUs(usable, isOwn)) return { decision: { action: 'leave', reason: 'local' }, ttl };
   const triggers = forced ? (['override'] as const) : [...new Set(usable.flatMap((h) => h.triggers))];
   if (triggers.length === 0) return { decision: { action: 'leave', reason: 'ipv6-ok' }, ttl };
   const routes = routesFor(usable);

@@ -80,6 +80,27 @@ export class SocketmapServer {
     }
   }
 
+  /**
+   * Serves listening sockets someone else opened (systemd socket activation). They stay theirs: a UNIX
+   * socket file is not removed at exit.
+   */
+  async listenOn(descriptors: readonly { readonly fd: number; readonly name: string }[]): Promise<void> {
+    try {
+      for (const { fd, name } of descriptors) {
+        const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
+        this.listeners.push(server);
+        await listenOn(server, { fd }, `passed socket ${fd} (${name})`);
+        const address = server.address();
+        if (typeof address === 'string') this.bound.push(`unix:${address}`);
+        else if (address) this.bound.push(address.family === 'IPv6' ? `inet6:${address.port}@[${address.address}]` : `inet:${address.port}@${address.address}`);
+        else this.bound.push(`fd:${fd}`);
+      }
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
+  }
+
   private async listenOne(endpoint: Endpoint): Promise<string> {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
     this.listeners.push(server);

@@ -26,9 +26,12 @@ export class SnapshotError extends Error {
   }
 }
 
-/** Worth keeping across a restart: DNS failures are short-lived and deadline answers are never cached. */
+/**
+ * Worth keeping across a restart: DNS failures are short-lived, deadline answers are never cached, and
+ * `local` answers depend on this host's addresses, read afresh at start.
+ */
 function keep(decision: Decision): boolean {
-  return decision.action !== 'dns-failure';
+  return decision.action !== 'dns-failure' && !(decision.action === 'leave' && decision.reason === 'local');
 }
 
 /** Bytes a snapshot may take per cached decision (a line is at most ~700: a long name, ten routes). */

@@ -43,8 +43,8 @@ describe('mx4map lookup', () => {
   test('--json gives the whole evaluation', async () => {
     const r = await lookup('multi.test', '--json');
     const json = JSON.parse(r.stdout);
-    expect(json.decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.2', '192.0.2.3', '192.0.2.1'], ['192.0.2.4']] });
-    expect(json.answers.mailertable).toEqual({ status: 'OK', value: 'esmtp:[192.0.2.2],[192.0.2.3],[192.0.2.1]:[192.0.2.4]' });
+    expect(json.decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.5', '192.0.2.3', '192.0.2.1'], ['192.0.2.4']] });
+    expect(json.answers.mailertable).toEqual({ status: 'OK', value: 'esmtp:[192.0.2.5],[192.0.2.3],[192.0.2.1]:[192.0.2.4]' });
     expect(json.hosts.map((h: { name: string }) => h.name)).toEqual(['b.multi.test', 'a.multi.test', 'c.multi.test']);
   });
 

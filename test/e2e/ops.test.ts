@@ -73,12 +73,12 @@ describe('mx4map export', () => {
   test('mailertable lines, ready for makemap', async () => {
     const r = await runCliAsync(['export', '--http', base]);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n').slice(1)).toEqual(['cname-mx.test\tesmtp:[192.0.2.10]', 'multi.test\tesmtp:[192.0.2.2],[192.0.2.3],[192.0.2.1]:[192.0.2.4]', 'no-aaaa.test\tesmtp:[192.0.2.20]', '']);
+    expect(r.stdout.split('\n').slice(1)).toEqual(['cname-mx.test\tesmtp:[192.0.2.10]', 'multi.test\tesmtp:[192.0.2.5],[192.0.2.3],[192.0.2.1]:[192.0.2.4]', 'no-aaaa.test\tesmtp:[192.0.2.20]', '']);
     expect(r.stdout).toMatch(/^# mx4map export, .*: 3 forced domains \(sendmail mailertable\)\n/);
   });
   test('Postfix transport lines', async () => {
     const r = await runCliAsync(['export', '--http', base, '--format', 'transport', '--mailer', 'smtp4']);
-    expect(r.stdout).toContain('multi.test\tsmtp4:[192.0.2.2], [192.0.2.3], [192.0.2.1], [192.0.2.4]\n');
+    expect(r.stdout).toContain('multi.test\tsmtp4:[192.0.2.5], [192.0.2.3], [192.0.2.1], [192.0.2.4]\n');
   });
   test('no server: one line, exit 2', async () => {
     const port = await closedPort();

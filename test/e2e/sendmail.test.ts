@@ -39,7 +39,7 @@ describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snip
 
   test('ruleset 0 resolves a forced domain to esmtp and its IPv4 literals, preference groups kept', async () => {
     const triple = resolvedTriple(await rig.test(['3,0 user@multi.test']));
-    expect(triple).toBe('$# esmtp $@ [ 192 . 0 . 2 . 2 ] , [ 192 . 0 . 2 . 3 ] , [ 192 . 0 . 2 . 1 ] : [ 192 . 0 . 2 . 4 ] $: user < @ multi . test >');
+    expect(triple).toBe('$# esmtp $@ [ 192 . 0 . 2 . 5 ] , [ 192 . 0 . 2 . 3 ] , [ 192 . 0 . 2 . 1 ] : [ 192 . 0 . 2 . 4 ] $: user < @ multi . test >');
   });
 
   test('ruleset 0 leaves an untouched domain to normal routing; the .parent keys never reach DNS', async () => {

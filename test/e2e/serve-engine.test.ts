@@ -38,8 +38,8 @@ describe('serve answers every rule row over the socket', () => {
     ['mailertable no-ipv4.test', 'NOTFOUND '],
     ['mailertable servfail.test', 'NOTFOUND '],
     ['mailertable host-nx.test', 'OK esmtp:[192.0.2.70]'],
-    ['mailertable multi.test', 'OK esmtp:[192.0.2.2],[192.0.2.3],[192.0.2.1]:[192.0.2.4]'],
-    ['transport multi.test', 'OK smtp:[192.0.2.2], [192.0.2.3], [192.0.2.1], [192.0.2.4]'],
+    ['mailertable multi.test', 'OK esmtp:[192.0.2.5],[192.0.2.3],[192.0.2.1]:[192.0.2.4]'],
+    ['transport multi.test', 'OK smtp:[192.0.2.5], [192.0.2.3], [192.0.2.1], [192.0.2.4]'],
     ['mailertable .cname-mx.test', 'NOTFOUND '],
   ])('%s → %s', async (request, reply) => {
     expect(await ask(request)).toBe(reply);

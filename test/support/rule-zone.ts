@@ -1,5 +1,21 @@
 /** A zone giving every row of the rule its own domain (documentation addresses only). */
+import { networkInterfaces } from 'node:os';
 import type { Zone } from './dns-fixture.js';
+
+/**
+ * mx4map never routes to this machine's own addresses (they are answered `local`): a fixture route that
+ * is one of them would change the answers. Some test machines do have documentation addresses on their
+ * interfaces (one seen with 192.0.2.2/24), so say so plainly rather than fail obscurely.
+ */
+export function assertNoOwnAddresses(zone: Zone): Zone {
+  const own = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => !i.internal).map((i) => i.address)));
+  for (const [name, records] of Object.entries(zone.records)) {
+    for (const r of records) {
+      if ((r.type === 'A' || r.type === 'AAAA') && own.has(r.address)) throw new Error(`test zone: ${name} has ${r.address}, an address of this machine; mx4map would answer it "local". Change the fixture address.`);
+    }
+  }
+  return zone;
+}
 
 export const V6_GREETS = '2001:db8::a';
 export const V6_REFUSES = '2001:db8::b';
@@ -7,7 +23,7 @@ export const V6_SILENT = '2001:db8::c';
 export const V6_TEMPFAIL = '2001:db8::d';
 
 export function ruleZone(): Zone {
-  return {
+  return assertNoOwnAddresses({
     negativeTtl: 120,
     records: {
       // cname-mx: the MX host is an alias
@@ -56,7 +72,7 @@ export function ruleZone(): Zone {
         { type: 'MX', exchange: 'a.multi.test', priority: 10 },
       ],
       'a.multi.test': [{ type: 'A', address: '192.0.2.1' }],
-      'b.multi.test': [{ type: 'A', address: '192.0.2.2' }, { type: 'A', address: '192.0.2.3' }],
+      'b.multi.test': [{ type: 'A', address: '192.0.2.5' }, { type: 'A', address: '192.0.2.3' }],
       'c.multi.test': [{ type: 'A', address: '192.0.2.4' }],
       // a mail domain that is itself a CNAME (legal), to a domain whose MX has no AAAA
       'alias-domain.test': [{ type: 'CNAME', target: 'no-aaaa.test' }],
@@ -81,5 +97,5 @@ export function ruleZone(): Zone {
       'blackhole.test': { '*': 'silent' },
       'slow.test': { MX: 'slow' },
     },
-  };
+  });
 }
