@@ -62,3 +62,22 @@ export function intendedReply(decision: Decision, map: MapDefinition, policy: An
 export function replyFor(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply {
   return policy.dryRun ? NOTFOUND : intendedReply(decision, map, policy);
 }
+
+/** Most orders of one answer kept for Postfix load spreading. */
+export const MAX_ORDERS = 8;
+
+/**
+ * The answers a decision gives on a map, to be handed out in turn. Postfix tries a next-hop list in order,
+ * so a flat list would send every message to the first of several equally preferred hosts; it gets each
+ * preference group rotated (preference order between groups kept), one order per rotation, at most
+ * MAX_ORDERS. sendmail shuffles hosts joined by ',' itself: one answer.
+ */
+export function replyOrders(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply[] {
+  if (map.format !== 'postfix' || decision.action !== 'force-ipv4' || policy.dryRun) return [replyFor(decision, map, policy)];
+  const widest = Math.max(...decision.routes.map((g) => g.length));
+  const orders = Math.min(widest, MAX_ORDERS);
+  return Array.from({ length: orders }, (_, turn) => {
+    const routes = decision.routes.map((group) => [...group.slice(turn % group.length), ...group.slice(0, turn % group.length)]);
+    return intendedReply({ ...decision, routes }, map, policy);
+  });
+}

@@ -7,14 +7,16 @@ import { MapDefinition } from '../config/map-definitions.js';
 import { classifyKey } from '../domain/key.js';
 import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
-import { AnswerPolicy, replyFor } from './format.js';
+import { AnswerPolicy, replyOrders } from './format.js';
 
 /** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
 export type AnswerObserver = (map: string, answer: string, reason: string) => void;
 
 interface EncodedReply {
   readonly status: string;
-  readonly bytes: Buffer;
+  /** One reply, or several orders of one (Postfix load spreading) handed out in turn. */
+  readonly orders: readonly Buffer[];
+  next: number;
 }
 
 export class MapRegistry {
@@ -104,12 +106,14 @@ export class MapRegistry {
     }
     let reply = row.replies[index];
     if (!reply) {
-      const r = replyFor(decision, map, this.policy);
-      reply = { status: r.status, bytes: r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r) };
+      const replies = replyOrders(decision, map, this.policy);
+      reply = { status: replies[0].status, orders: replies.map((r) => (r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r))), next: 0 };
       row.replies[index] = reply;
     }
     this.observe(map.name, reply.status, row.reason);
-    return reply.bytes;
+    const bytes = reply.orders[reply.next];
+    if (reply.orders.length > 1) reply.next = (reply.next + 1) % reply.orders.length;
+    return bytes;
   }
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY, capRoutes, intendedReply, replyFor } from '../../src/maps/format';
+import { DEFAULT_POLICY, capRoutes, intendedReply, replyFor, replyOrders } from '../../src/maps/format';
 import { MapDefinition } from '../../src/config/map-definitions';
 import { Decision } from '../../src/engine/decision';
 
@@ -38,5 +38,37 @@ describe('answer formats', () => {
     const dry = { ...DEFAULT_POLICY, dryRun: true };
     expect(replyFor(forced, sendmail, dry)).toEqual({ status: 'NOTFOUND' });
     expect(intendedReply(forced, sendmail, dry)).toMatchObject({ status: 'OK' });
+  });
+});
+
+describe('Postfix load spreading', () => {
+  const wide: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2', '192.0.2.3'], ['192.0.2.4', '192.0.2.5']] };
+
+  test('each preference group is rotated, one order per rotation; the order between groups is kept', () => {
+    expect(replyOrders(wide, postfix, DEFAULT_POLICY).map((r) => (r.status === 'OK' ? r.value : ''))).toEqual([
+      'smtp:[192.0.2.1], [192.0.2.2], [192.0.2.3], [192.0.2.4], [192.0.2.5]',
+      'smtp:[192.0.2.2], [192.0.2.3], [192.0.2.1], [192.0.2.5], [192.0.2.4]',
+      'smtp:[192.0.2.3], [192.0.2.1], [192.0.2.2], [192.0.2.4], [192.0.2.5]',
+    ]);
+  });
+
+  test('with one next hop (Postfix < 3.5) the first hop takes turns among the most preferred', () => {
+    expect(replyOrders(wide, postfix, { ...DEFAULT_POLICY, postfixSingleNexthop: true }).map((r) => (r.status === 'OK' ? r.value : ''))).toEqual(['smtp:[192.0.2.1]', 'smtp:[192.0.2.2]', 'smtp:[192.0.2.3]']);
+  });
+
+  test('rotation comes before the address cap, so every equally preferred host gets its turn', () => {
+    const orders = replyOrders(wide, postfix, { ...DEFAULT_POLICY, maxAddresses: 1 }).map((r) => (r.status === 'OK' ? r.value : ''));
+    expect(orders).toEqual(['smtp:[192.0.2.1]', 'smtp:[192.0.2.2]', 'smtp:[192.0.2.3]']);
+  });
+
+  test('sendmail gets one answer (it shuffles "," groups itself), and so do single hosts and dry runs', () => {
+    expect(replyOrders(wide, sendmail, DEFAULT_POLICY)).toHaveLength(1);
+    expect(replyOrders(forced, postfix, { ...DEFAULT_POLICY, dryRun: true })).toEqual([{ status: 'NOTFOUND' }]);
+    expect(replyOrders({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.1'], ['192.0.2.2']] }, postfix, DEFAULT_POLICY)).toHaveLength(1);
+  });
+
+  test('at most 8 orders, however wide the group', () => {
+    const routes = [Array.from({ length: 20 }, (_, i) => `192.0.2.${i + 1}`)];
+    expect(replyOrders({ action: 'force-ipv4', triggers: ['no-aaaa'], routes }, postfix, DEFAULT_POLICY)).toHaveLength(8);
   });
 });

@@ -1,0 +1,25 @@
+import { MapRegistry } from '../../src/maps/registry';
+import { DEFAULT_POLICY } from '../../src/maps/format';
+import { defaults } from '../../src/config/options';
+import { Decision } from '../../src/engine/decision';
+import { logSink } from '../support/log-sink';
+
+const payload = (request: string): Buffer => Buffer.from(request);
+
+describe('MapRegistry', () => {
+  const decision: Decision = Object.freeze({ action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2']] }) as Decision;
+  const registry = new MapRegistry(defaults().maps, { decide: () => decision }, DEFAULT_POLICY, logSink().log);
+
+  test('Postfix: a cached decision is answered in turns of its orders, each a buffer encoded once', () => {
+    const replies = Array.from({ length: 4 }, () => registry.answer(payload('transport user@spread.example')) as Buffer);
+    expect(replies.map((b) => b.toString())).toEqual(['32:OK smtp:[192.0.2.1], [192.0.2.2],', '32:OK smtp:[192.0.2.2], [192.0.2.1],', '32:OK smtp:[192.0.2.1], [192.0.2.2],', '32:OK smtp:[192.0.2.2], [192.0.2.1],']);
+    expect(replies[2]).toBe(replies[0]); // the same buffer: a hit allocates nothing
+  });
+
+  test('sendmail: one answer, always the same buffer', () => {
+    const a = registry.answer(payload('mailertable spread.example'));
+    const b = registry.answer(payload('mailertable spread.example'));
+    expect(b).toBe(a);
+    expect((a as Buffer).toString()).toBe('32:OK esmtp:[192.0.2.1],[192.0.2.2],');
+  });
+});
