@@ -83,6 +83,9 @@ export class Connection {
   private staleTimer: NodeJS.Timeout | undefined;
   private staleFor: Slot | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Shutting down: the request being read now is the last one taken. */
+  private lastCall = false;
+  private lastCallTimer: NodeJS.Timeout | undefined;
   /** performance.now() of the last request started, for eviction logs. */
   lastActive: number;
 
@@ -112,9 +115,22 @@ export class Connection {
     return this.state;
   }
 
-  /** Stop taking requests, answer those in flight, then close (shutdown). */
-  drain(): void {
-    if (this.state === 'open') this.setState('draining', 'shutdown');
+  /**
+   * Shutdown: stop taking requests, answer those in flight, then close. An idle connection gets a last
+   * call of `lastCallMs` first: a request it sent just before (already on its way, perhaps already in the
+   * kernel's buffer) is still read and answered, instead of being met with EOF.
+   */
+  drain(lastCallMs = 0): void {
+    if (this.state !== 'open') return;
+    if (!this.idle || lastCallMs <= 0) {
+      this.setState('draining', 'shutdown');
+      return;
+    }
+    this.lastCall = true;
+    this.lastCallTimer = setTimeout(() => {
+      this.lastCallTimer = undefined;
+      if (this.state === 'open') this.setState('draining', 'shutdown, no last request');
+    }, lastCallMs).unref();
   }
 
   /** Closes an idle connection at once to make room for a new one. */
@@ -170,6 +186,7 @@ export class Connection {
       this.consume(chunk, arrival);
       this.flush();
     }
+    if (this.lastCall && this.state === 'open' && !this.decoder.midFrame) this.setState('draining', 'shutdown, last request read');
     this.pump();
   }
 
@@ -385,6 +402,8 @@ export class Connection {
   private clearTimers(): void {
     this.clearRequestTimer();
     this.clearStaleTimer();
+    if (this.lastCallTimer) clearTimeout(this.lastCallTimer);
+    this.lastCallTimer = undefined;
     if (this.lingerTimer && this.state === 'closed') {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;

@@ -33,6 +33,12 @@ export interface ServerOptions {
 
 /** Kernel accept backlog per listener. */
 const BACKLOG = 511;
+/**
+ * At shutdown, how long an idle connection may still deliver a request it had already sent. Under socket
+ * activation the next process takes the connections still in the kernel's queue; those this one had
+ * accepted are its to answer.
+ */
+const LAST_CALL_MS = 250;
 
 /** Figures for /metrics, monotonic. */
 export interface ServerCounters {
@@ -118,7 +124,8 @@ export class SocketmapServer {
 
   private onSocket(socket: Socket): void {
     if (this.stopping) {
-      socket.destroy();
+      // Accepted as the listener closed: the client has sent (or is sending) a request; answer it.
+      this.serve(socket).drain(LAST_CALL_MS);
       return;
     }
     if (this.connections.size >= this.options.limits().maxConnections && !this.evictIdlest()) {
@@ -151,7 +158,7 @@ export class SocketmapServer {
     this.refusedSinceLog = 0;
   }
 
-  private serve(socket: Socket): void {
+  private serve(socket: Socket): Connection {
     const id = this.nextId++;
     const peer = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     const log = this.options.log.child({ conn: id, peer });
@@ -181,6 +188,7 @@ export class SocketmapServer {
       if (this.connections.size === 0) this.onEmpty?.();
     });
     socket.resume();
+    return connection;
   }
 
   /**
@@ -190,7 +198,7 @@ export class SocketmapServer {
   async close(graceMs: number): Promise<void> {
     this.stopping = true;
     const closed = Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const connection of this.connections) connection.drain();
+    for (const connection of this.connections) connection.drain(Math.min(LAST_CALL_MS, graceMs));
     const allClosed = this.connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onEmpty = resolve));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((resolve) => {

@@ -84,81 +84,98 @@ export function encodeAAnswer(id: number, name: string, addresses: readonly stri
   return Buffer.concat([header, question, ...answers]);
 }
 
+type Bound = { servers: { udp: import('node:dgram').Socket; tcp: import('node:net').Server } };
+
+/**
+ * UDP first, then TCP on the same port (dns2's listen() would pick two different ports). The port UDP got
+ * may be busy for TCP, or — seen in a gVisor sandbox — a port whose earlier connections linger in
+ * TIME-WAIT, where listen() neither succeeds nor fails: then both are closed and another port is tried.
+ */
+async function bindUdpAndTcp(handle: unknown, host: string, port: number | undefined): Promise<Bound> {
+  for (let attempt = 1; ; attempt++) {
+    const bound = createServer({ udp: true, tcp: true, handle: handle as never }) as unknown as Bound;
+    const { udp, tcp } = bound.servers;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port ?? 0, host, resolve);
+      });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`TCP listen on ${host}:${udp.address().port} did not complete`)), 2000);
+        tcp.once('error', (err) => (clearTimeout(timer), reject(err)));
+        tcp.listen(udp.address().port, host, () => (clearTimeout(timer), resolve()));
+      });
+      return bound;
+    } catch (err) {
+      udp.close();
+      tcp.close();
+      if (port !== undefined || attempt >= 5) throw err;
+    }
+  }
+}
+
 /** `at`: where to listen (default 127.0.0.1, a random port); a resolv.conf needs port 53. */
 export async function startDnsFixture(zone: Zone, at: { host?: string; port?: number } = {}): Promise<DnsFixture> {
   const host = at.host ?? '127.0.0.1';
   const queries: string[] = [];
   const state = { zone, closed: false };
   const tcpClients = new Set<Socket>();
-  const server = createServer({
-    udp: true,
-    tcp: true,
-    handle: ((request: { questions: Array<{ name: string; type: number }> }, send: (r: never) => void, client: unknown) => {
-      const overTcp = client instanceof Socket;
-      const response = Packet.createResponseFromRequest(request as never) as unknown as {
-        header: { rcode: number; ra: number; tc: number };
-        answers: unknown[];
-        authorities: unknown[];
-      };
-      response.header.ra = 1;
-      const q = request.questions[0];
-      const qname = q.name.toLowerCase().replace(/\.$/, '');
-      const qtype = TYPES[q.type] ?? 'OTHER';
-      queries.push(`${qname} ${qtype}`);
-      const z = state.zone;
-      const slow = Object.entries(z.behaviours?.[qname] ?? {}).some(([t, b]) => b === 'slow' && (t === '*' || t === qtype));
-      const reply = slow ? (r: never) => void setTimeout(() => state.closed || send(r), z.slowMs ?? 2000).unref() : send;
-      // Follow CNAMEs like a recursive resolver, answering with the whole chain.
-      let name = qname;
-      for (let hops = 0; hops < 30; hops++) {
-        const behaviour = z.behaviours?.[name]?.[qtype as 'A'] ?? z.behaviours?.[name]?.['*'];
-        if (behaviour === 'silent') return;
-        if (behaviour === 'tc-silent-tcp' || behaviour === 'oversized') {
-          if (overTcp && behaviour === 'tc-silent-tcp') return;
-          if (overTcp) {
-            const addresses = (z.records[name] ?? []).flatMap((r) => (r.type === 'A' ? [r.address] : []));
-            return reply(encodeAAnswer((request as unknown as { header: { id: number } }).header.id, name, addresses) as never);
-          }
-          response.header.tc = 1;
-          return reply(response as never);
+  const handle = (request: { questions: Array<{ name: string; type: number }> }, send: (r: never) => void, client: unknown): void => {
+    const overTcp = client instanceof Socket;
+    const response = Packet.createResponseFromRequest(request as never) as unknown as {
+      header: { rcode: number; ra: number; tc: number };
+      answers: unknown[];
+      authorities: unknown[];
+    };
+    response.header.ra = 1;
+    const q = request.questions[0];
+    const qname = q.name.toLowerCase().replace(/\.$/, '');
+    const qtype = TYPES[q.type] ?? 'OTHER';
+    queries.push(`${qname} ${qtype}`);
+    const z = state.zone;
+    const slow = Object.entries(z.behaviours?.[qname] ?? {}).some(([t, b]) => b === 'slow' && (t === '*' || t === qtype));
+    const reply = slow ? (r: never) => void setTimeout(() => state.closed || send(r), z.slowMs ?? 2000).unref() : send;
+    // Follow CNAMEs like a recursive resolver, answering with the whole chain.
+    let name = qname;
+    for (let hops = 0; hops < 30; hops++) {
+      const behaviour = z.behaviours?.[name]?.[qtype as 'A'] ?? z.behaviours?.[name]?.['*'];
+      if (behaviour === 'silent') return;
+      if (behaviour === 'tc-silent-tcp' || behaviour === 'oversized') {
+        if (overTcp && behaviour === 'tc-silent-tcp') return;
+        if (overTcp) {
+          const addresses = (z.records[name] ?? []).flatMap((r) => (r.type === 'A' ? [r.address] : []));
+          return reply(encodeAAnswer((request as unknown as { header: { id: number } }).header.id, name, addresses) as never);
         }
-        if (behaviour === 'servfail' || behaviour === 'refused') {
-          response.header.rcode = behaviour === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
-          response.answers = [];
-          return reply(response as never);
-        }
-        const records = behaviour === 'nxdomain' ? undefined : z.records[name];
-        if (!records) {
-          response.header.rcode = RCODE.NXDOMAIN;
-          response.authorities.push(soa(z, name));
-          return reply(response as never);
-        }
-        const cname = records.find((r) => r.type === 'CNAME');
-        if (cname && qtype !== 'CNAME' && cname.type === 'CNAME') {
-          response.answers.push(toResource(name, cname));
-          name = cname.target;
-          continue;
-        }
-        const matching = records.filter((r) => r.type === qtype);
-        for (const r of matching) response.answers.push(toResource(name, r));
-        if (matching.length === 0) response.authorities.push(soa(z, name));
+        response.header.tc = 1;
         return reply(response as never);
       }
-      response.header.rcode = RCODE.SERVFAIL;
-      reply(response as never);
-    }) as never,
-  });
-  // UDP first, then TCP on the same port (dns2's listen() would pick two different ports).
-  const servers = server as unknown as { servers: { udp: import('node:dgram').Socket; tcp: import('node:net').Server } };
-  await new Promise<void>((resolve, reject) => {
-    servers.servers.udp.once('error', reject);
-    servers.servers.udp.bind(at.port ?? 0, host, resolve);
-  });
+      if (behaviour === 'servfail' || behaviour === 'refused') {
+        response.header.rcode = behaviour === 'servfail' ? RCODE.SERVFAIL : RCODE.REFUSED;
+        response.answers = [];
+        return reply(response as never);
+      }
+      const records = behaviour === 'nxdomain' ? undefined : z.records[name];
+      if (!records) {
+        response.header.rcode = RCODE.NXDOMAIN;
+        response.authorities.push(soa(z, name));
+        return reply(response as never);
+      }
+      const cname = records.find((r) => r.type === 'CNAME');
+      if (cname && qtype !== 'CNAME' && cname.type === 'CNAME') {
+        response.answers.push(toResource(name, cname));
+        name = cname.target;
+        continue;
+      }
+      const matching = records.filter((r) => r.type === qtype);
+      for (const r of matching) response.answers.push(toResource(name, r));
+      if (matching.length === 0) response.authorities.push(soa(z, name));
+      return reply(response as never);
+    }
+    response.header.rcode = RCODE.SERVFAIL;
+    reply(response as never);
+  };
+  const servers = await bindUdpAndTcp(handle, host, at.port);
   const port = servers.servers.udp.address().port;
-  await new Promise<void>((resolve, reject) => {
-    servers.servers.tcp.once('error', reject);
-    servers.servers.tcp.listen(port, host, resolve);
-  });
   servers.servers.udp.setRecvBufferSize(4 << 20);
   servers.servers.tcp.on('connection', (socket: Socket) => {
     tcpClients.add(socket);
