@@ -14,7 +14,7 @@ import { Endpoint, formatEndpoint, isLoopback } from '../protocol/endpoint.js';
 import { ListenError } from '../errors.js';
 import { Answer, Connection, ConnectionLimits } from './connection.js';
 import { LoopClock, plainClock } from './loop-watch.js';
-import { UnixListener, bindUnixSocket, removeOwnSocket } from './unix-socket.js';
+import { UnixListener, bindUnixSocket, passedSocketPath, removeOwnSocket } from './unix-socket.js';
 
 export interface ServerLimits extends ConnectionLimits {
   readonly maxConnections: number;
@@ -99,7 +99,10 @@ export class SocketmapServer {
         const address = server.address();
         if (typeof address === 'string') this.bound.push(`unix:${address}`);
         else if (address) this.bound.push(address.family === 'IPv6' ? `inet6:${address.port}@[${address.address}]` : `inet:${address.port}@${address.address}`);
-        else this.bound.push(`fd:${fd}`);
+        else {
+          const path = passedSocketPath(fd);
+          this.bound.push(path ? `unix:${path}` : `fd:${fd}`);
+        }
       }
     } catch (err) {
       await this.close(0);

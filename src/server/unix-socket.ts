@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ListenError } from '../errors.js';
@@ -133,4 +133,22 @@ export async function removeOwnSocket(listener: UnixListener, log: Logger): Prom
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ evt: 'socket-unlink-failed', path: listener.path, error: (err as Error).message }, 'could not remove the socket file');
   }
+}
+
+/**
+ * The path of a UNIX socket descriptor passed to us (socket activation): Node cannot getsockname() one it
+ * did not bind, so the inode is looked up in /proc/net/unix. Undefined when unknown (not Linux, no path).
+ */
+export function passedSocketPath(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (!inode) return undefined;
+    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[6] === inode && fields[7]?.startsWith('/')) return fields[7];
+    }
+  } catch {
+    // no /proc: the descriptor number will do
+  }
+  return undefined;
 }
