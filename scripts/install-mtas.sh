@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real MTA clients the end-to-end tests talk to: sendmail (sendmail-bin, sendmail-cf, m4) and
-# Postfix's postmap. sendmail and Postfix conflict as Debian packages, so Postfix is only unpacked (not
-# installed) into $POSTFIX_ROOT, where the tests look for it. Needs root (apt-get). Package scripts are kept
-# from starting daemons on this machine.
+# Installs the real MTAs the end-to-end tests drive: sendmail (sendmail-bin, sendmail-cf, m4) and Postfix.
+# sendmail and Postfix conflict as Debian packages, so Postfix is only unpacked (not installed) into
+# $POSTFIX_ROOT, where the tests look for it, and the users it runs as are created here. Also the tools the
+# tests use around them: ip (iproute2, test addresses on lo), unshare (util-linux), python3 (a stand-in for
+# systemd's socket activation), systemd-analyze and systemd-notify (systemd). Needs root (apt-get). Package
+# scripts are kept from starting daemons on this machine.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-mtas.sh: run as root (it uses apt-get)" >&2; exit 1; fi
 if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -14,6 +16,9 @@ need=()
 command -v m4 >/dev/null || need+=(m4)
 [ -x /usr/sbin/sendmail ] && [ -d /usr/share/sendmail/cf ] || need+=(sendmail-bin sendmail-cf)
 command -v unshare >/dev/null || need+=(util-linux)
+command -v ip >/dev/null || need+=(iproute2)
+command -v python3 >/dev/null || need+=(python3)
+command -v systemd-analyze >/dev/null && command -v systemd-notify >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
@@ -26,5 +31,9 @@ if [ ! -x "$POSTFIX_ROOT/usr/sbin/postmap" ]; then
   dpkg -x "$work"/postfix_*.deb "$POSTFIX_ROOT"
   rm -rf "$work"
 fi
+# The users a Postfix master runs its daemons as (the package's postinst would create them).
+getent group postfix >/dev/null || groupadd --system postfix
+getent passwd postfix >/dev/null || useradd --system --gid postfix --home-dir /nonexistent --shell /usr/sbin/nologin postfix
+getent group postdrop >/dev/null || groupadd --system postdrop
 echo "install-mtas.sh: postfix $(LD_LIBRARY_PATH=$POSTFIX_ROOT/usr/lib/postfix $POSTFIX_ROOT/usr/sbin/postconf -d mail_version 2>/dev/null | sed 's/.*= //') unpacked in $POSTFIX_ROOT"
 echo "install-mtas.sh: sendmail $(sendmail -d0.1 -bt </dev/null 2>/dev/null | sed -n 's/^Version //p' | head -1) ready"
