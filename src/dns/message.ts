@@ -1,9 +1,19 @@
 /**
- * DNS messages: queries encoded and responses decoded with dns2's Packet codec, turned into plain typed
- * records. Pure: no sockets.
+ * The DNS wire format (RFC 1035 §4), our own: queries encoded, responses checked and decoded. Pure.
+ *
+ * Whoever owns a domain chooses what its servers send, and a resolver passes most of it on, so decoding
+ * is bounded before it starts. dns2's parser (used here before) decoded a whole packet before its ID and
+ * question could be checked, believed the header's record counts (a 100-byte reply claiming 65,535
+ * records per section took a second of main-thread time), and took ~290 ms for a legal 4,000-record
+ * answer. Here:
+ *  - `matchesQuery` checks ID, QR, the question (name, type, class) on the raw bytes: a stray or spoofed
+ *    reply costs microseconds and is never decoded;
+ *  - counts that cannot fit (every record needs 11 bytes at least) reject the packet at once;
+ *  - names follow compression pointers backwards only, at most 255 bytes and 127 jumps;
+ *  - only A, AAAA, MX, CNAME and SOA of class IN are kept, at most MAX_KEPT per section (the rest is walked
+ *    past by its length); A must be 4 bytes, AAAA 16, names must be host-name-like — anything else makes
+ *    the whole response malformed (a DNS failure: fail open, never a decision on broken data).
  */
-import { Packet } from 'dns2';
-
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'SOA';
 
 export const TYPE_CODE: Record<RecordType, number> = { A: 1, AAAA: 28, MX: 15, CNAME: 5, SOA: 6 };
@@ -25,79 +35,235 @@ export interface DnsResponse {
   readonly authorities: readonly DnsRecord[];
 }
 
+/** Records of the kinds we use kept per section; a 4,000-address answer keeps the first 256. */
+export const MAX_KEPT = 256;
 /** EDNS0 UDP payload size we advertise: the DNS Flag Day 2020 value, avoiding fragmentation. */
 const EDNS_PAYLOAD = 1232;
+const CLASS_IN = 1;
+const TYPE_OPT = 41;
+const HEADER = 12;
+const MIN_RECORD = 11;
+const MAX_NAME = 255;
+const MAX_JUMPS = 127;
+
+export class MalformedResponse extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedResponse';
+  }
+}
 
 export function normaliseName(name: string): string {
   const lower = name.toLowerCase();
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
+/** A query: our ID, recursion desired, one question, an EDNS0 OPT record advertising EDNS_PAYLOAD. */
 export function encodeQuery(id: number, name: string, type: RecordType): Buffer {
-  const packet = new Packet();
-  packet.header.id = id;
-  packet.header.rd = 1;
-  packet.questions.push({ name, type: TYPE_CODE[type], class: Packet.CLASS.IN } as never);
-  // dns2's types omit the options argument its runtime takes.
-  const edns = Packet.Resource.EDNS as unknown as (rdata: unknown[], opts: { udpPayloadSize: number }) => unknown;
-  packet.additionals.push(edns([], { udpPayloadSize: EDNS_PAYLOAD }) as never);
-  return packet.toBuffer();
+  const labels = normaliseName(name).split('.').filter(Boolean);
+  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+  const out = Buffer.alloc(HEADER + qname.length + 4 + 11);
+  out.writeUInt16BE(id, 0);
+  out.writeUInt16BE(0x0100, 2); // RD
+  out.writeUInt16BE(1, 4); // QDCOUNT
+  out.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
+  qname.copy(out, HEADER);
+  let at = HEADER + qname.length;
+  out.writeUInt16BE(TYPE_CODE[type], at);
+  out.writeUInt16BE(CLASS_IN, at + 2);
+  at += 4;
+  out[at] = 0; // root owner
+  out.writeUInt16BE(TYPE_OPT, at + 1);
+  out.writeUInt16BE(EDNS_PAYLOAD, at + 3); // the OPT "class" is the payload size
+  // TTL (extended rcode, version, flags) and RDLENGTH stay 0.
+  return out;
 }
 
-interface RawResource {
-  name?: string;
-  type?: number;
-  class?: number;
-  ttl?: number;
-  address?: string;
-  exchange?: string;
-  priority?: number;
-  domain?: string;
-  minimum?: number;
+/** Reads a name at `offset`: its lowercased text (undefined when not a usable host name) and where it ends. */
+function readName(buf: Buffer, offset: number): { name: string | undefined; next: number } {
+  let at = offset;
+  let next = -1;
+  let jumps = 0;
+  let length = 0;
+  let valid = true;
+  const labels: string[] = [];
+  for (;;) {
+    if (at >= buf.length) throw new MalformedResponse('name runs past the end');
+    const len = buf[at];
+    if (len === 0) {
+      if (next < 0) next = at + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (at + 1 >= buf.length) throw new MalformedResponse('compression pointer cut short');
+      const target = ((len & 0x3f) << 8) | buf[at + 1];
+      // Only backwards, and not too often: no loops, no unbounded work.
+      if (target >= at || ++jumps > MAX_JUMPS) throw new MalformedResponse('bad compression pointer');
+      if (next < 0) next = at + 2;
+      at = target;
+      continue;
+    }
+    if (len > 63) throw new MalformedResponse('label longer than 63 bytes');
+    if (at + 1 + len > buf.length) throw new MalformedResponse('label runs past the end');
+    length += len + 1;
+    if (length > MAX_NAME) throw new MalformedResponse('name longer than 255 bytes');
+    let label = '';
+    for (let i = at + 1; i <= at + len; i++) {
+      let c = buf[i];
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      // Host names, plus '_' (service labels) and '*' (wildcards): anything else cannot name a mail host.
+      if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2a)) valid = false;
+      label += String.fromCharCode(c);
+    }
+    labels.push(label);
+    at += 1 + len;
+  }
+  return { name: valid ? labels.join('.') : undefined, next };
 }
 
-function toRecord(raw: RawResource): DnsRecord | undefined {
-  if (typeof raw.name !== 'string' || typeof raw.ttl !== 'number' || raw.class !== Packet.CLASS.IN) return undefined;
-  const name = normaliseName(raw.name);
-  const ttl = raw.ttl;
-  switch (raw.type) {
-    case TYPE_CODE.A:
-      return typeof raw.address === 'string' ? { name, type: 'A', ttl, address: raw.address } : undefined;
-    case TYPE_CODE.AAAA:
-      return typeof raw.address === 'string' ? { name, type: 'AAAA', ttl, address: raw.address } : undefined;
-    case TYPE_CODE.MX:
-      return typeof raw.exchange === 'string' && typeof raw.priority === 'number' ? { name, type: 'MX', ttl, exchange: normaliseName(raw.exchange), priority: raw.priority } : undefined;
-    case TYPE_CODE.CNAME:
-      return typeof raw.domain === 'string' ? { name, type: 'CNAME', ttl, target: normaliseName(raw.domain) } : undefined;
-    case TYPE_CODE.SOA:
-      return typeof raw.minimum === 'number' ? { name, type: 'SOA', ttl, minimum: raw.minimum } : undefined;
-    default:
-      return undefined;
+function skipName(buf: Buffer, offset: number): number {
+  let at = offset;
+  for (;;) {
+    if (at >= buf.length) throw new MalformedResponse('name runs past the end');
+    const len = buf[at];
+    if (len === 0) return at + 1;
+    if ((len & 0xc0) === 0xc0) {
+      if (at + 1 >= buf.length) throw new MalformedResponse('compression pointer cut short');
+      return at + 2;
+    }
+    if (len > 63) throw new MalformedResponse('label longer than 63 bytes');
+    at += 1 + len;
   }
 }
 
-/** Decodes a response; undefined when the bytes are not a DNS response at all. */
-export function decodeResponse(bytes: Buffer): DnsResponse | undefined {
-  if (bytes.length < 12) return undefined;
-  let packet: { header: { id: number; qr: number; rcode: number; tc: number }; questions: Array<{ name: string; type: number }>; answers: RawResource[]; authorities: RawResource[] };
-  try {
-    packet = Packet.parse(bytes) as unknown as typeof packet;
-  } catch {
-    return undefined;
-  }
-  if (packet.header.qr !== 1) return undefined;
-  const q = packet.questions[0];
-  return {
-    id: packet.header.id,
-    rcode: packet.header.rcode,
-    truncated: packet.header.tc === 1,
-    question: q && typeof q.name === 'string' ? { name: normaliseName(q.name), type: q.type } : undefined,
-    answers: (packet.answers ?? []).map(toRecord).filter((r): r is DnsRecord => r !== undefined),
-    authorities: (packet.authorities ?? []).map(toRecord).filter((r): r is DnsRecord => r !== undefined),
-  };
+export interface Expected {
+  readonly id: number;
+  readonly name: string;
+  readonly type: number;
 }
 
+/**
+ * Whether raw bytes are a response to our query: QR set, our ID, one question that is ours. Costs
+ * microseconds; nothing else of the packet is looked at.
+ */
+export function matchesQuery(buf: Buffer, expected: Expected): boolean {
+  if (buf.length < HEADER + 5) return false;
+  if (buf.readUInt16BE(0) !== expected.id || (buf[2] & 0x80) === 0 || buf.readUInt16BE(4) !== 1) return false;
+  let at = HEADER;
+  for (const label of expected.name.split('.')) {
+    if (label === '') continue;
+    if (at >= buf.length || buf[at] !== label.length || at + 1 + label.length > buf.length) return false;
+    for (let i = 0; i < label.length; i++) {
+      let c = buf[at + 1 + i];
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== label.charCodeAt(i)) return false;
+    }
+    at += 1 + label.length;
+  }
+  return at + 4 < buf.length + 1 && buf[at] === 0 && buf.readUInt16BE(at + 1) === expected.type && buf.readUInt16BE(at + 3) === CLASS_IN;
+}
+
+/** The 16 address bytes in canonical text (RFC 5952: lowercase, longest run of two or more zero groups as ::). */
+function ipv6Text(buf: Buffer, at: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(at + i));
+  let runStart = -1;
+  let runLength = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > runLength) [runStart, runLength] = [i, j - i];
+    i = j;
+  }
+  const hex = (list: number[]): string => list.map((g) => g.toString(16)).join(':');
+  if (runLength < 2) return hex(groups);
+  return `${hex(groups.slice(0, runStart))}::${hex(groups.slice(runStart + runLength))}`;
+}
+
+interface Section {
+  readonly records: DnsRecord[];
+  next: number;
+}
+
+function readSection(buf: Buffer, offset: number, count: number): Section {
+  const records: DnsRecord[] = [];
+  let at = offset;
+  for (let i = 0; i < count; i++) {
+    const owner = readName(buf, at);
+    at = owner.next;
+    if (at + 10 > buf.length) throw new MalformedResponse('record header runs past the end');
+    const type = buf.readUInt16BE(at);
+    const klass = buf.readUInt16BE(at + 2);
+    const raw = buf.readUInt32BE(at + 4);
+    const ttl = raw > 0x7fffffff ? 0 : raw; // RFC 2181 §8
+    const rdlength = buf.readUInt16BE(at + 8);
+    const rdata = at + 10;
+    at = rdata + rdlength;
+    if (at > buf.length) throw new MalformedResponse('record data runs past the end');
+    if (klass !== CLASS_IN || records.length >= MAX_KEPT) continue;
+    const name = owner.name;
+    switch (type) {
+      case TYPE_CODE.A:
+        if (rdlength !== 4) throw new MalformedResponse(`A record of ${rdlength} bytes`);
+        if (name !== undefined) records.push({ name, type: 'A', ttl, address: `${buf[rdata]}.${buf[rdata + 1]}.${buf[rdata + 2]}.${buf[rdata + 3]}` });
+        break;
+      case TYPE_CODE.AAAA:
+        if (rdlength !== 16) throw new MalformedResponse(`AAAA record of ${rdlength} bytes`);
+        if (name !== undefined) records.push({ name, type: 'AAAA', ttl, address: ipv6Text(buf, rdata) });
+        break;
+      case TYPE_CODE.MX: {
+        if (rdlength < 3) throw new MalformedResponse('MX record too short');
+        const exchange = readName(buf, rdata + 2);
+        if (exchange.next > at) throw new MalformedResponse('MX name runs past its record');
+        if (exchange.name === undefined) throw new MalformedResponse('MX record names no host');
+        if (name !== undefined) records.push({ name, type: 'MX', ttl, exchange: exchange.name, priority: buf.readUInt16BE(rdata) });
+        break;
+      }
+      case TYPE_CODE.CNAME: {
+        const target = readName(buf, rdata);
+        if (target.next > at) throw new MalformedResponse('CNAME target runs past its record');
+        if (target.name === undefined) throw new MalformedResponse('CNAME target is not a host name');
+        if (name !== undefined) records.push({ name, type: 'CNAME', ttl, target: target.name });
+        break;
+      }
+      case TYPE_CODE.SOA: {
+        const fixed = skipName(buf, skipName(buf, rdata));
+        if (fixed + 20 > at) throw new MalformedResponse('SOA record too short');
+        if (name !== undefined) records.push({ name, type: 'SOA', ttl, minimum: buf.readUInt32BE(fixed + 16) });
+        break;
+      }
+    }
+  }
+  return { records, next: at };
+}
+
+/** Decodes a response already matched to our query; throws MalformedResponse. */
+export function decodeResponse(buf: Buffer): DnsResponse {
+  if (buf.length < HEADER) throw new MalformedResponse('shorter than a header');
+  const flags = buf.readUInt16BE(2);
+  const [qd, an, ns, ar] = [buf.readUInt16BE(4), buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
+  if ((flags & 0x8000) === 0) throw new MalformedResponse('not a response');
+  if (HEADER + qd * 5 + (an + ns + ar) * MIN_RECORD > buf.length) throw new MalformedResponse(`header claims ${an + ns + ar} records, more than ${buf.length} bytes can hold`);
+  let at = HEADER;
+  let question: DnsResponse['question'];
+  for (let i = 0; i < qd; i++) {
+    const q = readName(buf, at);
+    if (q.next + 4 > buf.length) throw new MalformedResponse('question runs past the end');
+    if (i === 0) question = { name: q.name ?? '', type: buf.readUInt16BE(q.next) };
+    at = q.next + 4;
+  }
+  const answers = readSection(buf, at, an);
+  const authorities = readSection(buf, answers.next, ns);
+  return { id: buf.readUInt16BE(0), rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, question, answers: answers.records, authorities: authorities.records };
+}
+
+const RCODE_NAMES = Object.fromEntries(Object.entries(RCODE).map(([k, v]) => [v, k])) as Record<number, string>;
+
+/** The rcode's name; anything outside the common set is "other" (a closed set, for metric labels). */
 export function rcodeName(rcode: number): string {
-  const entry = Object.entries(RCODE).find(([, v]) => v === rcode);
-  return entry ? entry[0] : `RCODE${rcode}`;
+  return RCODE_NAMES[rcode] ?? 'other';
 }

@@ -1,11 +1,12 @@
 /**
  * One DNS exchange with one server, over UDP or TCP, each bounded by a timeout. Answers are accepted only
- * from the server asked, with the query's ID and question; anything else is ignored (spoofing, stray
- * replies). dns2's own TCP client has no timeout at all, hence this.
+ * from the server asked (its address compared in canonical form), with the query's ID and question, checked
+ * on the raw bytes before anything is decoded: spoofed or stray packets are dropped for microseconds each.
+ * A response that matches but cannot be decoded is a failure of that exchange.
  */
 import { createSocket, RemoteInfo } from 'node:dgram';
 import { connect } from 'node:net';
-import { DnsResponse, decodeResponse } from './message.js';
+import { DnsResponse, Expected, MalformedResponse, decodeResponse, matchesQuery } from './message.js';
 
 export interface DnsServer {
   readonly host: string;
@@ -13,16 +14,18 @@ export interface DnsServer {
   readonly family: 4 | 6;
 }
 
-export interface Expected {
-  readonly id: number;
-  readonly name: string;
-  readonly type: number;
-}
+export type { Expected };
 
 export type Exchange = { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly detail: string };
 
-function matches(response: DnsResponse | undefined, expected: Expected): response is DnsResponse {
-  return response !== undefined && response.id === expected.id && response.question?.name === expected.name && response.question.type === expected.type;
+/** The exchange a matched response ends: decoded, or a failure naming what was wrong with it. */
+function decoded(bytes: Buffer, server: DnsServer): Exchange {
+  try {
+    return { ok: true, response: decodeResponse(bytes) };
+  } catch (err) {
+    if (err instanceof MalformedResponse) return { ok: false, detail: `malformed response from ${server.host}: ${err.message}` };
+    throw err;
+  }
 }
 
 export function exchangeUdp(server: DnsServer, query: Buffer, expected: Expected, timeoutMs: number): Promise<Exchange> {
@@ -39,9 +42,8 @@ export function exchangeUdp(server: DnsServer, query: Buffer, expected: Expected
     const timer = setTimeout(() => finish({ ok: false, detail: `timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
     socket.on('error', (err) => finish({ ok: false, detail: `${err.message} (${server.host})` }));
     socket.on('message', (message: Buffer, from: RemoteInfo) => {
-      if (from.port !== server.port || from.address !== server.host) return;
-      const response = decodeResponse(message);
-      if (matches(response, expected)) finish({ ok: true, response });
+      if (from.port !== server.port || from.address !== server.host || !matchesQuery(message, expected)) return;
+      finish(decoded(message, server));
     });
     socket.send(query, server.port, server.host, (err) => {
       if (err) finish({ ok: false, detail: `${err.message} (${server.host})` });
@@ -74,9 +76,9 @@ export function exchangeTcp(server: DnsServer, query: Buffer, expected: Expected
       while (received.length >= 2) {
         const length = received.readUInt16BE(0);
         if (received.length < 2 + length) break;
-        const response = decodeResponse(received.subarray(2, 2 + length));
+        const message = received.subarray(2, 2 + length);
         received = received.subarray(2 + length);
-        if (matches(response, expected)) return finish({ ok: true, response });
+        if (matchesQuery(message, expected)) return finish(decoded(message, server));
       }
       // The two-byte length prefix bounds what is buffered to one message (64 KiB).
     });

@@ -1,7 +1,7 @@
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { WireDnsClient } from '../../src/dns/client';
 import { resolveRRset } from '../../src/dns/rrset';
-import { decodeResponse } from '../../src/dns/message';
+import { MalformedResponse, decodeResponse } from '../../src/dns/message';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { parseDnsServer } from '../../src/dns/servers';
 import { Packet } from 'dns2';
@@ -109,8 +109,8 @@ describe('answers that must be ignored', () => {
 });
 
 test('decodeResponse rejects what is not a DNS response', () => {
-  expect(decodeResponse(Buffer.from('hello'))).toBeUndefined();
-  expect(decodeResponse(Buffer.alloc(12))).toBeUndefined(); // a query (QR=0), not a response
+  expect(() => decodeResponse(Buffer.from('hello'))).toThrow(MalformedResponse);
+  expect(() => decodeResponse(Buffer.alloc(12))).toThrow('not a response'); // a query (QR=0)
 });
 
 test('DNS server specs', () => {
@@ -119,5 +119,9 @@ test('DNS server specs', () => {
   expect(parseDnsServer('[2001:db8::53]:5353')).toEqual({ host: '2001:db8::53', port: 5353, family: 6 });
   expect(parseDnsServer('2001:db8::53')).toEqual({ host: '2001:db8::53', port: 53, family: 6 });
   expect(parseDnsServer('ns.example.com')).toHaveProperty('problem');
+  // Written any way, an IPv6 server is kept in the form node reports a reply's source in.
+  expect(parseDnsServer('[0:0:0:0:0:0:0:1]:53')).toEqual({ host: '::1', port: 53, family: 6 });
+  expect(parseDnsServer('[::0001]:5353')).toEqual({ host: '::1', port: 5353, family: 6 });
+  expect(parseDnsServer('2001:DB8:0::53')).toEqual({ host: '2001:db8::53', port: 53, family: 6 });
   expect(parseDnsServer('127.0.0.1:0')).toHaveProperty('problem');
 });

@@ -93,7 +93,10 @@ type Bound = { servers: { udp: import('node:dgram').Socket; tcp: import('node:ne
  */
 async function bindUdpAndTcp(handle: unknown, host: string, port: number | undefined): Promise<Bound> {
   for (let attempt = 1; ; attempt++) {
-    const bound = createServer({ udp: true, tcp: true, handle: handle as never }) as unknown as Bound;
+    const server = createServer({ udp: true, tcp: true, handle: handle as never });
+    // dns2 re-emits its sockets' errors on the server: handled below, per socket, not as uncaught events.
+    server.on('error', () => undefined);
+    const bound = server as unknown as Bound;
     const { udp, tcp } = bound.servers;
     try {
       await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,153 @@
+/**
+ * The DNS wire codec against hostile packets: whoever owns a domain chooses what mx4map reads. Every
+ * packet here is built by hand, byte by byte, as an attacker would.
+ */
+import fc from 'fast-check';
+import { Packet } from 'dns2';
+import { MAX_KEPT, MalformedResponse, decodeResponse, encodeQuery, matchesQuery } from '../../src/dns/message';
+
+/** Encodes a name as labels (no compression). */
+function name(text: string): Buffer {
+  return Buffer.concat([...text.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+}
+
+function header(id: number, counts: [number, number, number, number], flags = 0x8180): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(id, 0);
+  h.writeUInt16BE(flags, 2);
+  counts.forEach((c, i) => h.writeUInt16BE(c, 4 + 2 * i));
+  return h;
+}
+
+function question(qname: string, type: number): Buffer {
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(type, 0);
+  tail.writeUInt16BE(1, 2);
+  return Buffer.concat([name(qname), tail]);
+}
+
+/** A record whose owner is a pointer to the question name (offset 12). */
+function rr(type: number, rdata: Buffer, ttl = 300): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt16BE(0xc00c, 0);
+  b.writeUInt16BE(type, 2);
+  b.writeUInt16BE(1, 4);
+  b.writeUInt32BE(ttl, 6);
+  b.writeUInt16BE(rdata.length, 10);
+  return Buffer.concat([b, rdata]);
+}
+
+const ID = 0x1234;
+const expected = { id: ID, name: 'mx.example', type: 1 };
+const answer = (records: Buffer[], counts?: [number, number, number, number]) =>
+  Buffer.concat([header(ID, counts ?? [1, records.length, 0, 0]), question('mx.example', 1), ...records]);
+
+describe('queries', () => {
+  test('one question with recursion desired and an EDNS0 OPT record of 1232 bytes, as a real parser reads it', () => {
+    const q = Packet.parse(encodeQuery(7, 'Mail.Example.', 'MX')) as unknown as { header: { id: number; rd: number }; questions: Array<{ name: string; type: number }>; additionals: Array<{ type: number; class: number }> };
+    expect(q.header).toMatchObject({ id: 7, rd: 1 });
+    expect(q.questions).toEqual([expect.objectContaining({ name: 'mail.example', type: 15 })]);
+    expect(q.additionals).toEqual([expect.objectContaining({ type: 41, class: 1232 })]);
+  });
+});
+
+describe('a reply is matched to its query on the raw bytes, before any decoding', () => {
+  test('our ID, QR set, and our question (case-insensitively) match', () => {
+    const ok = answer([]);
+    expect(matchesQuery(ok, expected)).toBe(true);
+    expect(matchesQuery(Buffer.concat([header(ID, [1, 0, 0, 0]), question('MX.Example', 1)]), expected)).toBe(true);
+  });
+
+  test.each([
+    ['another ID', Buffer.concat([header(ID + 1, [1, 0, 0, 0]), question('mx.example', 1)])],
+    ['a query, not a response', Buffer.concat([header(ID, [1, 0, 0, 0], 0x0100), question('mx.example', 1)])],
+    ['another name', Buffer.concat([header(ID, [1, 0, 0, 0]), question('mx.example.evil', 1)])],
+    ['another type', Buffer.concat([header(ID, [1, 0, 0, 0]), question('mx.example', 28)])],
+    ['no question', header(ID, [0, 0, 0, 0])],
+    ['a header cut short', Buffer.from([0x12, 0x34, 0x81])],
+  ])('%s: ignored', (_name, bytes) => {
+    expect(matchesQuery(bytes, expected)).toBe(false);
+  });
+});
+
+describe('decoding is bounded, and broken data is a malformed response, never a decision', () => {
+  test('A, AAAA (canonical text), MX, CNAME and SOA; TTLs with the top bit set read as 0 (RFC 2181)', () => {
+    const soa = Buffer.concat([name('ns.example'), name('hostmaster.example'), Buffer.from([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 42])]);
+    const mx = Buffer.concat([Buffer.from([0, 10]), name('Mail.Example')]);
+    const v6 = Buffer.from('20010db8000000000000000000000001', 'hex');
+    const r = decodeResponse(Buffer.concat([header(ID, [1, 4, 1, 0]), question('mx.example', 1), rr(1, Buffer.from([192, 0, 2, 1]), 0x80000000), rr(28, v6), rr(15, mx), rr(5, name('real.example')), rr(6, soa)]));
+    expect(r.answers).toEqual([
+      { name: 'mx.example', type: 'A', ttl: 0, address: '192.0.2.1' },
+      { name: 'mx.example', type: 'AAAA', ttl: 300, address: '2001:db8::1' },
+      { name: 'mx.example', type: 'MX', ttl: 300, exchange: 'mail.example', priority: 10 },
+      { name: 'mx.example', type: 'CNAME', ttl: 300, target: 'real.example' },
+    ]);
+    expect(r.authorities).toEqual([{ name: 'mx.example', type: 'SOA', ttl: 300, minimum: 42 }]);
+  });
+
+  test('IPv6 text is canonical (RFC 5952): the longest run of zero groups only', () => {
+    const r = decodeResponse(answer([rr(28, Buffer.from('20010db8000000010000000000000000', 'hex')), rr(28, Buffer.from('00000000000000000000000000000001', 'hex')), rr(28, Buffer.from('20010db8000100000001000100010001', 'hex'))]));
+    expect(r.answers.map((a) => (a.type === 'AAAA' ? a.address : ''))).toEqual(['2001:db8:0:1::', '::1', '2001:db8:1:0:1:1:1:1']);
+  });
+
+  test('a header claiming 65,535 records per section in 100 bytes is refused at once', () => {
+    const lying = Buffer.concat([header(ID, [1, 65535, 65535, 65535]), question('mx.example', 1), Buffer.alloc(70)]); // 98 bytes
+    // The message names the count check, which runs before any record is read.
+    expect(() => decodeResponse(lying)).toThrow('header claims 196605 records, more than 98 bytes can hold');
+  });
+
+  test.each([
+    ['an A record of 0 bytes', rr(1, Buffer.alloc(0)), 'A record of 0 bytes'],
+    ['an A record of 1 byte', rr(1, Buffer.from([127])), 'A record of 1 bytes'],
+    ['an A record of 8 bytes', rr(1, Buffer.from([127, 128, 129, 130, 131, 132, 133, 134])), 'A record of 8 bytes'],
+    ['an AAAA record of 2 bytes', rr(28, Buffer.from([0xbe, 0xef])), 'AAAA record of 2 bytes'],
+    ['an AAAA record of 4 bytes', rr(28, Buffer.from([0xbe, 0xef, 0, 1])), 'AAAA record of 4 bytes'],
+    ['an MX naming no host', rr(15, Buffer.concat([Buffer.from([0, 10]), name('bad name.example')])), 'MX record names no host'],
+    ['a CNAME to a name with a NUL byte', rr(5, name('a\0b.example')), 'CNAME target is not a host name'],
+    ['a label longer than 63', rr(5, Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0])])), 'label longer than 63 bytes'],
+    ['a name longer than 255', rr(5, name(Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.'))), 'name longer than 255 bytes'],
+    ['record data past the end', Buffer.concat([rr(1, Buffer.from([192, 0, 2, 1])).subarray(0, 10), Buffer.from([0, 40, 1, 2])]), 'record data runs past the end'],
+  ])('%s: the response is malformed', (_name, record, problem) => {
+    expect(() => decodeResponse(answer([record]))).toThrow(problem);
+  });
+
+  test('compression pointers: a loop or a forward pointer is malformed, not an endless walk', () => {
+    const loop = Buffer.concat([header(ID, [1, 1, 0, 0]), question('mx.example', 1)]);
+    const at = loop.length; // a record whose owner points at itself
+    const self = Buffer.alloc(12);
+    self.writeUInt16BE(0xc000 | at, 0);
+    expect(() => decodeResponse(Buffer.concat([loop, self, Buffer.from([0, 0, 0, 0])]))).toThrow('bad compression pointer');
+    const forward = Buffer.alloc(12);
+    forward.writeUInt16BE(0xc000 | (at + 4), 0);
+    expect(() => decodeResponse(Buffer.concat([loop, forward, Buffer.from([0, 0, 0, 0])]))).toThrow('bad compression pointer');
+  });
+
+  test(`a legal answer of 4,000 addresses is walked whole and keeps ${MAX_KEPT}`, () => {
+    const records = Array.from({ length: 4000 }, (_, i) => rr(1, Buffer.from([10, 0, i >> 8, i & 255])));
+    const r = decodeResponse(answer(records));
+    expect(r.answers).toHaveLength(MAX_KEPT);
+  });
+
+  test('records of other classes and types are walked past; unusable owner names are skipped, not fatal', () => {
+    const chaos = rr(1, Buffer.from([192, 0, 2, 9]));
+    chaos.writeUInt16BE(3, 4); // class CH
+    const txt = rr(16, Buffer.from([3, 0x61, 0x62, 0x63]));
+    const odd = Buffer.concat([name('a b.example'), Buffer.from([0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7])]);
+    const r = decodeResponse(answer([chaos, txt, odd, rr(1, Buffer.from([192, 0, 2, 1]))]));
+    expect(r.answers).toEqual([{ name: 'mx.example', type: 'A', ttl: 300, address: '192.0.2.1' }]);
+  });
+
+  test('any bytes: a response or MalformedResponse, nothing else, in bounded time', () => {
+    const good = answer([rr(1, Buffer.from([192, 0, 2, 1])), rr(5, name('real.example')), rr(15, Buffer.concat([Buffer.from([0, 5]), name('mx2.example')]))]);
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.tuple(fc.nat(good.length), fc.uint8Array({ maxLength: 8 }), fc.nat(8)).map(([at, insert, cut]) => Buffer.concat([good.subarray(0, at), insert, good.subarray(at + cut)]))), (bytes) => {
+        try {
+          decodeResponse(Buffer.from(bytes));
+        } catch (err) {
+          expect(err).toBeInstanceOf(MalformedResponse);
+        }
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+});
