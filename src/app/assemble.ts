@@ -29,6 +29,9 @@ export function engineSettings(config: Config): EngineSettings {
     cacheSize: config.cacheSize,
     hostCacheSize: config.hostCacheSize,
     probesPerHost: PROBES_PER_HOST,
+    maxProbes: config.maxProbes,
+    maxMxHosts: config.maxMxHosts,
+    maxAddresses: config.maxAddresses,
     dryRun: config.dryRun,
   };
 }
@@ -86,7 +89,7 @@ export interface AssembledEngine {
 export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
   const servers = config.dns.length > 0 ? config.dns : systemDnsServers();
   if (servers.length === 0) throw new ConfigError('no DNS servers: the system has none configured (resolv.conf); give --dns HOST:PORT');
-  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts }, edges.observeQuery);
+  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight }, edges.observeQuery);
   const prober = new Prober(
     {
       port: config.probePort,

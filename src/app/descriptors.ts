@@ -17,8 +17,6 @@ export interface Reserve {
   readonly base: number;
 }
 
-/** Most DNS sockets open at once that the reserve allows for. */
-export const DNS_SOCKETS_RESERVED = 256;
 const BASE_RESERVED = 64;
 /** Used when the limit cannot be read (no /proc): the usual soft default. */
 const ASSUMED_LIMIT = 1024;
@@ -49,15 +47,15 @@ export interface ConnectionCap {
   readonly warning?: string;
 }
 
-export function reserveFor(config: Pick<Config, 'probeConcurrency'>): Reserve {
-  return { dns: DNS_SOCKETS_RESERVED, probes: config.probeConcurrency, ops: OPS_MAX_CONNECTIONS, base: BASE_RESERVED };
+export function reserveFor(config: Pick<Config, 'probeConcurrency' | 'dnsMaxInFlight'>): Reserve {
+  return { dns: config.dnsMaxInFlight, probes: config.probeConcurrency, ops: OPS_MAX_CONNECTIONS, base: BASE_RESERVED };
 }
 
 export function reserveTotal(r: Reserve): number {
   return r.dns + r.probes + r.ops + r.base;
 }
 
-export function connectionCap(config: Pick<Config, 'maxConnections' | 'probeConcurrency'>, limit: number | undefined): ConnectionCap {
+export function connectionCap(config: Pick<Config, 'maxConnections' | 'probeConcurrency' | 'dnsMaxInFlight'>, limit: number | undefined): ConnectionCap {
   const known = limit !== undefined;
   const fileLimit = limit ?? ASSUMED_LIMIT;
   const reserve = reserveFor(config);

@@ -122,22 +122,3 @@ export class SingleFlight<K, V> {
     return promise;
   }
 }
-
-/** Caps how many async tasks run at once; the rest wait in order. */
-export class Semaphore {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  async use<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await task();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}

@@ -9,7 +9,7 @@ import { MapDefinition, mapDefinitions } from './map-definitions.js';
 import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
 import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
-import { Trigger } from '../engine/decision.js';
+import { RULE_TRIGGERS, Trigger } from '../engine/decision.js';
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
 import { parseAddressItem } from '../engine/locality.js';
 import { parseHttpListen } from '../ops/http.js';
@@ -78,7 +78,7 @@ const ownAddress: ValueKind<string> = {
   show: String,
 };
 
-export const ALL_TRIGGERS: readonly Trigger[] = ['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable'];
+export const ALL_TRIGGERS: readonly Trigger[] = RULE_TRIGGERS;
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
@@ -187,6 +187,14 @@ export const OPTIONS = {
     describe: 'Rounds over the DNS server list before a query counts as failed.',
     reloadable: false,
   }),
+  dnsMaxInFlight: option({
+    kind: integer(1, 10_000),
+    default: 256,
+    unit: 'queries',
+    describe:
+      'DNS queries in flight at once, server-wide (each holds one socket). A query that cannot start before its lookup\'s deadline is not sent: the lookup fails open. Its sockets are kept out of the connection cap.',
+    reloadable: false,
+  }),
   deadline: option({
     kind: duration('ms', 10, 60 * SECOND),
     default: 3 * SECOND,
@@ -213,6 +221,13 @@ export const OPTIONS = {
     default: true,
     unit: '-',
     describe: 'Probe IPv6 SMTP on MX hosts that have AAAA records. --no-probe treats present AAAA records as working.',
+    reloadable: true,
+  }),
+  maxProbes: option({
+    kind: integer(0, 100),
+    default: 6,
+    unit: 'probes',
+    describe: 'Most IPv6 probes one lookup may send (two per MX host at most, most preferred hosts first). A probe that cannot start before the lookup\'s deadline is not sent, and the lookup fails open.',
     reloadable: true,
   }),
   probePort: option({
@@ -305,7 +320,14 @@ export const OPTIONS = {
     kind: integer(1, 100),
     default: 10,
     unit: 'addresses',
-    describe: 'Most IPv4 addresses in one answer, most preferred first.',
+    describe: 'Most addresses kept per MX host, and most IPv4 addresses in one answer (most preferred first), before anything is cached, logged or saved.',
+    reloadable: true,
+  }),
+  maxMxHosts: option({
+    kind: integer(1, 100),
+    default: 10,
+    unit: 'hosts',
+    describe: 'Most MX hosts considered per domain, most preferred first (a zone may name thousands).',
     reloadable: true,
   }),
   postfixSingleNexthop: option({

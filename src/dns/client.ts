@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { DnsResponse, RCODE, RecordType, TYPE_CODE, encodeQuery, normaliseName, rcodeName } from './message.js';
 import { DnsServer, Exchange, exchangeTcp, exchangeUdp } from './transport.js';
+import { Gate } from '../limits/gate.js';
 
 export interface DnsClientOptions {
   readonly servers: readonly DnsServer[];
@@ -13,6 +14,8 @@ export interface DnsClientOptions {
   readonly timeoutMs: number;
   /** Rounds over the server list. */
   readonly attempts: number;
+  /** Queries in flight at once, server-wide: each holds one socket at a time. */
+  readonly maxInFlight?: number;
 }
 
 export type QueryOutcome = { readonly kind: 'response'; readonly response: DnsResponse } | { readonly kind: 'failure'; readonly detail: string };
@@ -27,25 +30,38 @@ export interface DnsStats {
 export type QueryObserver = (outcome: string, ms: number) => void;
 
 export interface DnsClient {
-  query(name: string, type: RecordType): Promise<QueryOutcome>;
+  /** `until` (performance.now() time): a query that cannot start by then is not sent, and fails. */
+  query(name: string, type: RecordType, until?: number): Promise<QueryOutcome>;
 }
 
 export class WireDnsClient implements DnsClient {
   readonly stats: DnsStats = { queries: 0, byOutcome: {} };
+  private readonly gate: Gate;
 
   constructor(
     private readonly options: DnsClientOptions,
     private readonly observe: QueryObserver = () => undefined,
   ) {
     if (options.servers.length === 0) throw new Error('no DNS servers configured');
+    this.gate = new Gate(options.maxInFlight ?? Infinity);
   }
 
-  async query(name: string, type: RecordType): Promise<QueryOutcome> {
+  /** Queries that could not start before their lookup's deadline (the in-flight budget was used up). */
+  get refused(): number {
+    return this.gate.refused;
+  }
+
+  async query(name: string, type: RecordType, until = Infinity): Promise<QueryOutcome> {
+    const outcome = await this.gate.run(until, () => this.ask(name, type));
+    return outcome ?? { kind: 'failure', detail: `no DNS query slot free before the deadline (dns_max_in_flight) for ${normaliseName(name)} ${type}` };
+  }
+
+  private async ask(name: string, type: RecordType): Promise<QueryOutcome> {
     const qname = normaliseName(name);
     let lastFailure = 'no server answered';
     for (let round = 0; round < this.options.attempts; round++) {
       for (const server of this.options.servers) {
-        const exchange = await this.ask(server, qname, type);
+        const exchange = await this.exchange(server, qname, type);
         if (!exchange.ok) {
           lastFailure = exchange.detail;
           continue;
@@ -59,7 +75,7 @@ export class WireDnsClient implements DnsClient {
     return { kind: 'failure', detail: lastFailure };
   }
 
-  private async ask(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
+  private async exchange(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
     const id = randomInt(0x10000);
     const expected = { id, name, type: TYPE_CODE[type] };
     const query = encodeQuery(id, name, type);

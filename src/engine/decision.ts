@@ -3,19 +3,35 @@
  * into a reply (../maps/format.ts).
  */
 
-/** Why delivery must be forced onto IPv4. */
-export type Trigger = 'cname-mx' | 'no-aaaa' | 'aaaa-error' | 'ipv6-unreachable' | 'override';
+/**
+ * The vocabularies, defined once: the options table, the snapshot reader, the metrics and the README all
+ * take them from here.
+ */
 
-/** Why a domain is left to the MTA's normal routing. */
-export type LeaveReason =
-  | 'nxdomain'
-  | 'null-mx'
-  | 'ipv6-ok'
-  | 'no-ipv4'
-  | 'never' // a `never` override
-  | 'local' // a local domain, or one whose MX hosts are this host: never routed to ourselves
-  | 'deadline' // not decided within the answer deadline; the work goes on in the background
-  | 'no-engine'; // served without a decision engine: everything is left alone
+/** Triggers the `triggers` option switches: why delivery must be forced onto IPv4. */
+export const RULE_TRIGGERS = ['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable'] as const;
+/** Every trigger a forced decision may name: the rule's, and a force_ipv4 override. */
+export const TRIGGERS = [...RULE_TRIGGERS, 'override'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** Why a domain is left to the MTA's normal routing, found in its DNS data: these are cached. */
+export const DATA_LEAVE_REASONS = [
+  'nxdomain',
+  'null-mx',
+  'ipv6-ok',
+  'no-ipv4',
+  'special-ipv4', // a trigger fired, but the only IPv4 addresses are special-purpose (loopback, multicast …)
+] as const;
+
+/** Every reason a domain is left alone. */
+export const LEAVE_REASONS = [
+  ...DATA_LEAVE_REASONS,
+  'never', // a `never` override
+  'local', // a local domain, or one whose MX hosts are this host: never routed to ourselves
+  'deadline', // not decided within the answer deadline; the work goes on in the background
+  'no-engine', // served without a decision engine: everything is left alone
+] as const;
+export type LeaveReason = (typeof LEAVE_REASONS)[number];
 
 export type Decision =
   | {

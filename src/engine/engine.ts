@@ -11,7 +11,7 @@ import { Prober } from '../probe/prober.js';
 import { Decider, Decision, ExportedDecision, Trigger } from './decision.js';
 import { HostReport, MxFacts, ProbeFact } from './facts.js';
 import { HostDirectory } from './hosts.js';
-import { resolveMx } from './mx.js';
+import { limitMxHosts, resolveMx } from './mx.js';
 import { intern, leave } from './intern.js';
 import { Overrides, fitsOverride, matchOverride, sameOverrides } from './overrides.js';
 import { Locality, nowhere } from './locality.js';
@@ -27,6 +27,12 @@ export interface EngineSettings extends RuleSettings {
   readonly hostCacheSize: number;
   /** Most addresses probed per MX host. */
   readonly probesPerHost: number;
+  /** Most probes one lookup may ask for, most preferred hosts first. */
+  readonly maxProbes: number;
+  /** Most MX hosts considered per domain, most preferred first. */
+  readonly maxMxHosts: number;
+  /** Most addresses kept per host and per decision. */
+  readonly maxAddresses: number;
   readonly dryRun: boolean;
 }
 
@@ -38,6 +44,8 @@ export interface Evaluation {
   readonly decision: Decision;
   /** How long the decision is cached. */
   readonly ttlMs: number;
+  /** Addresses past max_addresses left out of the routes. */
+  readonly routesDropped: number;
   readonly dnsQueries: number;
   readonly probesSent: number;
   readonly durationMs: number;
@@ -57,8 +65,8 @@ function involvesUs(decision: Decision, locality: Locality): boolean {
 }
 
 /** The part of the settings a decision's content depends on, as a string (also kept in cache snapshots). */
-export function ruleFingerprint(settings: RuleSettings): string {
-  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe}`;
+export function ruleFingerprint(settings: RuleSettings & { readonly maxAddresses: number; readonly maxMxHosts: number }): string {
+  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts}`;
 }
 
 /** Whether a decision depends on the rule (triggers, probing); nxdomain and null MX do not, nor overrides. */
@@ -78,11 +86,12 @@ interface Tally {
   probesSent: number;
 }
 
-function counting(dns: DnsClient, tally: Tally): DnsClient {
+/** The lookup's view of the DNS client: its queries counted, and none started after its deadline. */
+function counting(dns: DnsClient, tally: Tally, until: number): DnsClient {
   return {
     query(name: string, type: RecordType): Promise<QueryOutcome> {
       tally.dnsQueries++;
-      return dns.query(name, type);
+      return dns.query(name, type, until);
     },
   };
 }
@@ -283,13 +292,14 @@ export class Engine implements Decider {
     const tally: Tally = { dnsQueries: 0, probesSent: 0 };
     const settings = this.settings;
     const override = matchOverride(this.overrides, domain);
-    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number): Evaluation => ({
+    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number, routesDropped = 0): Evaluation => ({
       domain,
       override,
       mx,
       hosts,
       decision,
       ttlMs,
+      routesDropped,
       dnsQueries: tally.dnsQueries,
       probesSent: tally.probesSent,
       durationMs: Math.round(performance.now() - started),
@@ -298,33 +308,49 @@ export class Engine implements Decider {
     const locality = this.locality;
     if (locality.isLocalDomain(domain)) return finish(undefined, [], leave('local'), 0);
 
-    const dns = counting(this.dns, tally);
-    const mx = await resolveMx(dns, domain);
+    // Every DNS query and probe of this lookup must start before its deadline, or is not sent.
+    const until = started + settings.deadlineMs;
+    const dns = counting(this.dns, tally, until);
+    const mx = limitMxHosts(await resolveMx(dns, domain), settings.maxMxHosts);
     const facts = mx.kind === 'hosts' ? await Promise.all(mx.hosts.map((h) => this.hosts.get(h.name, dns))) : [];
     const forced = override === 'force';
     const probing = mx.kind === 'hosts' && probesNeeded(facts, forced, settings);
+    // The lookup's probe budget goes to the most preferred hosts first (facts are in preference order).
+    let budget = probing ? settings.maxProbes : 0;
+    const planned = facts.map((host) => {
+      const addresses = host.aaaa.kind === 'records' ? host.aaaa.addresses.slice(0, Math.min(settings.probesPerHost, budget)) : [];
+      budget -= addresses.length;
+      return addresses;
+    });
+    let probesMissed = false;
     const hosts: HostReport[] = await Promise.all(
       facts.map(async (host, i) => {
         const preference = mx.kind === 'hosts' ? mx.hosts[i].preference : 0;
-        const probes = probing ? await this.probeHost(host.aaaa.kind === 'records' ? host.aaaa.addresses : [], tally) : [];
+        const probes = await this.probeHost(planned[i], tally, until);
+        if (probes.length < planned[i].length) probesMissed = true;
         const triggers: Trigger[] = [...dnsTriggers(host, settings), ...probeTrigger(host, probes, settings)];
         return { ...host, preference, probes, triggers };
       }),
     );
-    const outcome = decide(mx, hosts, forced, (address) => locality.isOwn(address));
-    const ttlMs = outcome.decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, outcome.ttl * 1000));
-    return finish(mx, hosts, intern(outcome.decision), ttlMs);
+    const outcome = decide(mx, hosts, { forced, isOwn: (address) => locality.isOwn(address), maxAddresses: settings.maxAddresses });
+    // A probe that could not run might have forced the domain: without it, no decision to keep for long.
+    const decision: Decision =
+      probesMissed && outcome.decision.action !== 'force-ipv4' ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' } : outcome.decision;
+    const ttlMs = decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, outcome.ttl * 1000));
+    return finish(mx, hosts, intern(decision), ttlMs, outcome.routesDropped ?? 0);
   }
 
-  private async probeHost(addresses: readonly string[], tally: Tally): Promise<ProbeFact[]> {
-    const chosen = addresses.slice(0, this.settings.probesPerHost);
-    return Promise.all(
-      chosen.map(async (address) => {
-        const verdict = await this.prober.check(address);
+  /** Probes `addresses`; those that could not start before `until` are left out of the result. */
+  private async probeHost(addresses: readonly string[], tally: Tally, until: number): Promise<ProbeFact[]> {
+    const facts = await Promise.all(
+      addresses.map(async (address): Promise<ProbeFact | undefined> => {
+        const verdict = await this.prober.check(address, until);
+        if (!verdict) return undefined;
         if (!verdict.cached) tally.probesSent++;
         return { address, ok: verdict.ok, detail: verdict.detail, ms: verdict.ms, cached: verdict.cached, ttlMs: verdict.ttlMs };
       }),
     );
+    return facts.filter((f): f is ProbeFact => f !== undefined);
   }
 
   private logDecision(e: Evaluation): void {
@@ -334,7 +360,9 @@ export class Engine implements Decider {
       domain: e.domain,
       action: d.action,
       reasons: d.action === 'force-ipv4' ? d.triggers : d.action === 'leave' ? [d.reason] : ['dns-failure'],
-      routes: d.action === 'force-ipv4' ? d.routes : undefined,
+      routes: d.action === 'force-ipv4' ? d.routes : undefined, // at most max_addresses
+      routesDropped: e.routesDropped || undefined,
+      mxHostsDropped: e.mx?.kind === 'hosts' ? e.mx.dropped : undefined,
       detail: d.action === 'dns-failure' ? d.detail : undefined,
       ttlMs: e.ttlMs,
       durationMs: e.durationMs,

@@ -18,11 +18,23 @@ export type MxFacts =
       readonly aliases: readonly string[];
       readonly hosts: readonly MxHost[];
       readonly ttl: number;
+      /** MX hosts past max_mx_hosts, least preferred, not considered. */
+      readonly dropped?: number;
     };
 
 export type AddressFacts =
-  | { readonly kind: 'records'; readonly addresses: readonly string[]; readonly ttl: number }
-  | { readonly kind: 'nodata'; readonly ttl: number }
+  | {
+      readonly kind: 'records';
+      /** Usable addresses, at most max_addresses of them. */
+      readonly addresses: readonly string[];
+      readonly ttl: number;
+      /** Usable addresses past max_addresses, not kept. */
+      readonly dropped?: number;
+      /** Special-purpose addresses published and ignored (a few, for the reason trail). */
+      readonly special?: readonly string[];
+    }
+  /** No records, or (with `special`) only special-purpose addresses that can never be a mail host. */
+  | { readonly kind: 'nodata'; readonly ttl: number; readonly special?: readonly string[] }
   | { readonly kind: 'nxdomain'; readonly ttl: number }
   | { readonly kind: 'failure'; readonly detail: string };
 

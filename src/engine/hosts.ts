@@ -7,11 +7,32 @@ import { RRset, resolveRRset } from '../dns/rrset.js';
 import { DnsRecord } from '../dns/message.js';
 import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
 import { AddressFacts, HostFacts } from './facts.js';
+import { isSpecialAddress } from './special-address.js';
 
-function addressFacts(set: RRset<Extract<DnsRecord, { type: 'A' | 'AAAA' }>>): AddressFacts {
+/** Special-purpose addresses shown in a host's facts; the rest are only counted out. */
+const SPECIAL_SHOWN = 4;
+
+/**
+ * The addresses kept for a host: special-purpose ones never (a host with only those has, in effect, none),
+ * and at most `maxAddresses` of the rest, in the order the server gave them, before anything is cached,
+ * routed, logged or snapshotted.
+ */
+function addressFacts(set: RRset<Extract<DnsRecord, { type: 'A' | 'AAAA' }>>, maxAddresses: number): AddressFacts {
   switch (set.kind) {
-    case 'records':
-      return { kind: 'records', addresses: set.records.map((r) => r.address), ttl: set.ttl };
+    case 'records': {
+      const usable: string[] = [];
+      const special: string[] = [];
+      let dropped = 0;
+      for (const r of set.records) {
+        if (isSpecialAddress(r.address)) special.push(r.address);
+        else if (usable.includes(r.address)) continue;
+        else if (usable.length < maxAddresses) usable.push(r.address);
+        else dropped++;
+      }
+      const shown = special.length ? { special: special.slice(0, SPECIAL_SHOWN) } : {};
+      if (usable.length === 0) return { kind: 'nodata', ttl: set.ttl, ...shown };
+      return { kind: 'records', addresses: usable, ttl: set.ttl, ...(dropped ? { dropped } : {}), ...shown };
+    }
     case 'nodata':
     case 'nxdomain':
       return { kind: set.kind, ttl: set.ttl };
@@ -20,20 +41,21 @@ function addressFacts(set: RRset<Extract<DnsRecord, { type: 'A' | 'AAAA' }>>): A
   }
 }
 
-export async function resolveHost(dns: DnsClient, name: string, failureTtl: number): Promise<HostFacts> {
+export async function resolveHost(dns: DnsClient, name: string, failureTtl: number, maxAddresses: number): Promise<HostFacts> {
   const [a, aaaa] = await Promise.all([resolveRRset(dns, name, 'A'), resolveRRset(dns, name, 'AAAA')]);
   const aliases = [...new Set([...(a.kind === 'failure' ? [] : a.aliases), ...(aaaa.kind === 'failure' ? [] : aaaa.aliases)])];
-  const facts = { a: addressFacts(a), aaaa: addressFacts(aaaa) };
+  const facts = { a: addressFacts(a, maxAddresses), aaaa: addressFacts(aaaa, maxAddresses) };
   const ttls = [facts.a, facts.aaaa].map((f) => (f.kind === 'failure' ? failureTtl : f.ttl));
   const canonical = a.kind !== 'failure' ? a.canonical : aaaa.kind !== 'failure' ? aaaa.canonical : name;
   return { name, aliases, canonical, ...facts, ttl: Math.min(...ttls) };
 }
 
-/** How long host facts are kept; read on every store, so a reload applies at once. */
+/** How long host facts are kept and how many addresses; read on every store, so a reload applies at once. */
 export interface HostLifetimes {
   readonly minTtlMs: number;
   readonly maxTtlMs: number;
   readonly failureTtlMs: number;
+  readonly maxAddresses: number;
 }
 
 export class HostDirectory {
@@ -58,8 +80,8 @@ export class HostDirectory {
     // A cached host lives on only for what is left of its lifetime, so decisions made from it do too.
     if (cached) return { ...cached, ttl: this.cache.remaining(name) / 1000 };
     return this.flights.run(name, async () => {
-      const { minTtlMs, maxTtlMs, failureTtlMs } = this.lifetimes();
-      const facts = await resolveHost(dns, name, failureTtlMs / 1000);
+      const { minTtlMs, maxTtlMs, failureTtlMs, maxAddresses } = this.lifetimes();
+      const facts = await resolveHost(dns, name, failureTtlMs / 1000, maxAddresses);
       const failed = facts.a.kind === 'failure' || facts.aaaa.kind === 'failure';
       this.cache.set(name, facts, failed ? failureTtlMs : Math.min(maxTtlMs, Math.max(minTtlMs, facts.ttl * 1000)));
       return facts;

@@ -44,14 +44,15 @@ export function interfaceAddresses(table: InterfaceTable): string[] {
 }
 
 export function buildLocality(options: { domains: DomainSet; hostNames: readonly string[]; configured: readonly string[]; interfaces: readonly string[] }): Locality {
-  const list = new BlockList();
+  // One list per family: a BlockList holding a v4-mapped prefix would match IPv4 addresses too.
+  const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
   const shown: string[] = [];
   for (const item of [...options.interfaces, ...options.configured]) {
     const parsed = parseAddressItem(item);
     if ('problem' in parsed) continue; // configured items are checked when the configuration is read
     const type = parsed.family === 4 ? 'ipv4' : 'ipv6';
-    if (parsed.prefix === (parsed.family === 4 ? 32 : 128)) list.addAddress(parsed.address, type);
-    else list.addSubnet(parsed.address, parsed.prefix, type);
+    if (parsed.prefix === (parsed.family === 4 ? 32 : 128)) lists[type].addAddress(parsed.address, type);
+    else lists[type].addSubnet(parsed.address, parsed.prefix, type);
     shown.push(item);
   }
   const { domains } = options;
@@ -63,7 +64,9 @@ export function buildLocality(options: { domains: DomainSet; hostNames: readonly
     fingerprint: `${domains.fingerprint}|${[...names].sort().join(',')}|${sorted.join(',')}`,
     isOwn(address: string): boolean {
       const family = isIP(address);
-      return family !== 0 && list.check(address, family === 4 ? 'ipv4' : 'ipv6');
+      if (family === 0) return false;
+      const type = family === 4 ? 'ipv4' : 'ipv6';
+      return lists[type].check(address, type);
     },
   };
 }

@@ -16,6 +16,17 @@ export interface Outcome {
   readonly decision: Decision;
   /** Seconds the decision may be served, before clamping. */
   readonly ttl: number;
+  /** Addresses past max_addresses left out of the routes. */
+  readonly routesDropped?: number;
+}
+
+export interface DecideOptions {
+  /** A force_ipv4 override applies; `never` overrides are answered before any DNS and never get here. */
+  readonly forced?: boolean;
+  /** This host's own addresses: a domain whose mail hosts include us is never routed. */
+  readonly isOwn?: (address: string) => boolean;
+  /** Most addresses in the routes, most preferred first. */
+  readonly maxAddresses?: number;
 }
 
 /** Triggers that DNS alone can fire for one host. */
@@ -62,6 +73,19 @@ function minTtl(values: number[]): number {
   return values.length === 0 ? Infinity : Math.min(...values);
 }
 
+/** Keeps preference order and grouping while dropping addresses past `max`. */
+export function capRoutes(routes: readonly (readonly string[])[], max: number): string[][] {
+  const out: string[][] = [];
+  let left = max;
+  for (const group of routes) {
+    if (left <= 0) break;
+    const kept = group.slice(0, left);
+    if (kept.length > 0) out.push(kept);
+    left -= kept.length;
+  }
+  return out;
+}
+
 /** Whether any address of the hosts (A or AAAA) is one of this host's own. */
 function routesToUs(hosts: readonly HostReport[], isOwn: (address: string) => boolean): boolean {
   for (const h of hosts) {
@@ -71,12 +95,12 @@ function routesToUs(hosts: readonly HostReport[], isOwn: (address: string) => bo
 }
 
 /**
- * Decides from the MX facts and the host reports (probes and triggers filled in). `forced` is a force_ipv4
- * override; `never` overrides are answered before any DNS and never get here. `isOwn` tells this host's
- * own addresses: a domain whose mail hosts include us is never routed (Postfix would bounce the mail as
- * looping back to itself), whatever the triggers or overrides say.
+ * Decides from the MX facts and the host reports (probes and triggers filled in). A domain whose mail hosts
+ * include this host is never routed (Postfix would bounce the mail as looping back to itself), whatever
+ * the triggers or overrides say.
  */
-export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolean, isOwn: (address: string) => boolean = () => false): Outcome {
+export function decide(mx: MxFacts, hosts: readonly HostReport[], options: DecideOptions = {}): Outcome {
+  const { forced = false, isOwn = () => false, maxAddresses = Infinity } = options;
   switch (mx.kind) {
     case 'failure':
       return { decision: { action: 'dns-failure', detail: mx.detail }, ttl: 0 };
@@ -96,7 +120,13 @@ export function decide(mx: MxFacts, hosts: readonly HostReport[], forced: boolea
   if (routesToUs(usable, isOwn)) return { decision: { action: 'leave', reason: 'local' }, ttl };
   const triggers = forced ? (['override'] as const) : [...new Set(usable.flatMap((h) => h.triggers))];
   if (triggers.length === 0) return { decision: { action: 'leave', reason: 'ipv6-ok' }, ttl };
-  const routes = routesFor(usable);
-  if (routes.length === 0) return { decision: { action: 'leave', reason: 'no-ipv4' }, ttl };
-  return { decision: { action: 'force-ipv4', triggers, routes }, ttl };
+  const all = routesFor(usable);
+  if (all.length === 0) {
+    // Only special-purpose IPv4 (127.0.0.1, 0.0.0.0, multicast …): nothing a route could go to.
+    const special = usable.some((h) => h.a.kind === 'nodata' && (h.a.special?.length ?? 0) > 0);
+    return { decision: { action: 'leave', reason: special ? 'special-ipv4' : 'no-ipv4' }, ttl };
+  }
+  const routes = capRoutes(all, maxAddresses);
+  const routesDropped = all.flat().length - routes.flat().length;
+  return { decision: { action: 'force-ipv4', triggers, routes }, ttl, ...(routesDropped ? { routesDropped } : {}) };
 }

@@ -5,6 +5,7 @@
  */
 import { MapDefinition } from '../config/map-definitions.js';
 import { Decision } from '../engine/decision.js';
+import { capRoutes } from '../engine/rule.js';
 import { Reply } from '../protocol/socketmap.js';
 
 export interface AnswerPolicy {
@@ -21,19 +22,6 @@ export interface AnswerPolicy {
 export const DEFAULT_POLICY: AnswerPolicy = { onDnsFailure: 'notfound', dryRun: false, maxAddresses: 10, postfixSingleNexthop: false };
 
 const NOTFOUND: Reply = { status: 'NOTFOUND' };
-
-/** Keeps preference order and grouping while dropping addresses past `max`. */
-export function capRoutes(routes: readonly (readonly string[])[], max: number): string[][] {
-  const out: string[][] = [];
-  let left = max;
-  for (const group of routes) {
-    if (left <= 0) break;
-    const kept = group.slice(0, left);
-    if (kept.length > 0) out.push(kept);
-    left -= kept.length;
-  }
-  return out;
-}
 
 /** The route value for a forced domain, or undefined when there is no address to route to. */
 export function routeValue(routes: readonly (readonly string[])[], map: MapDefinition, policy: AnswerPolicy): string | undefined {

@@ -1,8 +1,12 @@
 /**
  * IPv6 SMTP reachability with memory: one probe per address per lifetime (success and failure lifetimes
- * apart), concurrent askers share one probe, and probes run under a concurrency cap.
+ * apart), concurrent askers share one probe, and probes run under a server-wide cap whose queue is waited
+ * on only until the asking lookup's deadline. Special-purpose addresses are never probed (the engine never
+ * asks for them); this is the last line.
  */
-import { Semaphore, SingleFlight, TtlCache } from '../cache/ttl-cache.js';
+import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
+import { Gate } from '../limits/gate.js';
+import { isSpecialAddress } from '../engine/special-address.js';
 import { ProbeResult, SmtpProbe } from './smtp-probe.js';
 
 export interface ProberOptions {
@@ -21,10 +25,20 @@ export interface ProbeVerdict extends ProbeResult {
   readonly ttlMs: number;
 }
 
+/** Probe outcomes as counted in /metrics: a closed set, whatever error a socket reports. */
+export const PROBE_OUTCOMES = ['ok', 'refused', 'unreachable', 'timeout', 'reset', 'bad-greeting', 'garbage', 'closed', 'other'] as const;
+export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
+
+export function probeOutcome(result: ProbeResult): ProbeOutcome {
+  if (result.ok) return 'ok';
+  const word = result.detail.split(' ')[0];
+  return (PROBE_OUTCOMES as readonly string[]).includes(word) ? (word as ProbeOutcome) : 'other';
+}
+
 export class Prober {
   private readonly cache: TtlCache<string, ProbeResult>;
-  private readonly flights = new SingleFlight<string, ProbeResult>();
-  private readonly limit: Semaphore;
+  private readonly flights = new SingleFlight<string, ProbeResult | undefined>();
+  private readonly gate: Gate;
   readonly outcomes: Record<string, number> = {};
 
   constructor(
@@ -33,25 +47,36 @@ export class Prober {
     now: () => number = Date.now,
   ) {
     this.cache = new TtlCache(options.cacheSize, now);
-    this.limit = new Semaphore(options.concurrency);
+    this.gate = new Gate(options.concurrency);
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
     return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
   }
 
-  async check(address: string): Promise<ProbeVerdict> {
+  /** Probes that could not start before their lookup's deadline (the pool was full). */
+  get refused(): number {
+    return this.gate.refused;
+  }
+
+  /**
+   * The verdict for `address`, probing it if nothing is remembered; undefined when the probe could not
+   * start before `until` (performance.now() time), or the address can never be a mail host.
+   */
+  async check(address: string, until = Infinity): Promise<ProbeVerdict | undefined> {
+    if (isSpecialAddress(address)) return undefined;
     const cached = this.cache.get(address);
     if (cached) return { ...cached, cached: true, ttlMs: this.cache.remaining(address) };
     const result = await this.flights.run(address, () =>
-      this.limit.use(async () => {
+      this.gate.run(until, async () => {
         const r = await this.probe(address, this.options.port, this.options.timeoutMs);
-        const outcome = r.ok ? 'ok' : r.detail.split(' ')[0];
+        const outcome = probeOutcome(r);
         this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
         this.cache.set(address, r, r.ok ? this.options.okTtlMs : this.options.failTtlMs);
         return r;
       }),
     );
+    if (!result) return undefined;
     return { ...result, cached: false, ttlMs: result.ok ? this.options.okTtlMs : this.options.failTtlMs };
   }
 }

@@ -1,13 +1,17 @@
 /**
  * The cache snapshot format: what lets a restart answer from memory instead of asking DNS for every busy
  * domain at once. Pure: text in, entries out. JSON lines: a header naming the entry count (so a truncated
- * file is detected), then one `[domain, expiresAtMs, decision]` per line. Any line that does not check out
- * makes the whole file corrupt: a snapshot is an optimisation, and a wrong answer is worse than DNS traffic.
+ * file is detected), then one `[domain, expiresAtMs, decision]` per line. Every entry is checked as
+ * strictly as a DNS answer: one that does not check out — a line cut short, a route to 127.0.0.1, a reason
+ * an older or newer build wrote — is dropped and counted, and the others are kept: a wrong answer is worse
+ * than DNS traffic, and one bad line must not cost the whole cache. A file that is not a snapshot of this
+ * version is refused whole.
  */
 import { isIPv4 } from 'node:net';
 import { isHostName } from '../domain/key.js';
-import { Decision, LeaveReason, Trigger } from '../engine/decision.js';
+import { DATA_LEAVE_REASONS, Decision, LeaveReason, TRIGGERS, Trigger } from '../engine/decision.js';
 import { intern } from '../engine/intern.js';
+import { isSpecialAddress } from '../engine/special-address.js';
 
 const FORMAT = 'mx4map-cache';
 const VERSION = 1;
@@ -51,33 +55,57 @@ export interface Restored {
   readonly rule: string | undefined;
   /** Entries whose lifetime ran out while the server was down. */
   readonly expired: number;
+  /** Entries that did not check out (dropped), lines the header promised that are missing included. */
+  readonly invalid: number;
+  /** The first problem found among them, for the log. */
+  readonly firstProblem?: string;
 }
 
-/** Reads a snapshot; throws SnapshotError naming the first problem. Lifetimes are capped at `maxTtlMs` from now. */
+/** Reads a snapshot; throws SnapshotError when it is not one. Lifetimes are capped at `maxTtlMs` from now. */
 export function decodeSnapshot(text: string, now: number, maxTtlMs: number): Restored {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   const header = parseJson(lines[0] ?? '', 1) as { format?: unknown; version?: unknown; entries?: unknown; rule?: unknown } | null;
   if (header === null || typeof header !== 'object' || header.format !== FORMAT) throw new SnapshotError('not an mx4map cache snapshot');
   if (header.version !== VERSION) throw new SnapshotError(`snapshot version ${String(header.version)} is not ${VERSION}`);
-  if (header.entries !== lines.length - 1) throw new SnapshotError(`header promises ${String(header.entries)} entries, file holds ${lines.length - 1} (truncated?)`);
+  const promised = typeof header.entries === 'number' && Number.isSafeInteger(header.entries) && header.entries >= 0 ? header.entries : undefined;
+  if (promised === undefined) throw new SnapshotError('header names no entry count');
   const entries: SnapshotEntry[] = [];
   let expired = 0;
+  let invalid = 0;
+  let firstProblem = promised > lines.length - 1 ? `header promises ${promised} entries, file holds ${lines.length - 1} (truncated?)` : undefined;
   for (let i = 1; i < lines.length; i++) {
-    const row = parseJson(lines[i], i + 1);
-    if (!Array.isArray(row) || row.length !== 3) throw new SnapshotError(`line ${i + 1}: expected [domain, expiresAt, decision]`);
-    const [domain, expiresAt, raw] = row as [unknown, unknown, unknown];
-    if (typeof domain !== 'string' || !isHostName(domain)) throw new SnapshotError(`line ${i + 1}: not a domain`);
-    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) throw new SnapshotError(`line ${i + 1}: bad expiry`);
-    const decision = checkDecision(raw);
-    if (!decision) throw new SnapshotError(`line ${i + 1}: not a decision`);
-    if (expiresAt <= now) {
+    const entry = checkEntry(lines[i]);
+    if (typeof entry === 'string') {
+      invalid++;
+      firstProblem ??= `line ${i + 1}: ${entry}`;
+      continue;
+    }
+    if (entry.expiresAt <= now) {
       expired++;
       continue;
     }
-    entries.push({ domain, decision: intern(decision), expiresAt: Math.min(expiresAt, now + maxTtlMs) });
+    entries.push({ ...entry, expiresAt: Math.min(entry.expiresAt, now + maxTtlMs) });
   }
-  return { entries, expired, rule: typeof header.rule === 'string' ? header.rule : undefined };
+  invalid += Math.max(0, promised - (lines.length - 1));
+  return { entries, expired, invalid, rule: typeof header.rule === 'string' ? header.rule : undefined, ...(firstProblem ? { firstProblem } : {}) };
+}
+
+/** One entry line, or what is wrong with it. */
+function checkEntry(line: string): SnapshotEntry | string {
+  let row: unknown;
+  try {
+    row = JSON.parse(line) as unknown;
+  } catch {
+    return 'not JSON';
+  }
+  if (!Array.isArray(row) || row.length !== 3) return 'expected [domain, expiresAt, decision]';
+  const [domain, expiresAt, raw] = row as [unknown, unknown, unknown];
+  if (typeof domain !== 'string' || !isHostName(domain)) return 'not a domain';
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return 'bad expiry';
+  const decision = checkDecision(raw);
+  if (!decision) return 'not a decision';
+  return { domain, decision: intern(decision), expiresAt };
 }
 
 function parseJson(line: string, lineNumber: number): unknown {
@@ -88,19 +116,20 @@ function parseJson(line: string, lineNumber: number): unknown {
   }
 }
 
-const TRIGGERS = new Set<Trigger>(['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable', 'override']);
-const LEAVE_REASONS = new Set<LeaveReason>(['nxdomain', 'null-mx', 'ipv6-ok', 'no-ipv4', 'never']);
+const KNOWN_TRIGGERS = new Set<string>(TRIGGERS);
+/** What a snapshot may hold: decisions about DNS data (never, local, deadline answers are not cached). */
+const KEPT_LEAVE_REASONS = new Set<string>(DATA_LEAVE_REASONS);
 
 function checkDecision(raw: unknown): Decision | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const d = raw as Record<string, unknown>;
-  if (d.action === 'leave') return LEAVE_REASONS.has(d.reason as LeaveReason) ? { action: 'leave', reason: d.reason as LeaveReason } : undefined;
+  if (d.action === 'leave') return KEPT_LEAVE_REASONS.has(d.reason as string) ? { action: 'leave', reason: d.reason as LeaveReason } : undefined;
   if (d.action !== 'force-ipv4') return undefined;
   const { triggers, routes } = d;
-  if (!Array.isArray(triggers) || triggers.length === 0 || !triggers.every((t) => TRIGGERS.has(t as Trigger))) return undefined;
+  if (!Array.isArray(triggers) || triggers.length === 0 || !triggers.every((t) => KNOWN_TRIGGERS.has(t as string))) return undefined;
   if (!Array.isArray(routes) || routes.length === 0) return undefined;
   for (const group of routes) {
-    if (!Array.isArray(group) || group.length === 0 || !group.every((a) => typeof a === 'string' && isIPv4(a))) return undefined;
+    if (!Array.isArray(group) || group.length === 0 || !group.every((a) => typeof a === 'string' && isIPv4(a) && !isSpecialAddress(a))) return undefined;
   }
   return { action: 'force-ipv4', triggers: triggers as Trigger[], routes: routes as string[][] };
 }

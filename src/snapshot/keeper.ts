@@ -48,8 +48,11 @@ export class SnapshotKeeper {
     try {
       const snapshot = decodeSnapshot(text, this.now(), maxTtlMs);
       const { restored, dropped } = this.cache.restore(snapshot.entries, snapshot.rule);
-      const { expired } = snapshot;
-      this.log.info({ evt: 'snapshot-loaded', path: this.path, restored, expired, dropped }, `restored ${restored} cached decisions (${expired} had expired, ${dropped} no longer fit the configuration)`);
+      const { expired, invalid, firstProblem } = snapshot;
+      this.log.info(
+        { evt: 'snapshot-loaded', path: this.path, restored, expired, dropped, invalid, firstProblem },
+        `restored ${restored} cached decisions (${expired} had expired, ${dropped} no longer fit the configuration, ${invalid} invalid)`,
+      );
     } catch (err) {
       if (!(err instanceof SnapshotError)) throw err;
       this.log.warn({ evt: 'snapshot-ignored', path: this.path, error: err.message }, 'cache snapshot is corrupt; ignored, starting with an empty cache');

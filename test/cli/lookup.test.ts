@@ -2,12 +2,13 @@ import { runCliAsync } from '../support/cli';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { cliZone } from '../support/cli-zone';
+import { TEST_IPV6 } from '../support/test-addresses';
 
 let dns: DnsFixture;
 let smtp: SmtpFixture;
 beforeAll(async () => {
   dns = await startDnsFixture(cliZone());
-  smtp = await startSmtpFixture('greet');
+  smtp = await startSmtpFixture('greet', TEST_IPV6);
 });
 afterAll(async () => {
   await dns.close();
@@ -34,7 +35,7 @@ describe('mx4map lookup', () => {
   test('shows probes with their outcome for a domain with working IPv6, and exits 1', async () => {
     const r = await lookup('ipv6-ok.test');
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/probe {5}\[::1\] ok: greeting, \d+ ms/);
+    expect(r.stdout).toMatch(/probe {5}\[2001:db8:ffff::25\] ok: greeting, \d+ ms/);
     expect(r.stdout).toContain('decision    leave (ipv6-ok)');
     expect(r.stdout).toContain('answer      mailertable  NOTFOUND');
     expect(smtp.received).toContain('QUIT');

@@ -65,7 +65,10 @@ class Persistent {
   private open(): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const s = connect({ port: this.port, host: '127.0.0.1' });
-      s.once('connect', () => resolve(s));
+      s.once('connect', () => {
+        s.on('error', () => undefined); // closes are seen as EOF by ask()
+        resolve(s);
+      });
       s.once('error', reject);
     });
   }
@@ -82,7 +85,6 @@ class Persistent {
       const onClose = (): void => done('EOF');
       socket.on('data', onData);
       socket.once('close', onClose);
-      socket.on('error', () => undefined);
       socket.write(encodeNetstring(`mailertable ${key}`));
     });
   }

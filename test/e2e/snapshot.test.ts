@@ -53,13 +53,21 @@ describe('cache snapshot', () => {
     expect(readFileSync(path, 'utf8').split('\n')[0]).toMatch(/"entries":3/);
   }, 30_000);
 
-  test('a corrupt snapshot is logged and ignored; the server starts and decides from DNS', async () => {
+  test('a truncated snapshot: its broken entries are counted and dropped; the server decides those from DNS', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
     writeFileSync(path, '{"format":"mx4map-cache","version":1,"savedAt":0,"entries":5}\n["cname-mx.test",');
     rig = await startServeRig(['--cache-snapshot', path]);
-    expect(rig.serve.lines.find((l) => l.evt === 'snapshot-ignored')).toMatchObject({ error: 'header promises 5 entries, file holds 1 (truncated?)' });
+    expect(rig.serve.lines.find((l) => l.evt === 'snapshot-loaded')).toMatchObject({ restored: 0, invalid: 5, firstProblem: 'header promises 5 entries, file holds 1 (truncated?)' });
     expect((await askAll(rig))[0]).toBe('OK esmtp:[192.0.2.10]');
     expect(rig.dns.queries.length).toBeGreaterThan(0);
+  });
+
+  test('a file that is not a snapshot is logged and ignored; the server starts', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
+    writeFileSync(path, 'hello\n');
+    rig = await startServeRig(['--cache-snapshot', path]);
+    expect(rig.serve.lines.find((l) => l.evt === 'snapshot-ignored')).toMatchObject({ error: 'line 1: not JSON' });
+    expect((await askAll(rig))[0]).toBe('OK esmtp:[192.0.2.10]');
   });
 
   test('a snapshot directory that does not exist stops the start with one clear message', async () => {

@@ -52,9 +52,9 @@ describe('never a route to ourselves', () => {
 
   test('the rule: an MX host with one of our addresses makes the domain local, even when forced', () => {
     const ours = (a: string) => a === '198.51.100.25';
-    expect(decide(mx, [facts('198.51.100.25')], false, ours).decision).toEqual({ action: 'leave', reason: 'local' });
-    expect(decide(mx, [facts('198.51.100.25')], true, ours).decision).toEqual({ action: 'leave', reason: 'local' });
-    expect(decide(mx, [facts('198.51.100.30')], false, ours).decision).toMatchObject({ action: 'force-ipv4' });
+    expect(decide(mx, [facts('198.51.100.25')], { isOwn: ours }).decision).toEqual({ action: 'leave', reason: 'local' });
+    expect(decide(mx, [facts('198.51.100.25')], { forced: true, isOwn: ours }).decision).toEqual({ action: 'leave', reason: 'local' });
+    expect(decide(mx, [facts('198.51.100.30')], { isOwn: ours }).decision).toMatchObject({ action: 'force-ipv4' });
   });
 
   function engine() {

@@ -43,32 +43,32 @@ describe('probes', () => {
 
 describe('decide', () => {
   test('failure, NXDOMAIN and null MX come first', () => {
-    expect(decide({ kind: 'failure', detail: 'x' }, [], false).decision).toEqual({ action: 'dns-failure', detail: 'x' });
-    expect(decide({ kind: 'nxdomain', ttl: 30 }, [], true)).toEqual({ decision: { action: 'leave', reason: 'nxdomain' }, ttl: 30 });
-    expect(decide({ kind: 'null-mx', ttl: 30 }, [], true).decision).toEqual({ action: 'leave', reason: 'null-mx' });
+    expect(decide({ kind: 'failure', detail: 'x' }, [], { forced: false }).decision).toEqual({ action: 'dns-failure', detail: 'x' });
+    expect(decide({ kind: 'nxdomain', ttl: 30 }, [], { forced: true })).toEqual({ decision: { action: 'leave', reason: 'nxdomain' }, ttl: 30 });
+    expect(decide({ kind: 'null-mx', ttl: 30 }, [], { forced: true }).decision).toEqual({ action: 'leave', reason: 'null-mx' });
   });
   test('an A failure at any host fails the whole decision', () => {
-    const r = decide(mx([10, 'a'], [20, 'b']), [report(host('a', v4('192.0.2.1'), nodata)), report(host('b', fail, nodata), 20)], false);
+    const r = decide(mx([10, 'a'], [20, 'b']), [report(host('a', v4('192.0.2.1'), nodata)), report(host('b', fail, nodata), 20)], { forced: false });
     expect(r.decision).toEqual({ action: 'dns-failure', detail: 'SERVFAIL' });
   });
   test('one trigger anywhere forces every host onto IPv4, in preference order', () => {
-    const r = decide(mx([10, 'a'], [20, 'b']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)]), report(host('b', v4('192.0.2.2'), nodata), 20)], false);
+    const r = decide(mx([10, 'a'], [20, 'b']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)]), report(host('b', v4('192.0.2.2'), nodata), 20)], { forced: false });
     expect(r.decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.1'], ['192.0.2.2']] });
   });
   test('no trigger: ipv6-ok; no IPv4: no-ipv4', () => {
-    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)])], false).decision).toEqual({ action: 'leave', reason: 'ipv6-ok' });
-    expect(decide(mx([10, 'a']), [report(host('a', nodata, v4('2001:db8::1'), ['a']))], false).decision).toEqual({ action: 'leave', reason: 'no-ipv4' });
+    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)])], { forced: false }).decision).toEqual({ action: 'leave', reason: 'ipv6-ok' });
+    expect(decide(mx([10, 'a']), [report(host('a', nodata, v4('2001:db8::1'), ['a']))], { forced: false }).decision).toEqual({ action: 'leave', reason: 'no-ipv4' });
   });
   test('hosts that do not exist are skipped', () => {
     const gone = host('gone', { kind: 'nxdomain', ttl: 60 }, { kind: 'nxdomain', ttl: 60 });
-    expect(decide(mx([10, 'gone'], [20, 'b']), [report(gone), report(host('b', v4('192.0.2.2'), nodata), 20)], false).decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.2']] });
+    expect(decide(mx([10, 'gone'], [20, 'b']), [report(gone), report(host('b', v4('192.0.2.2'), nodata), 20)], { forced: false }).decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.2']] });
   });
   test('a force_ipv4 override forces without triggers', () => {
-    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')))], true).decision).toEqual({ action: 'force-ipv4', triggers: ['override'], routes: [['192.0.2.1']] });
+    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')))], { forced: true }).decision).toEqual({ action: 'force-ipv4', triggers: ['override'], routes: [['192.0.2.1']] });
   });
   test('the TTL is the smallest of MX, hosts and probes', () => {
     const h = { ...host('a', v4('192.0.2.1'), v4('2001:db8::1')), ttl: 100 };
-    expect(decide({ ...(mx([10, 'a']) as object), ttl: 300 } as MxFacts, [report(h, 10, [{ ...probe(false), ttlMs: 50_000 }])], false).ttl).toBe(50);
+    expect(decide({ ...(mx([10, 'a']) as object), ttl: 300 } as MxFacts, [report(h, 10, [{ ...probe(false), ttlMs: 50_000 }])], { forced: false }).ttl).toBe(50);
   });
   test('routesFor groups equal preferences and drops repeated addresses', () => {
     expect(routesFor([report(host('a', v4('192.0.2.1'), nodata), 10), report(host('b', v4('192.0.2.1', '192.0.2.2'), nodata), 10), report(host('c', v4('192.0.2.3'), nodata), 5)])).toEqual([['192.0.2.3'], ['192.0.2.1', '192.0.2.2']]);

@@ -1,4 +1,5 @@
-import { DEFAULT_POLICY, capRoutes, intendedReply, replyFor, replyOrders } from '../../src/maps/format';
+import { DEFAULT_POLICY, intendedReply, replyFor, replyOrders } from '../../src/maps/format';
+import { capRoutes } from '../../src/engine/rule';
 import { MapDefinition } from '../../src/config/map-definitions';
 import { Decision } from '../../src/engine/decision';
 

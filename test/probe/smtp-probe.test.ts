@@ -50,13 +50,14 @@ describe('Prober', () => {
     const smtp = await startSmtpFixture('greet');
     try {
       let sent = 0;
-      const prober = new Prober({ port: smtp.port, timeoutMs: 500, okTtlMs: 60_000, failTtlMs: 1000, concurrency: 2, cacheSize: 10 }, (a, p, t) => {
+      // The documentation address stands for the fake endpoint on [::1].
+      const prober = new Prober({ port: smtp.port, timeoutMs: 500, okTtlMs: 60_000, failTtlMs: 1000, concurrency: 2, cacheSize: 10 }, (_a, p, t) => {
         sent++;
-        return probeSmtp(a, p, t);
+        return probeSmtp('::1', p, t);
       });
-      const verdicts = await Promise.all([prober.check('::1'), prober.check('::1'), prober.check('::1')]);
-      expect(verdicts.every((v) => v.ok)).toBe(true);
-      expect((await prober.check('::1')).cached).toBe(true);
+      const verdicts = await Promise.all([prober.check('2001:db8::a'), prober.check('2001:db8::a'), prober.check('2001:db8::a')]);
+      expect(verdicts.every((v) => v?.ok)).toBe(true);
+      expect((await prober.check('2001:db8::a'))?.cached).toBe(true);
       expect(sent).toBe(1);
       expect(smtp.connections).toBe(1);
     } finally {
@@ -76,5 +77,31 @@ describe('Prober', () => {
     });
     await Promise.all(['2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4', '2001:db8::5'].map((a) => prober.check(a)));
     expect(peak).toBe(2);
+  });
+
+  test('a probe that cannot start before its deadline is not sent (undefined), and is counted', async () => {
+    let release: () => void = () => undefined;
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => new Promise((resolve) => (release = () => resolve({ ok: true, detail: 'greeting', ms: 1 }))));
+    const first = prober.check('2001:db8::1');
+    expect(await prober.check('2001:db8::2', performance.now() + 20)).toBeUndefined();
+    expect(prober.refused).toBe(1);
+    release();
+    expect(await first).toMatchObject({ ok: true });
+  });
+
+  test.each(['::1', '::', 'fe80::1', 'ff02::1', '::ffff:192.0.2.1', 'not-an-address'])('%s is never probed', async (address) => {
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('probed')));
+    expect(await prober.check(address)).toBeUndefined();
+  });
+
+  test('outcomes are counted under a closed set of labels, whatever the socket reported', async () => {
+    const details = ['greeting', 'refused', 'bad-greeting 421', 'eproto', 'econnaborted'];
+    let i = 0;
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => {
+      const detail = details[i++];
+      return { ok: detail === 'greeting', detail, ms: 1 };
+    });
+    for (let n = 1; n <= details.length; n++) await prober.check(`2001:db8::${n}`);
+    expect(prober.outcomes).toEqual({ ok: 1, refused: 1, 'bad-greeting': 1, other: 2 });
   });
 });

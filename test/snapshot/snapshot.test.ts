@@ -61,16 +61,26 @@ describe('snapshot format', () => {
     ['empty file', '', /line 1: not JSON/],
     ['another file', '{"hello":1}\n', /not an mx4map cache snapshot/],
     ['a future version', good.replace('"version":1', '"version":2'), /version 2/],
-    ['truncated', good.split('\n').slice(0, 2).join('\n'), /promises 2 entries, file holds 1/],
-    ['a line cut short', good.slice(0, good.length - 10), /not JSON/],
-    ['a bad domain', good.replace('forced.example', 'forced example'), /not a domain/],
-    ['a bad address', good.replace('192.0.2.3', '192.0.2.300'), /not a decision/],
-    ['an unknown trigger', good.replace('cname-mx', 'because'), /not a decision/],
-    ['a deadline answer', good.replace('ipv6-ok', 'deadline'), /not a decision/],
-    ['a bad expiry', good.replace(String(NOW + 60_000), '"soon"'), /bad expiry/],
-  ])('corrupt (%s): rejected whole, naming the problem', (_name, text, problem) => {
+    ['no entry count', good.replace('"entries":2', '"entries":"two"'), /no entry count/],
+  ])('not a snapshot (%s): refused whole, naming the problem', (_name, text, problem) => {
     expect(() => decodeSnapshot(text, NOW, HOUR)).toThrow(SnapshotError);
     expect(() => decodeSnapshot(text, NOW, HOUR)).toThrow(problem);
+  });
+
+  test.each([
+    ['truncated', good.split('\n').slice(0, 2).join('\n'), 'header promises 2 entries, file holds 1 (truncated?)'],
+    ['a line cut short', good.slice(0, good.length - 10), 'line 3: not JSON'],
+    ['a bad domain', good.replace('fine.example', 'fine example'), 'line 3: not a domain'],
+    ['a bad address', good.replace('192.0.2.3', '192.0.2.300'), 'line 2: not a decision'],
+    ['a special-purpose route (127.0.0.1)', good.replace('192.0.2.3', '127.0.0.1'), 'line 2: not a decision'],
+    ['an unknown trigger', good.replace('cname-mx', 'because'), 'line 2: not a decision'],
+    ['a deadline answer', good.replace('ipv6-ok', 'deadline'), 'line 3: not a decision'],
+    ['a bad expiry', good.replace(String(NOW + 60_000), '"soon"'), 'line 3: bad expiry'],
+  ])('one bad entry (%s): that entry is dropped and counted, the rest kept', (_name, text, problem) => {
+    const restored = decodeSnapshot(text, NOW, HOUR);
+    expect(restored.entries).toHaveLength(1);
+    expect(restored.invalid).toBe(1);
+    expect(restored.firstProblem).toBe(problem);
   });
 
   test('any mutation of a snapshot is either read back as valid entries or rejected as corrupt; nothing else', () => {
@@ -78,7 +88,9 @@ describe('snapshot format', () => {
       fc.property(fc.nat(good.length), fc.string({ maxLength: 8 }), fc.nat(8), (at, insert, cut) => {
         const text = good.slice(0, at) + insert + good.slice(at + cut);
         try {
-          for (const e of decodeSnapshot(text, NOW, HOUR).entries) expect(e.expiresAt).toBeGreaterThan(NOW);
+          const restored = decodeSnapshot(text, NOW, HOUR);
+          for (const e of restored.entries) expect(e.expiresAt).toBeGreaterThan(NOW);
+          expect(restored.entries.length + restored.invalid).toBeLessThanOrEqual(Math.max(2, text.split('\n').length));
         } catch (err) {
           expect(err).toBeInstanceOf(SnapshotError);
         }
@@ -168,7 +180,7 @@ describe('SnapshotKeeper', () => {
     await new SnapshotKeeper(path, b.source, limits, sink.log, () => NOW + 1000).load();
     expect(b.restored).toEqual(a.saved);
     expect(b.rules).toEqual([RULE]);
-    expect(sink.events('snapshot-loaded')[0]).toMatchObject({ restored: 2, expired: 0, dropped: 0 });
+    expect(sink.events('snapshot-loaded')[0]).toMatchObject({ restored: 2, expired: 0, dropped: 0, invalid: 0 });
   });
 
   test('a corrupt file is logged and ignored; no file at all is a quiet first start', async () => {

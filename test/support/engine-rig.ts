@@ -20,6 +20,9 @@ export const TEST_SETTINGS: EngineSettings = {
   cacheSize: 1000,
   hostCacheSize: 1000,
   probesPerHost: 2,
+  maxProbes: 6,
+  maxMxHosts: 10,
+  maxAddresses: 10,
   dryRun: false,
 };
 

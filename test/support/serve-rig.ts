@@ -1,8 +1,9 @@
-/** The built `mx4map serve` wired to the fixture DNS (the rule zone) and a greeting SMTP endpoint on [::1]. */
+/** The built `mx4map serve` wired to the fixture DNS (the rule zone) and a greeting SMTP endpoint on TEST_IPV6. */
 import { ServeProcess, startServe } from './cli.js';
 import { DnsFixture, startDnsFixture } from './dns-fixture.js';
 import { SmtpFixture, startSmtpFixture } from './smtp-fixture.js';
 import { cliZone } from './cli-zone.js';
+import { TEST_IPV6 } from './test-addresses.js';
 
 export interface ServeRig {
   readonly dns: DnsFixture;
@@ -15,7 +16,7 @@ export interface ServeRig {
 
 export async function startServeRig(args: string[] = [], listen = 'inet:0@127.0.0.1'): Promise<ServeRig> {
   const dns = await startDnsFixture(cliZone());
-  const smtp = await startSmtpFixture('greet');
+  const smtp = await startSmtpFixture('greet', TEST_IPV6);
   const serve = await startServe(['--listen', listen, '--dns', dns.spec, '--probe-port', String(smtp.port), ...args]);
   const bound = (serve.lines.find((l) => l.evt === 'listening') as { http?: string }).http;
   return {
