@@ -6,12 +6,19 @@ import { AnswerPolicy, intendedReply, replyFor } from '../maps/format.js';
 import { showReply } from './query.js';
 import { showMs } from '../config/values.js';
 
+function ignored(facts: AddressFacts): string {
+  const parts: string[] = [];
+  if ((facts.kind === 'records' || facts.kind === 'nodata') && facts.special?.length) parts.push(`special-purpose, never used: ${facts.special.join(' ')}`);
+  if (facts.kind === 'records' && facts.dropped) parts.push(`${facts.dropped} more past max_addresses not kept`);
+  return parts.length ? `; ${parts.join('; ')}` : '';
+}
+
 function addresses(label: string, facts: AddressFacts): string {
   switch (facts.kind) {
     case 'records':
-      return `  ${label.padEnd(9)} ${facts.addresses.join(' ')}  (ttl ${facts.ttl}s)`;
+      return `  ${label.padEnd(9)} ${facts.addresses.join(' ')}  (ttl ${facts.ttl}s${ignored(facts)})`;
     case 'nodata':
-      return `  ${label.padEnd(9)} none (NODATA, ttl ${facts.ttl}s)`;
+      return `  ${label.padEnd(9)} none (${facts.special?.length ? 'only special-purpose addresses' : 'NODATA'}, ttl ${facts.ttl}s${ignored(facts)})`;
     case 'nxdomain':
       return `  ${label.padEnd(9)} none (NXDOMAIN, ttl ${facts.ttl}s)`;
     case 'failure':
@@ -42,6 +49,7 @@ export function renderTrail(e: Evaluation, maps: readonly MapDefinition[], polic
         if (mx.aliases.length) out.push(`alias       ${[...mx.aliases, mx.hosts[0]?.name ?? ''].join(' -> ')} (a CNAME at the domain is legal)`);
         if (mx.implicit) out.push(`mx          none: the domain is its own mail host (implicit MX, RFC 5321 §5.1; ttl ${mx.ttl}s)`);
         else for (const h of mx.hosts) out.push(`mx          ${h.preference} ${h.name}  (ttl ${mx.ttl}s)`);
+        if (mx.dropped) out.push(`mx          … ${mx.dropped} less preferred hosts past max_mx_hosts not considered`);
         break;
     }
   }
