@@ -189,11 +189,37 @@ interface Section {
   next: number;
 }
 
-function readSection(buf: Buffer, offset: number, count: number): Section {
+/**
+ * Owner names, decoded once per place in the packet: a large answer repeats one name thousands of times,
+ * each a pointer to the same offset.
+ */
+type NameCache = Map<number, string | undefined>;
+
+function ownerName(buf: Buffer, offset: number, cache: NameCache): { name: string | undefined; next: number } {
+  // The usual owner is one compression pointer: decode its target once.
+  if ((buf[offset] & 0xc0) === 0xc0 && offset + 1 < buf.length) {
+    const target = ((buf[offset] & 0x3f) << 8) | buf[offset + 1];
+    if (target < offset) {
+      if (!cache.has(target)) cache.set(target, readName(buf, target).name);
+      return { name: cache.get(target), next: offset + 2 };
+    }
+  }
+  return readName(buf, offset);
+}
+
+function readSection(buf: Buffer, offset: number, count: number, names: NameCache): Section {
   const records: DnsRecord[] = [];
   let at = offset;
   for (let i = 0; i < count; i++) {
-    const owner = readName(buf, at);
+    if (records.length >= MAX_KEPT) {
+      // Enough kept: the rest is only walked past (unchecked: never used), to find where the next section starts.
+      at = skipName(buf, at);
+      if (at + 10 > buf.length) throw new MalformedResponse('record header runs past the end');
+      at += 10 + buf.readUInt16BE(at + 8);
+      if (at > buf.length) throw new MalformedResponse('record data runs past the end');
+      continue;
+    }
+    const owner = ownerName(buf, at, names);
     at = owner.next;
     if (at + 10 > buf.length) throw new MalformedResponse('record header runs past the end');
     const type = buf.readUInt16BE(at);
@@ -204,7 +230,7 @@ function readSection(buf: Buffer, offset: number, count: number): Section {
     const rdata = at + 10;
     at = rdata + rdlength;
     if (at > buf.length) throw new MalformedResponse('record data runs past the end');
-    if (klass !== CLASS_IN || records.length >= MAX_KEPT) continue;
+    if (klass !== CLASS_IN) continue;
     const name = owner.name;
     switch (type) {
       case TYPE_CODE.A:
@@ -256,8 +282,9 @@ export function decodeResponse(buf: Buffer): DnsResponse {
     if (i === 0) question = { name: q.name ?? '', type: buf.readUInt16BE(q.next) };
     at = q.next + 4;
   }
-  const answers = readSection(buf, at, an);
-  const authorities = readSection(buf, answers.next, ns);
+  const names: NameCache = new Map();
+  const answers = readSection(buf, at, an, names);
+  const authorities = readSection(buf, answers.next, ns, names);
   return { id: buf.readUInt16BE(0), rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, question, answers: answers.records, authorities: authorities.records };
 }
 

@@ -20,7 +20,7 @@ export const DATA_LEAVE_REASONS = [
   'null-mx',
   'ipv6-ok',
   'no-ipv4',
-  'special-ipv4', // a trigger fired, but the only IPv4 addresses are special-purpose (loopback, multicast …)
+  'special-ipv4', // the MX hosts' only IPv4 addresses are special-purpose (loopback, multicast …): no route possible
 ] as const;
 
 /** Every reason a domain is left alone. */

@@ -118,14 +118,12 @@ export function decide(mx: MxFacts, hosts: readonly HostReport[], options: Decid
   const probeTtls = usable.flatMap((h) => h.probes.map((p) => p.ttlMs / 1000));
   const ttl = minTtl([mx.ttl, ...usable.map((h) => h.ttl), ...probeTtls]);
   if (routesToUs(usable, isOwn)) return { decision: { action: 'leave', reason: 'local' }, ttl };
+  const all = routesFor(usable);
+  // Only special-purpose IPv4 (127.0.0.1, 0.0.0.0, multicast …): nothing a route could ever go to.
+  if (all.length === 0 && usable.some((h) => h.a.kind === 'nodata' && (h.a.special?.length ?? 0) > 0)) return { decision: { action: 'leave', reason: 'special-ipv4' }, ttl };
   const triggers = forced ? (['override'] as const) : [...new Set(usable.flatMap((h) => h.triggers))];
   if (triggers.length === 0) return { decision: { action: 'leave', reason: 'ipv6-ok' }, ttl };
-  const all = routesFor(usable);
-  if (all.length === 0) {
-    // Only special-purpose IPv4 (127.0.0.1, 0.0.0.0, multicast …): nothing a route could go to.
-    const special = usable.some((h) => h.a.kind === 'nodata' && (h.a.special?.length ?? 0) > 0);
-    return { decision: { action: 'leave', reason: special ? 'special-ipv4' : 'no-ipv4' }, ttl };
-  }
+  if (all.length === 0) return { decision: { action: 'leave', reason: 'no-ipv4' }, ttl };
   const routes = capRoutes(all, maxAddresses);
   const routesDropped = all.flat().length - routes.flat().length;
   return { decision: { action: 'force-ipv4', triggers, routes }, ttl, ...(routesDropped ? { routesDropped } : {}) };

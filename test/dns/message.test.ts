@@ -5,37 +5,7 @@
 import fc from 'fast-check';
 import { Packet } from 'dns2';
 import { MAX_KEPT, MalformedResponse, decodeResponse, encodeQuery, matchesQuery } from '../../src/dns/message';
-
-/** Encodes a name as labels (no compression). */
-function name(text: string): Buffer {
-  return Buffer.concat([...text.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
-}
-
-function header(id: number, counts: [number, number, number, number], flags = 0x8180): Buffer {
-  const h = Buffer.alloc(12);
-  h.writeUInt16BE(id, 0);
-  h.writeUInt16BE(flags, 2);
-  counts.forEach((c, i) => h.writeUInt16BE(c, 4 + 2 * i));
-  return h;
-}
-
-function question(qname: string, type: number): Buffer {
-  const tail = Buffer.alloc(4);
-  tail.writeUInt16BE(type, 0);
-  tail.writeUInt16BE(1, 2);
-  return Buffer.concat([name(qname), tail]);
-}
-
-/** A record whose owner is a pointer to the question name (offset 12). */
-function rr(type: number, rdata: Buffer, ttl = 300): Buffer {
-  const b = Buffer.alloc(12);
-  b.writeUInt16BE(0xc00c, 0);
-  b.writeUInt16BE(type, 2);
-  b.writeUInt16BE(1, 4);
-  b.writeUInt32BE(ttl, 6);
-  b.writeUInt16BE(rdata.length, 10);
-  return Buffer.concat([b, rdata]);
-}
+import { header, nameBytes as name, question, rr } from '../support/dns-packets';
 
 const ID = 0x1234;
 const expected = { id: ID, name: 'mx.example', type: 1 };
