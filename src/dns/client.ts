@@ -22,7 +22,7 @@ export type QueryOutcome = { readonly kind: 'response'; readonly response: DnsRe
 
 export interface DnsStats {
   queries: number;
-  /** Completed queries by rcode name, plus TIMEOUT and NETWORK for the others. */
+  /** Completed exchanges by rcode name (a closed set: "other" for the rest), TIMEOUT, MALFORMED or NETWORK. */
   readonly byOutcome: Record<string, number>;
 }
 
@@ -89,7 +89,7 @@ export class WireDnsClient implements DnsClient {
   private async timed(run: () => Promise<Exchange>): Promise<Exchange> {
     const started = performance.now();
     const exchange = await run();
-    const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : /timeout/i.test(exchange.detail) ? 'TIMEOUT' : 'NETWORK';
+    const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : /timeout/i.test(exchange.detail) ? 'TIMEOUT' : exchange.detail.startsWith('malformed') ? 'MALFORMED' : 'NETWORK';
     this.stats.queries++;
     this.stats.byOutcome[outcome] = (this.stats.byOutcome[outcome] ?? 0) + 1;
     this.observe(outcome, performance.now() - started);

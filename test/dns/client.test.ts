@@ -5,6 +5,7 @@ import { MalformedResponse, decodeResponse } from '../../src/dns/message';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { parseDnsServer } from '../../src/dns/servers';
 import { Packet } from 'dns2';
+import { A, parseQuery, response } from '../support/dns-packets';
 
 let dns: DnsFixture;
 let open: DnsFixture | undefined;
@@ -124,4 +125,39 @@ test('DNS server specs', () => {
   expect(parseDnsServer('[::0001]:5353')).toEqual({ host: '::1', port: 5353, family: 6 });
   expect(parseDnsServer('2001:DB8:0::53')).toEqual({ host: '2001:db8::53', port: 53, family: 6 });
   expect(parseDnsServer('127.0.0.1:0')).toHaveProperty('problem');
+});
+
+test('an IPv6 server written non-canonically (--dns [0:0:0:0:0:0:0:1]:PORT) is still heard: its replies are not taken for another source', async () => {
+  const server = createSocket('udp6');
+  server.on('message', (msg, from) => {
+    const q = parseQuery(msg);
+    if (q) server.send(response(q.id, q.name, q.type, [A('192.0.2.1')]), from.port, from.address);
+  });
+  await new Promise<void>((r) => server.bind(0, '::1', r));
+  try {
+    const spec = parseDnsServer(`[0:0:0:0:0:0:0:1]:${server.address().port}`);
+    if ('problem' in spec) throw new Error(spec.problem);
+    const client = new WireDnsClient({ servers: [spec], timeoutMs: 500, attempts: 1 });
+    const r = await client.query('x.test', 'A');
+    expect(r.kind === 'response' && r.response.answers).toEqual([{ name: 'x.test', type: 'A', ttl: 300, address: '192.0.2.1' }]);
+  } finally {
+    server.close();
+  }
+});
+
+test('rcodes outside the common set are counted as "other": a server cannot grow the metric labels', async () => {
+  const server = createSocket('udp4');
+  let rcode = 6;
+  server.on('message', (msg, from) => {
+    const q = parseQuery(msg);
+    if (q) server.send(response(q.id, q.name, q.type, [], rcode++ & 0x0f), from.port, from.address);
+  });
+  await new Promise<void>((r) => server.bind(0, '127.0.0.1', r));
+  try {
+    const client = new WireDnsClient({ servers: [{ host: '127.0.0.1', port: server.address().port, family: 4 }], timeoutMs: 500, attempts: 1 });
+    for (let i = 0; i < 10; i++) await client.query(`x${i}.test`, 'A');
+    expect(Object.keys(client.stats.byOutcome)).toEqual(['other']);
+  } finally {
+    server.close();
+  }
 });
