@@ -160,7 +160,7 @@ export function matchesQuery(buf: Buffer, expected: Expected): boolean {
     }
     at += 1 + label.length;
   }
-  return at + 4 < buf.length + 1 && buf[at] === 0 && buf.readUInt16BE(at + 1) === expected.type && buf.readUInt16BE(at + 3) === CLASS_IN;
+  return at + 5 <= buf.length && buf[at] === 0 && buf.readUInt16BE(at + 1) === expected.type && buf.readUInt16BE(at + 3) === CLASS_IN;
 }
 
 /** The 16 address bytes in canonical text (RFC 5952: lowercase, longest run of two or more zero groups as ::). */

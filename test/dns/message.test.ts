@@ -28,6 +28,17 @@ describe('a reply is matched to its query on the raw bytes, before any decoding'
     expect(matchesQuery(Buffer.concat([header(ID, [1, 0, 0, 0]), question('MX.Example', 1)]), expected)).toBe(true);
   });
 
+  test('any bytes, any cut of a real reply: matched or not, never a throw (found by npm run fuzz: a reply cut inside its question\'s type crashed the server)', () => {
+    const ok = answer([]);
+    expect(matchesQuery(ok.subarray(0, ok.length - 1), expected)).toBe(false);
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.nat(ok.length).map((cut) => ok.subarray(0, cut))), (bytes) => {
+        expect(typeof matchesQuery(Buffer.from(bytes), expected)).toBe('boolean');
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
   test.each([
     ['another ID', Buffer.concat([header(ID + 1, [1, 0, 0, 0]), question('mx.example', 1)])],
     ['a query, not a response', Buffer.concat([header(ID, [1, 0, 0, 0], 0x0100), question('mx.example', 1)])],

@@ -41,7 +41,7 @@ interface Rig {
 }
 
 async function rig(answer: HostileAnswer, options: { probe?: (address: string) => Promise<{ ok: boolean; detail: string; ms: number }>; deadlineMs?: number } = {}): Promise<Rig> {
-  const dns = await startHostileDns((q, tcp) => baseline(q) ?? answer(q, tcp));
+  const dns = await startHostileDns((q, tcp, raw) => baseline(q) ?? answer(q, tcp, raw));
   const probed: string[] = [];
   const prober = new Prober({ port: 25, timeoutMs: 300, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 64, cacheSize: 10_000 }, (address) => {
     probed.push(address);

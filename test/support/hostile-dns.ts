@@ -8,7 +8,7 @@ import { createServer, Socket } from 'node:net';
 import type { DnsServer } from '../../src/dns/transport.js';
 import { ParsedQuery, parseQuery } from './dns-packets.js';
 
-export type HostileAnswer = (query: ParsedQuery, overTcp: boolean) => Buffer[] | undefined;
+export type HostileAnswer = (query: ParsedQuery, overTcp: boolean, raw: Buffer) => Buffer[] | undefined | Promise<Buffer[] | undefined>;
 
 export interface HostileDns {
   readonly server: DnsServer;
@@ -21,17 +21,19 @@ export interface HostileDns {
 export async function startHostileDns(answer: HostileAnswer): Promise<HostileDns> {
   const queries: string[] = [];
   const clients = new Set<Socket>();
-  const onQuery = (bytes: Buffer, overTcp: boolean): Buffer[] => {
+  const onQuery = async (bytes: Buffer, overTcp: boolean): Promise<Buffer[]> => {
     const q = parseQuery(bytes);
     if (!q) return [];
     queries.push(`${q.name} ${q.type}`);
-    return answer(q, overTcp) ?? [];
+    return (await answer(q, overTcp, bytes)) ?? [];
   };
   // UDP on a random port, TCP on the same one; another pair when TCP cannot have it.
   for (let attempt = 1; ; attempt++) {
     const udp = createSocket('udp4');
     udp.on('message', (msg, from) => {
-      for (const packet of onQuery(msg, false)) udp.send(packet, from.port, from.address);
+      void onQuery(msg, false).then((packets) => {
+        for (const packet of packets) udp.send(packet, from.port, from.address);
+      });
     });
     const tcp = createServer((socket) => {
       clients.add(socket);
@@ -43,11 +45,13 @@ export async function startHostileDns(answer: HostileAnswer): Promise<HostileDns
         while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
           const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
           buffered = buffered.subarray(2 + query.length);
-          for (const packet of onQuery(query, true)) {
-            const length = Buffer.alloc(2);
-            length.writeUInt16BE(packet.length);
-            socket.write(Buffer.concat([length, packet]));
-          }
+          void onQuery(query, true).then((packets) => {
+            for (const packet of packets) {
+              const length = Buffer.alloc(2);
+              length.writeUInt16BE(packet.length);
+              if (!socket.destroyed) socket.write(Buffer.concat([length, packet]));
+            }
+          });
         }
       });
     });
