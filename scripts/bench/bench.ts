@@ -3,12 +3,14 @@
  * generator in its own process. Prints one table; `--quick` for a short run. No pass/fail: figures.
  */
 import { spawn } from 'node:child_process';
-import { createServer, Server } from 'node:net';
+import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
 import { Started, cpuSeconds, metric, rssMb, startProcess, startServe } from '../lib/process.js';
 import { HOSTS, benchZone } from './zone.js';
+import { dnsDecodeFigures } from './dns-decode.js';
+import { ensureTestAddresses, testIpv6 } from '../../test/support/test-addresses.js';
 import type { LoadJob, LoadResult } from './load.js';
 
 const quick = process.argv.includes('--quick');
@@ -46,30 +48,20 @@ async function measured(job: LoadJob, server: Started): Promise<LoadResult & { c
   return { ...result, cpuUs: (cpu * 1e6) / Math.max(1, result.requests * (1 + job.warmupMs / Math.max(1, job.durationMs))) };
 }
 
-/** Fake SMTP servers on 127.0.0.k:P, reached by the probes as ::ffff:127.0.0.k (one per IPv6 MX host). */
+/**
+ * A fake SMTP server on [::]:P, reached by the probes at the IPv6 MX hosts' documentation addresses, put on
+ * lo (mx4map never probes loopback or v4-mapped addresses, so the endpoints need addresses of their own).
+ */
 async function smtpFarm(): Promise<{ port: number; connections: () => number; close(): void }> {
-  const servers: Server[] = [];
+  ensureTestAddresses(Array.from({ length: HOSTS }, (_, h) => testIpv6(h + 1)));
   let connections = 0;
-  const make = (): Server =>
-    createServer((s) => {
-      connections++;
-      s.on('error', () => undefined);
-      s.end('220 bench ESMTP\r\n');
-    });
-  const first = make();
-  await new Promise<void>((r) => first.listen(0, '127.0.0.2', r));
-  const port = (first.address() as { port: number }).port;
-  servers.push(first);
-  for (let h = 1; h < HOSTS; h += 2) {
-    if (h === 1) continue;
-    const s = make();
-    await new Promise<void>((r, j) => {
-      s.once('error', j);
-      s.listen(port, `127.0.0.${h + 1}`, r);
-    });
-    servers.push(s);
-  }
-  return { port, connections: () => connections, close: () => servers.forEach((s) => s.close()) };
+  const server = createServer((s) => {
+    connections++;
+    s.on('error', () => undefined);
+    s.end('220 bench ESMTP\r\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '::', r));
+  return { port: (server.address() as { port: number }).port, connections: () => connections, close: () => server.close() };
 }
 
 const rows: string[][] = [];
@@ -147,6 +139,7 @@ async function main(): Promise<void> {
     `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision, ${probes} probes for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
     ...memory.map((m) => `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`),
     `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
+    ...dnsDecodeFigures(),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }

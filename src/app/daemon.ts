@@ -46,7 +46,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   // Created below when --http is on; the observers read it lazily.
   let metrics: Metrics | undefined;
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
-  const { engine, prober } = assembled;
+  const { engine, prober, dns } = assembled;
   let localDomains: DomainSet = assembled.localDomains;
   const refreshLocality = (): void => {
     const locality = currentLocality(config, localDomains);
@@ -71,6 +71,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       probes: () => prober.outcomes,
       logDropped: () => logging.dropped(),
       loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
+      budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
     });
   }
 

@@ -27,6 +27,8 @@ export interface MetricSources {
   readonly logDropped: () => number;
   /** Event-loop stalls seen by the loop watch, and their total length. */
   readonly loopStalls: () => { stalls: number; seconds: number };
+  /** DNS queries and probes not started because their budget was used up until their lookup's deadline. */
+  readonly budgetRefused: () => { dns: number; probes: number };
 }
 
 /** Turns a monotonic figure read at scrape time into counter increments. */
@@ -57,7 +59,7 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
     this.lookups = new Counter({ name: 'mx4map_lookups_total', help: 'Lookups answered, by map, answer and reason', labelNames: ['map', 'answer', 'reason'], registers });
-    this.dnsQueries = new Counter({ name: 'mx4map_dns_queries_total', help: 'DNS queries sent, by outcome (rcode, TIMEOUT or NETWORK)', labelNames: ['rcode'], registers });
+    this.dnsQueries = new Counter({ name: 'mx4map_dns_queries_total', help: 'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK', labelNames: ['rcode'], registers });
     this.dnsSeconds = new Histogram({
       name: 'mx4map_dns_query_seconds',
       help: 'DNS query latency, by outcome',
@@ -94,6 +96,7 @@ export class Metrics {
       return { stale: c.staleReplies, evicted: c.evicted, refused: c.refused };
     });
     deltaCounter(this.registry, 'mx4map_log_lines_dropped_total', 'Log lines dropped because the reader of the log fell behind', 'sink', () => ({ stdout: sources.logDropped() }));
+    deltaCounter(this.registry, 'mx4map_budget_refused_total', 'DNS queries (dns_max_in_flight) and probes (probe_concurrency) not started: their budget stayed in use past the lookup\'s deadline', 'budget', () => ({ ...sources.budgetRefused() }));
     deltaCounter(this.registry, 'mx4map_event_loop_stalls_total', 'Times the event loop could not run on time (requests read after a stall are dated back across it)', 'kind', () => ({ stall: sources.loopStalls().stalls }));
   }
 
