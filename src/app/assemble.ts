@@ -32,6 +32,8 @@ export function engineSettings(config: Config): EngineSettings {
     maxProbes: config.maxProbes,
     maxMxHosts: config.maxMxHosts,
     maxAddresses: config.maxAddresses,
+    staleTtlMs: config.staleTtl,
+    refreshAhead: config.refreshAhead / 100,
     dryRun: config.dryRun,
   };
 }

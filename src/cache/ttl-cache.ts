@@ -1,8 +1,14 @@
-/** A cached value with its expiry and the generation it was last checked under. */
+/** A cached value with its lifetime and the generation it was last checked under. */
 export interface CacheEntry<V> {
   readonly value: V;
+  /** When it was stored (its lifetime runs from here to `expires`). */
+  readonly born: number;
   expires: number;
+  /** Kept, stale, until then (serve-stale); equal to `expires` when not kept past it. */
+  keepUntil: number;
   stamp: number;
+  /** After a failed refresh: no new attempt before then. */
+  retryAt?: number;
 }
 
 /**
@@ -13,12 +19,16 @@ export type Revalidate<K, V> = (key: K, entry: CacheEntry<V>) => boolean;
 
 /**
  * A bounded cache whose entries expire: least recently used entries go first when full, expired entries are
- * never returned. A Map keeps insertion order, which doubles as the recency list.
+ * never returned by `get`. An entry may be kept past its expiry (`keepMs`), stale, for `lookup` to find:
+ * the entry count bounds stale entries as it does fresh ones. A Map keeps insertion order, which doubles as
+ * the recency list.
  */
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, CacheEntry<V>>();
   hits = 0;
   misses = 0;
+  /** Lookups that found only a stale entry. */
+  staleHits = 0;
 
   constructor(
     private maxEntries: number,
@@ -42,12 +52,18 @@ export class TtlCache<K, V> {
   }
 
   /**
-   * Like get, for entries stamped with generations: an entry stamped before `stamp` goes through
-   * `revalidate` first, and is restamped when it passes.
+   * The entry for `key`, fresh or stale (past `expires`, before `keepUntil`), as a use. An entry stamped
+   * before `stamp` goes through `revalidate` first and is restamped when it passes.
    */
-  getCurrent(key: K, stamp: number, revalidate: Revalidate<K, V>): V | undefined {
+  lookup(key: K, stamp?: number, revalidate?: Revalidate<K, V>): CacheEntry<V> | undefined {
     const entry = this.entries.get(key);
-    if (entry !== undefined && entry.stamp !== stamp && entry.expires > this.now()) {
+    const now = this.now();
+    if (entry === undefined || entry.keepUntil <= now) {
+      if (entry) this.entries.delete(key);
+      this.misses++;
+      return undefined;
+    }
+    if (stamp !== undefined && entry.stamp !== stamp && revalidate) {
       if (!revalidate(key, entry)) {
         this.entries.delete(key);
         this.misses++;
@@ -55,29 +71,45 @@ export class TtlCache<K, V> {
       }
       entry.stamp = stamp;
     }
-    return this.get(key);
+    // Move to the most recent end.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (entry.expires > now) this.hits++;
+    else this.staleHits++;
+    return entry;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** The value of a fresh entry; a stale or missing one is a miss. */
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined) {
+    if (entry === undefined || entry.expires <= this.now()) {
+      if (entry && entry.keepUntil <= this.now()) this.entries.delete(key);
       this.misses++;
       return undefined;
     }
-    if (entry.expires <= this.now()) {
-      this.entries.delete(key);
-      this.misses++;
-      return undefined;
-    }
-    // Move to the most recent end.
     this.entries.delete(key);
     this.entries.set(key, entry);
     this.hits++;
     return entry.value;
+  }
+
+  /** The entry, fresh or stale, without counting a use or moving it. */
+  peek(key: K): CacheEntry<V> | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.keepUntil > this.now() ? entry : undefined;
+  }
+
+  /**
+   * Whether a fresh entry is in the last `share` of its lifetime (0.1: its last tenth), when a refresh
+   * ahead of expiry is due. Does not count as a use.
+   */
+  nearExpiry(key: K, share: number): boolean {
+    const entry = this.entries.get(key);
+    return entry !== undefined && this.now() >= entry.expires - share * (entry.expires - entry.born);
   }
 
   /** Milliseconds left for a fresh entry, or 0. Does not count as a use. */
@@ -86,9 +118,12 @@ export class TtlCache<K, V> {
     return entry ? Math.max(0, entry.expires - this.now()) : 0;
   }
 
-  set(key: K, value: V, ttlMs: number, stamp = 0): void {
+  /** Stores `value` for `ttlMs` (negative: already expired), kept stale `keepMs` past that. */
+  set(key: K, value: V, ttlMs: number, stamp = 0, keepMs = 0): void {
+    const now = this.now();
+    const expires = now + ttlMs;
     this.entries.delete(key);
-    this.entries.set(key, { value, expires: this.now() + ttlMs, stamp });
+    this.entries.set(key, { value, born: now, expires, keepUntil: expires + Math.max(0, keepMs), stamp });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
@@ -103,6 +138,12 @@ export class TtlCache<K, V> {
   *fresh(): IterableIterator<[K, V, number]> {
     const now = this.now();
     for (const [key, entry] of this.entries) if (entry.expires > now) yield [key, entry.value, entry.expires - now];
+  }
+
+  /** Every entry still kept, fresh or stale, oldest use first. */
+  *kept(): IterableIterator<[K, CacheEntry<V>]> {
+    const now = this.now();
+    for (const [key, entry] of this.entries) if (entry.keepUntil > now) yield [key, entry];
   }
 }
 

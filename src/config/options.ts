@@ -286,6 +286,21 @@ export const OPTIONS = {
     describe: 'How long a DNS failure is remembered before the domain is asked again.',
     reloadable: true,
   }),
+  staleTtl: option({
+    kind: duration('s', 0, 7 * 24 * HOUR),
+    default: 24 * HOUR,
+    unit: 's',
+    describe:
+      'How long an expired decision is kept to be answered when its refresh fails (DNS trouble, the deadline): a forced domain stays forced through a resolver restart (RFC 8767 serve-stale). NXDOMAIN, null MX or a new decision replace it at once. 0 = off.',
+    reloadable: true,
+  }),
+  refreshAhead: option({
+    kind: integer(0, 50),
+    default: 10,
+    unit: '%',
+    describe: 'A hit in the last part of a decision\'s lifetime (this share of it) answers from the cache and refreshes the decision in the background, so busy domains never wait for DNS or a probe. 0 = off.',
+    reloadable: true,
+  }),
   cacheSize: option({
     kind: integer(1, 100_000_000),
     default: 100_000,

@@ -32,6 +32,8 @@ export type QueryObserver = (outcome: string, ms: number) => void;
 export interface DnsClient {
   /** `until` (performance.now() time): a query that cannot start by then is not sent, and fails. */
   query(name: string, type: RecordType, until?: number): Promise<QueryOutcome>;
+  /** Whether the in-flight budget is nearly used up: optional work (refreshes) should wait. */
+  busy?(): boolean;
 }
 
 export class WireDnsClient implements DnsClient {
@@ -44,6 +46,11 @@ export class WireDnsClient implements DnsClient {
   ) {
     if (options.servers.length === 0) throw new Error('no DNS servers configured');
     this.gate = new Gate(options.maxInFlight ?? Infinity);
+  }
+
+  /** Four fifths of the in-flight budget in use: refreshes ahead of expiry are skipped. */
+  busy(): boolean {
+    return this.gate.inUse >= this.gate.limit * 0.8;
   }
 
   /** Queries that could not start before their lookup's deadline (the in-flight budget was used up). */

@@ -33,6 +33,10 @@ export interface EngineSettings extends RuleSettings {
   readonly maxMxHosts: number;
   /** Most addresses kept per host and per decision. */
   readonly maxAddresses: number;
+  /** How long an expired decision is kept to be answered when its refresh fails (serve-stale); 0 = never. */
+  readonly staleTtlMs: number;
+  /** Fraction of a decision's lifetime, at its end, in which a hit starts a background refresh; 0 = never. */
+  readonly refreshAhead: number;
   readonly dryRun: boolean;
 }
 
@@ -97,7 +101,18 @@ function counting(dns: DnsClient, tally: Tally, until: number): DnsClient {
 }
 
 
+/** What the cache did, for /metrics. */
+export interface EngineCounters {
+  /** Answers from a stale decision: its refresh failed or missed the deadline. */
+  staleAnswers: number;
+  /** Refreshes started ahead of expiry, on a hit in the last part of a decision's lifetime. */
+  refreshesAhead: number;
+  /** Refreshes ahead skipped because the DNS budget was tight. */
+  refreshesSkipped: number;
+}
+
 export class Engine implements Decider {
+  readonly counters: EngineCounters = { staleAnswers: 0, refreshesAhead: 0, refreshesSkipped: 0 };
   private readonly decisions: TtlCache<string, Decision>;
   private readonly flights = new Map<string, Flight>();
   private readonly hosts: HostDirectory;
@@ -168,7 +183,7 @@ export class Engine implements Decider {
     return generation < this.ruleChanged || generation < this.overridesChanged || generation < this.localityChanged;
   }
 
-  /** Checks a cached entry from before the latest reconfigure (TtlCache.getCurrent). */
+  /** Checks a cached entry from before the latest reconfigure (TtlCache.lookup). */
   private readonly revalidate = (domain: string, entry: CacheEntry<Decision>): boolean => {
     if (entry.stamp < this.ruleChanged && dependsOnRule(entry.value)) return false;
     if (entry.stamp < this.overridesChanged && !fitsOverride(entry.value, matchOverride(this.overrides, domain))) return false;
@@ -190,10 +205,11 @@ export class Engine implements Decider {
     return out.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   }
 
-  /** Cached decisions with their expiry, for the snapshot file. */
+  /** Cached decisions, stale ones included, with their expiry (the engine's clock is wall-clock time), for the snapshot file. */
   *snapshotEntries(): IterableIterator<SnapshotEntry> {
-    const now = this.now();
-    for (const [domain, decision, ttlMs] of this.decisions.fresh()) yield { domain, decision, expiresAt: now + ttlMs };
+    for (const [domain, entry] of this.decisions.kept()) {
+      yield { domain, decision: entry.value, expiresAt: entry.expires, ...(entry.keepUntil > entry.expires ? { staleUntil: entry.keepUntil } : {}) };
+    }
   }
 
   /**
@@ -206,14 +222,16 @@ export class Engine implements Decider {
     const sameRule = rule === ruleFingerprint(this.settings);
     let restored = 0;
     let dropped = 0;
-    for (const { domain, decision, expiresAt } of entries) {
-      if (expiresAt <= now) continue;
+    for (const { domain, decision, expiresAt, staleUntil } of entries) {
+      const keepUntil = Math.min(staleUntil ?? expiresAt, expiresAt + this.settings.staleTtlMs);
+      if (keepUntil <= now && expiresAt <= now) continue;
       const fits = fitsOverride(decision, matchOverride(this.overrides, domain)) && !this.locality.isLocalDomain(domain) && !involvesUs(decision, this.locality);
       if ((!sameRule && dependsOnRule(decision)) || !fits) {
         dropped++;
         continue;
       }
-      this.decisions.set(domain, decision, Math.min(expiresAt - now, this.lifetimeCap(decision)), this.generation);
+      const ttl = Math.min(expiresAt - now, this.lifetimeCap(decision));
+      this.decisions.set(domain, decision, ttl, this.generation, Math.max(0, keepUntil - (now + ttl)));
       restored++;
     }
     return { restored, dropped };
@@ -225,14 +243,23 @@ export class Engine implements Decider {
   }
 
   decide(domain: string): Decision | Promise<Decision> {
-    const cached = this.decisions.getCurrent(domain, this.generation, this.revalidate);
-    if (cached) return cached;
+    const entry = this.decisions.lookup(domain, this.generation, this.revalidate);
+    const now = this.now();
+    if (entry && entry.expires > now) {
+      // In the last part of its lifetime: answered now, refreshed in the background for the next asker.
+      if (now >= entry.expires - this.settings.refreshAhead * (entry.expires - entry.born)) this.refreshAhead(domain, entry, now);
+      return entry.value;
+    }
     if (matchOverride(this.overrides, domain) === 'never') return leave('never');
     if (this.locality.isLocalDomain(domain)) return leave('local');
+    // Expired but kept: refreshed now, and answered if the refresh fails or misses the deadline.
+    const stale = entry;
+    if (stale && (stale.retryAt ?? 0) > now) return this.answerStale(stale.value);
     return new Promise<Decision>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
+        if (stale) return resolve(this.answerStale(stale.value));
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
       }, this.settings.deadlineMs);
@@ -248,6 +275,7 @@ export class Engine implements Decider {
             if (settled) return;
             // Made under a configuration replaced meanwhile (a reload during the lookup): ask again.
             if (this.outdated(flight.generation)) attempt();
+            else if (evaluation.decision.action === 'dns-failure' && stale) finish(this.answerStale(stale.value));
             else finish(evaluation.decision);
           },
           (err: unknown) => {
@@ -261,12 +289,32 @@ export class Engine implements Decider {
     });
   }
 
+  private answerStale(decision: Decision): Decision {
+    this.counters.staleAnswers++;
+    return decision;
+  }
+
+  /**
+   * Starts one background refresh of a decision near its expiry (single flight), so a busy domain never
+   * waits for DNS or a probe; skipped while a refresh of it is running or on hold after a failure, and
+   * when the DNS budget is tight (the refresh can wait; lookups cannot).
+   */
+  private refreshAhead(domain: string, entry: CacheEntry<Decision>, now: number): void {
+    if (this.flights.has(domain) || (entry.retryAt ?? 0) > now) return;
+    if (this.dns.busy?.()) {
+      this.counters.refreshesSkipped++;
+      return;
+    }
+    this.counters.refreshesAhead++;
+    this.flight(domain, true);
+  }
+
   /** The lookup of `domain` under the current configuration: joined when one is running, else started. */
-  private flight(domain: string): Flight {
+  private flight(domain: string, ahead = false): Flight {
     const running = this.flights.get(domain);
     if (running && !this.outdated(running.generation)) return running;
     const generation = this.generation;
-    const result = this.evaluateAndCache(domain, generation);
+    const result = this.evaluateAndCache(domain, generation, ahead);
     const flight: Flight = { generation, result };
     this.flights.set(domain, flight);
     const forget = (): void => {
@@ -276,18 +324,38 @@ export class Engine implements Decider {
     return flight;
   }
 
-  private async evaluateAndCache(domain: string, generation: number): Promise<Evaluation> {
-    const evaluation = await this.evaluate(domain);
+  private async evaluateAndCache(domain: string, generation: number, ahead: boolean): Promise<Evaluation> {
+    const evaluation = await this.evaluate(domain, ahead);
     // A decision made under a configuration since replaced is not kept: the next lookup decides afresh.
-    if (evaluation.ttlMs > 0 && !this.outdated(generation)) {
-      this.decisions.set(domain, evaluation.decision, Math.min(evaluation.ttlMs, this.lifetimeCap(evaluation.decision)), this.generation);
-    }
+    if (evaluation.ttlMs > 0 && !this.outdated(generation)) this.store(domain, evaluation);
     this.logDecision(evaluation);
     return evaluation;
   }
 
-  /** Runs the whole rule for one domain, without the domain cache (shared host and probe caches still apply). */
-  async evaluate(domain: string): Promise<Evaluation> {
+  /**
+   * Caches an evaluation. A DNS failure never replaces a decision still kept (fresh, or stale within
+   * stale_ttl): that one goes on being answered, and no new attempt is made for failure_ttl. Anything else —
+   * NXDOMAIN, null MX, a new decision — replaces it at once, kept stale for stale_ttl after it expires.
+   */
+  private store(domain: string, evaluation: Evaluation): void {
+    const { decision } = evaluation;
+    const now = this.now();
+    const kept = this.decisions.peek(domain);
+    if (decision.action === 'dns-failure' && kept && kept.value.action !== 'dns-failure') {
+      kept.retryAt = now + this.settings.failureTtlMs;
+      if (kept.expires <= now) this.log.info({ evt: 'serving-stale', domain, detail: decision.detail, staleForMs: Math.round(now - kept.expires) }, `${domain}: DNS failed (${decision.detail}); answering the decision that expired ${Math.round((now - kept.expires) / 1000)} s ago`);
+      return;
+    }
+    const keepMs = decision.action === 'dns-failure' ? 0 : this.settings.staleTtlMs;
+    this.decisions.set(domain, decision, Math.min(evaluation.ttlMs, this.lifetimeCap(decision)), this.generation, keepMs);
+  }
+
+  /**
+   * Runs the whole rule for one domain, without the domain cache (shared host and probe caches still
+   * apply). `ahead`: a refresh before expiry, which asks again for host facts and probe verdicts that are
+   * about to expire themselves.
+   */
+  async evaluate(domain: string, ahead = false): Promise<Evaluation> {
     const started = performance.now();
     const tally: Tally = { dnsQueries: 0, probesSent: 0 };
     const settings = this.settings;
@@ -312,7 +380,8 @@ export class Engine implements Decider {
     const until = started + settings.deadlineMs;
     const dns = counting(this.dns, tally, until);
     const mx = limitMxHosts(await resolveMx(dns, domain), settings.maxMxHosts);
-    const facts = mx.kind === 'hosts' ? await Promise.all(mx.hosts.map((h) => this.hosts.get(h.name, dns))) : [];
+    const share = ahead ? settings.refreshAhead : 0;
+    const facts = mx.kind === 'hosts' ? await Promise.all(mx.hosts.map((h) => this.hosts.get(h.name, dns, share))) : [];
     const forced = override === 'force';
     const probing = mx.kind === 'hosts' && probesNeeded(facts, forced, settings);
     // The lookup's probe budget goes to the most preferred hosts first (facts are in preference order).
@@ -326,7 +395,7 @@ export class Engine implements Decider {
     const hosts: HostReport[] = await Promise.all(
       facts.map(async (host, i) => {
         const preference = mx.kind === 'hosts' ? mx.hosts[i].preference : 0;
-        const probes = await this.probeHost(planned[i], tally, until);
+        const probes = await this.probeHost(planned[i], tally, until, share);
         if (probes.length < planned[i].length) probesMissed = true;
         const triggers: Trigger[] = [...dnsTriggers(host, settings), ...probeTrigger(host, probes, settings)];
         return { ...host, preference, probes, triggers };
@@ -341,10 +410,10 @@ export class Engine implements Decider {
   }
 
   /** Probes `addresses`; those that could not start before `until` are left out of the result. */
-  private async probeHost(addresses: readonly string[], tally: Tally, until: number): Promise<ProbeFact[]> {
+  private async probeHost(addresses: readonly string[], tally: Tally, until: number, refreshShare: number): Promise<ProbeFact[]> {
     const facts = await Promise.all(
       addresses.map(async (address): Promise<ProbeFact | undefined> => {
-        const verdict = await this.prober.check(address, until);
+        const verdict = await this.prober.check(address, until, refreshShare);
         if (!verdict) return undefined;
         if (!verdict.cached) tally.probesSent++;
         return { address, ok: verdict.ok, detail: verdict.detail, ms: verdict.ms, cached: verdict.cached, ttlMs: verdict.ttlMs };

@@ -74,9 +74,13 @@ export class HostDirectory {
     return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
   }
 
-  /** Cached facts for `name`, or resolves them through `dns` (whose queries count for the first asker). */
-  get(name: string, dns: DnsClient): HostFacts | Promise<HostFacts> {
-    const cached = this.cache.get(name);
+  /**
+   * Cached facts for `name`, or resolves them through `dns` (whose queries count for the first asker).
+   * `refreshShare`, for a decision being refreshed ahead of its expiry: facts in that last share of their
+   * lifetime are resolved anew, so the refresh learns what changed instead of what is about to expire.
+   */
+  get(name: string, dns: DnsClient, refreshShare = 0): HostFacts | Promise<HostFacts> {
+    const cached = refreshShare > 0 && this.cache.nearExpiry(name, refreshShare) ? undefined : this.cache.get(name);
     // A cached host lives on only for what is left of its lifetime, so decisions made from it do too.
     if (cached) return { ...cached, ttl: this.cache.remaining(name) / 1000 };
     return this.flights.run(name, async () => {

@@ -60,12 +60,14 @@ export class Prober {
   }
 
   /**
-   * The verdict for `address`, probing it if nothing is remembered; undefined when the probe could not
-   * start before `until` (performance.now() time), or the address can never be a mail host.
+   * The verdict for `address`, probing it if nothing is remembered (or, with `refreshShare`, if what is
+   * remembered is about to expire); undefined when the probe could not start before `until`
+   * (performance.now() time), or the address can never be a mail host.
    */
-  async check(address: string, until = Infinity): Promise<ProbeVerdict | undefined> {
+  async check(address: string, until = Infinity, refreshShare = 0): Promise<ProbeVerdict | undefined> {
     if (isSpecialAddress(address)) return undefined;
-    const cached = this.cache.get(address);
+    // A decision refreshed ahead of expiry probes again a verdict in its last share of life.
+    const cached = refreshShare > 0 && this.cache.nearExpiry(address, refreshShare) ? undefined : this.cache.get(address);
     if (cached) return { ...cached, cached: true, ttlMs: this.cache.remaining(address) };
     const result = await this.flights.run(address, () =>
       this.gate.run(until, async () => {

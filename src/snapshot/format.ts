@@ -1,7 +1,8 @@
 /**
  * The cache snapshot format: what lets a restart answer from memory instead of asking DNS for every busy
  * domain at once. Pure: text in, entries out. JSON lines: a header naming the entry count (so a truncated
- * file is detected), then one `[domain, expiresAtMs, decision]` per line. Every entry is checked as
+ * file is detected), then one `[domain, expiresAtMs, decision]` per line, with a fourth element, the time
+ * until which an expired decision is kept to be answered stale, when there is one. Every entry is checked as
  * strictly as a DNS answer: one that does not check out — a line cut short, a route to 127.0.0.1, a reason
  * an older or newer build wrote — is dropped and counted, and the others are kept: a wrong answer is worse
  * than DNS traffic, and one bad line must not cost the whole cache. A file that is not a snapshot of this
@@ -21,6 +22,8 @@ export interface SnapshotEntry {
   readonly decision: Decision;
   /** Wall-clock expiry (epoch ms), so the time the process was down counts against the lifetime. */
   readonly expiresAt: number;
+  /** Kept, stale, until then (serve-stale), when past `expiresAt`. */
+  readonly staleUntil?: number;
 }
 
 export class SnapshotError extends Error {
@@ -44,7 +47,7 @@ export const SNAPSHOT_BYTES_PER_ENTRY = 1024;
 /** `rule` names the rule the decisions were made under (engine ruleFingerprint), checked at restore. */
 export function encodeSnapshot(entries: Iterable<SnapshotEntry>, savedAt: number, rule: string): string {
   const lines: string[] = [];
-  for (const e of entries) if (keep(e.decision)) lines.push(JSON.stringify([e.domain, e.expiresAt, e.decision]));
+  for (const e of entries) if (keep(e.decision)) lines.push(JSON.stringify(e.staleUntil === undefined ? [e.domain, e.expiresAt, e.decision] : [e.domain, e.expiresAt, e.decision, e.staleUntil]));
   const header = JSON.stringify({ format: FORMAT, version: VERSION, savedAt, rule, entries: lines.length });
   return `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
 }
@@ -81,7 +84,7 @@ export function decodeSnapshot(text: string, now: number, maxTtlMs: number): Res
       firstProblem ??= `line ${i + 1}: ${entry}`;
       continue;
     }
-    if (entry.expiresAt <= now) {
+    if (Math.max(entry.expiresAt, entry.staleUntil ?? 0) <= now) {
       expired++;
       continue;
     }
@@ -99,13 +102,14 @@ function checkEntry(line: string): SnapshotEntry | string {
   } catch {
     return 'not JSON';
   }
-  if (!Array.isArray(row) || row.length !== 3) return 'expected [domain, expiresAt, decision]';
-  const [domain, expiresAt, raw] = row as [unknown, unknown, unknown];
+  if (!Array.isArray(row) || row.length < 3 || row.length > 4) return 'expected [domain, expiresAt, decision, staleUntil?]';
+  const [domain, expiresAt, raw, staleUntil] = row as [unknown, unknown, unknown, unknown];
   if (typeof domain !== 'string' || !isHostName(domain)) return 'not a domain';
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return 'bad expiry';
+  if (staleUntil !== undefined && (typeof staleUntil !== 'number' || !Number.isFinite(staleUntil) || staleUntil < expiresAt)) return 'bad stale time';
   const decision = checkDecision(raw);
   if (!decision) return 'not a decision';
-  return { domain, decision: intern(decision), expiresAt };
+  return { domain, decision: intern(decision), expiresAt, ...(staleUntil !== undefined ? { staleUntil } : {}) };
 }
 
 function parseJson(line: string, lineNumber: number): unknown {

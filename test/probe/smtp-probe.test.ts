@@ -94,6 +94,19 @@ describe('Prober', () => {
     expect(await prober.check(address)).toBeUndefined();
   });
 
+  test('a refresh ahead of expiry probes again a verdict in its last tenth, and only then (injected clock)', async () => {
+    const clock = { now: 0 };
+    let sent = 0;
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => ({ ok: true, detail: `greeting ${++sent}`, ms: 1 }), () => clock.now);
+    await prober.check('2001:db8::1');
+    clock.now = 850;
+    expect(await prober.check('2001:db8::1', Infinity, 0.1)).toMatchObject({ cached: true });
+    clock.now = 901;
+    expect(await prober.check('2001:db8::1')).toMatchObject({ cached: true }); // an ordinary lookup takes the cached verdict
+    expect(await prober.check('2001:db8::1', Infinity, 0.1)).toMatchObject({ cached: false, detail: 'greeting 2' });
+    expect(sent).toBe(2);
+  });
+
   test('outcomes are counted under a closed set of labels, whatever the socket reported', async () => {
     const details = ['greeting', 'refused', 'bad-greeting 421', 'eproto', 'econnaborted'];
     let i = 0;

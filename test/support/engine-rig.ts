@@ -23,6 +23,8 @@ export const TEST_SETTINGS: EngineSettings = {
   maxProbes: 6,
   maxMxHosts: 10,
   maxAddresses: 10,
+  staleTtlMs: 86_400_000,
+  refreshAhead: 0.1,
   dryRun: false,
 };
 

@@ -12,6 +12,8 @@ export interface StubDns extends DnsClient {
   /** Holds every query for `name` until release(name). */
   hold(name: string): void;
   release(name: string): void;
+  /** Names whose queries fail (SERVFAIL from every server, as the client reports it). */
+  readonly failing: Set<string>;
 }
 
 const soa = (name: string): DnsRecord => ({ name, type: 'SOA', ttl: 60, minimum: 60 });
@@ -29,10 +31,12 @@ export function stubDns(records: Record<string, DnsRecord[]> = {}): StubDns {
   const stub: StubDns = {
     records: map,
     asked: [],
+    failing: new Set(),
     async query(name, type) {
       stub.asked.push(`${name} ${type}`);
       const waiting = held.get(name);
       if (waiting) await new Promise<void>((resolve) => waiting.push(resolve));
+      if (stub.failing.has(name)) return { kind: 'failure', detail: `SERVFAIL from 192.0.2.53 for ${name} ${type}` };
       return answer(name, type);
     },
     hold(name) {
