@@ -57,8 +57,8 @@ test('a stalled reader of stdout: cache hits are still answered, dropped lines a
 
     const before = serve.lines.length;
     serve.child.stdout.resume();
-    // Every drop is reported (in one line or several, as the reader catches up): the last report's total
-    // is what /metrics counts.
+    // Every drop is reported (in one line or several, as the reader catches up; a report written while the
+    // buffer is still full may itself be dropped): the last report's total is what /metrics counts.
     const reports = (): Array<{ lines: number; total: number }> => serve.lines.filter((l) => l.evt === 'log-dropped') as never;
     let counted = 0;
     for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
@@ -68,7 +68,6 @@ test('a stalled reader of stdout: cache hits are still answered, dropped lines a
     const report = reports().at(-1) as { lines: number; total: number };
     expect(report.lines).toBeGreaterThan(0);
     expect(report.total).toBe(counted);
-    expect(reports().reduce((sum, r) => sum + r.lines, 0)).toBe(counted);
     // Logging goes on after the report: a new connection is logged.
     const later = await WireClient.open({ port: serve.port });
     await later.until(() => serve.lines.slice(before).some((l) => l.evt === 'connect' && serve.lines.indexOf(l) > serve.lines.indexOf(report as never)), 5000);
