@@ -21,6 +21,8 @@ export interface LogHandle {
   readonly log: Logger;
   /** Lines dropped so far because the reader fell behind (always 0 for synchronous logging). */
   dropped(): number;
+  /** Starts writing what is gathered now, without waiting (lines someone watches for: `listening`). */
+  flush(): void;
   /** Writes out what is buffered, in order; gives up after `ms` if the reader takes nothing. */
   close(ms?: number): Promise<void>;
 }
@@ -35,7 +37,11 @@ export interface LoggerOptions {
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogHandle {
   const fd = options.fd ?? 1;
   const async = options.async ?? true;
-  const destination = pino.destination({ dest: fd, sync: !async, minLength: 0, maxLength: async ? (options.bufferBytes ?? LOG_BUFFER_BYTES) : 0 });
+  // Asynchronous lines are gathered into writes of 4 KB (a write per line cost a tenth of a cold decision's
+  // CPU), and whatever is gathered goes out within a quarter of a second.
+  const destination = pino.destination(
+    async ? { dest: fd, sync: false, minLength: 4096, periodicFlush: 250, maxLength: options.bufferBytes ?? LOG_BUFFER_BYTES } : { dest: fd, sync: true },
+  );
   const log = pino(
     {
       level,
@@ -65,6 +71,9 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
   return {
     log,
     dropped: () => dropped,
+    flush() {
+      if (async) destination.flush();
+    },
     close(ms = 2000) {
       closing ??= new Promise<void>((resolve) => {
         if (!async) {

@@ -149,6 +149,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       `configuration reloaded: ${appliedKeys.length ? `${appliedKeys.join(', ')} changed` : 'nothing changed'}; ${kept ? 'cached decisions kept' : 'cached decisions that depend on what changed are re-checked on their next lookup'}`,
     );
     if (restartKeys.length) log.warn({ evt: 'reload-partial', keys: restartKeys }, `changes to ${restartKeys.join(', ')} take effect after a restart`);
+    logging.flush();
   });
 
   // Signal handlers go in before the "listening" line: whoever acts on that line (systemd, a test) may
@@ -166,6 +167,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       clearInterval(localityTimer);
       void notifySystemd('STOPPING=1', log);
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
+      logging.flush();
       void Promise.all([server.close(config.shutdownGrace), ops?.close()])
         .then(() => snapshots?.stop())
         .then(() => {
@@ -182,6 +184,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     { evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames, maxConnections: cap.cap },
     `mx4map listening on ${server.bound.join(', ')}; ${describeCap(cap)}`,
   );
+  logging.flush();
   void notifySystemd('READY=1', log);
   await stopped;
   await logging.close();

@@ -5,7 +5,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { DnsResponse, RCODE, RecordType, TYPE_CODE, encodeQuery, normaliseName, rcodeName } from './message.js';
-import { DnsServer, Exchange, exchangeTcp, exchangeUdp } from './transport.js';
+import { DnsServer, Exchange, decoded, exchangeTcp } from './transport.js';
+import { UdpPool } from './udp-pool.js';
 import { Gate } from '../limits/gate.js';
 
 export interface DnsClientOptions {
@@ -19,6 +20,8 @@ export interface DnsClientOptions {
 }
 
 export type QueryOutcome = { readonly kind: 'response'; readonly response: DnsResponse } | { readonly kind: 'failure'; readonly detail: string };
+
+const FAULT_LABEL = { timeout: 'TIMEOUT', malformed: 'MALFORMED', network: 'NETWORK' } as const;
 
 export interface DnsStats {
   queries: number;
@@ -39,6 +42,7 @@ export interface DnsClient {
 export class WireDnsClient implements DnsClient {
   readonly stats: DnsStats = { queries: 0, byOutcome: {} };
   private readonly gate: Gate;
+  private readonly udp = new UdpPool(() => randomInt(0x10000));
 
   constructor(
     private readonly options: DnsClientOptions,
@@ -83,12 +87,17 @@ export class WireDnsClient implements DnsClient {
   }
 
   private async exchange(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
-    const id = randomInt(0x10000);
-    const expected = { id, name, type: TYPE_CODE[type] };
-    const query = encodeQuery(id, name, type);
-    let exchange = await this.timed(() => exchangeUdp(server, query, expected, this.options.timeoutMs));
+    const code = TYPE_CODE[type];
+    let sent: { id: number; query: Buffer } = { id: 0, query: Buffer.alloc(0) };
+    const encode = (id: number): Buffer => (sent = { id, query: encodeQuery(id, name, type) }).query;
+    let exchange = await this.timed(async () => {
+      const udp = await this.udp.exchange(server, encode, (id) => ({ id, name, type: code }), this.options.timeoutMs);
+      if (udp.ok) return decoded(udp.bytes, server);
+      return { ok: false, fault: udp.timeout ? 'timeout' : 'network', detail: udp.detail };
+    });
     if (exchange.ok && exchange.response.truncated) {
-      exchange = await this.timed(() => exchangeTcp(server, query, expected, this.options.timeoutMs));
+      // Over TCP with the same ID as the truncated UDP query.
+      exchange = await this.timed(() => exchangeTcp(server, sent.query, { id: sent.id, name, type: code }, this.options.timeoutMs));
     }
     return exchange;
   }
@@ -96,7 +105,7 @@ export class WireDnsClient implements DnsClient {
   private async timed(run: () => Promise<Exchange>): Promise<Exchange> {
     const started = performance.now();
     const exchange = await run();
-    const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : /timeout/i.test(exchange.detail) ? 'TIMEOUT' : exchange.detail.startsWith('malformed') ? 'MALFORMED' : 'NETWORK';
+    const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : FAULT_LABEL[exchange.fault];
     this.stats.queries++;
     this.stats.byOutcome[outcome] = (this.stats.byOutcome[outcome] ?? 0) + 1;
     this.observe(outcome, performance.now() - started);

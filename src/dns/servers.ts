@@ -29,7 +29,7 @@ export function parseDnsServer(text: string): DnsServer | { problem: string } {
  * The form node gives the source of a reply ([0:0:0:0:0:0:0:1] and [::0001] are both ::1): replies are
  * accepted only from the server asked, compared as text, so the configured address must be written this way.
  */
-function canonicalIpv6(host: string): string {
+export function canonicalIpv6(host: string): string {
   if (host.includes('%')) return host.toLowerCase(); // a zone: kept as written
   return new URL(`http://[${host}]`).hostname.slice(1, -1);
 }

@@ -1,10 +1,8 @@
 /**
- * One DNS exchange with one server, over UDP or TCP, each bounded by a timeout. Answers are accepted only
- * from the server asked (its address compared in canonical form), with the query's ID and question, checked
- * on the raw bytes before anything is decoded: spoofed or stray packets are dropped for microseconds each.
- * A response that matches but cannot be decoded is a failure of that exchange.
+ * One DNS exchange with one server over TCP (after a truncated UDP answer; UDP goes through udp-pool.ts),
+ * bounded by a timeout. Answers are accepted only with the query's ID and question, checked on the raw
+ * bytes before anything is decoded. A response that matches but cannot be decoded is a failure.
  */
-import { createSocket, RemoteInfo } from 'node:dgram';
 import { connect } from 'node:net';
 import { DnsResponse, Expected, MalformedResponse, decodeResponse, matchesQuery } from './message.js';
 
@@ -16,39 +14,19 @@ export interface DnsServer {
 
 export type { Expected };
 
-export type Exchange = { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly detail: string };
+/** Why an exchange failed: named once, counted by these names in /metrics. */
+export type ExchangeFault = 'timeout' | 'malformed' | 'network';
+
+export type Exchange = { readonly ok: true; readonly response: DnsResponse } | { readonly ok: false; readonly fault: ExchangeFault; readonly detail: string };
 
 /** The exchange a matched response ends: decoded, or a failure naming what was wrong with it. */
-function decoded(bytes: Buffer, server: DnsServer): Exchange {
+export function decoded(bytes: Buffer, server: DnsServer): Exchange {
   try {
     return { ok: true, response: decodeResponse(bytes) };
   } catch (err) {
-    if (err instanceof MalformedResponse) return { ok: false, detail: `malformed response from ${server.host}: ${err.message}` };
+    if (err instanceof MalformedResponse) return { ok: false, fault: 'malformed', detail: `malformed response from ${server.host}: ${err.message}` };
     throw err;
   }
-}
-
-export function exchangeUdp(server: DnsServer, query: Buffer, expected: Expected, timeoutMs: number): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
-    let settled = false;
-    const finish = (result: Exchange): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.close();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ ok: false, detail: `timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
-    socket.on('error', (err) => finish({ ok: false, detail: `${err.message} (${server.host})` }));
-    socket.on('message', (message: Buffer, from: RemoteInfo) => {
-      if (from.port !== server.port || from.address !== server.host || !matchesQuery(message, expected)) return;
-      finish(decoded(message, server));
-    });
-    socket.send(query, server.port, server.host, (err) => {
-      if (err) finish({ ok: false, detail: `${err.message} (${server.host})` });
-    });
-  });
 }
 
 export function exchangeTcp(server: DnsServer, query: Buffer, expected: Expected, timeoutMs: number): Promise<Exchange> {
@@ -63,9 +41,9 @@ export function exchangeTcp(server: DnsServer, query: Buffer, expected: Expected
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ ok: false, detail: `TCP timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
-    socket.on('error', (err) => finish({ ok: false, detail: `TCP ${err.message} (${server.host})` }));
-    socket.on('close', () => finish({ ok: false, detail: `TCP connection closed by ${server.host}` }));
+    const timer = setTimeout(() => finish({ ok: false, fault: 'timeout', detail: `TCP timeout after ${timeoutMs} ms from ${server.host}` }), timeoutMs);
+    socket.on('error', (err) => finish({ ok: false, fault: 'network', detail: `TCP ${err.message} (${server.host})` }));
+    socket.on('close', () => finish({ ok: false, fault: 'network', detail: `TCP connection closed by ${server.host}` }));
     socket.on('connect', () => {
       const prefix = Buffer.alloc(2);
       prefix.writeUInt16BE(query.length);

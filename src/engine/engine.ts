@@ -422,8 +422,15 @@ export class Engine implements Decider {
     return facts.filter((f): f is ProbeFact => f !== undefined);
   }
 
+  /**
+   * One line per fresh decision: at info for a forced one or a DNS failure (what an operator acts on),
+   * at debug for one left alone (most of them: a flood of new domains would flood the log). /metrics counts
+   * them all by reason either way.
+   */
   private logDecision(e: Evaluation): void {
     const d = e.decision;
+    const level = d.action === 'leave' ? 'debug' : 'info';
+    if (!this.log.isLevelEnabled(level)) return;
     const fields = {
       evt: 'decision',
       domain: e.domain,
@@ -439,6 +446,6 @@ export class Engine implements Decider {
       probes: e.probesSent,
       dryRun: this.settings.dryRun || undefined,
     };
-    this.log.info(fields, `${e.domain}: ${d.action}${this.settings.dryRun ? ' (dry run: answered NOTFOUND)' : ''}`);
+    this.log[level](fields, `${e.domain}: ${d.action}${this.settings.dryRun ? ' (dry run: answered NOTFOUND)' : ''}`);
   }
 }

@@ -5,12 +5,14 @@
  * this host's own name — or whose MX hosts resolve to one of our addresses is answered NOTFOUND (reason
  * `local`), so the MTA delivers it itself or applies its own loop rules.
  *
- * Our addresses: those of the non-loopback interfaces (addresses on `lo` are loopback, special already,
+ * Addresses are compared as our DNS decoder writes them (IPv6 in canonical form, RFC 5952); configured ones
+ * may be written any way. Our addresses: those of the non-loopback interfaces (addresses on `lo` are loopback, special already,
  * or anycast set-ups) and the configured local_addresses (NAT, anycast, proxies).
  */
 import type { NetworkInterfaceInfo } from 'node:os';
 import { BlockList, isIP } from 'node:net';
 import { DomainSet } from './overrides.js';
+import { canonicalIpv6 } from '../dns/servers.js';
 
 export interface Locality {
   /** Whether a domain is local: a local_domains pattern matches it, or it is this host's own name. */
@@ -44,15 +46,21 @@ export function interfaceAddresses(table: InterfaceTable): string[] {
 }
 
 export function buildLocality(options: { domains: DomainSet; hostNames: readonly string[]; configured: readonly string[]; interfaces: readonly string[] }): Locality {
-  // One list per family: a BlockList holding a v4-mapped prefix would match IPv4 addresses too.
+  // Whole addresses in a Set (a lookup per address of every decision: cheap); prefixes in a BlockList
+  // per family (one holding a v4-mapped prefix would match IPv4 addresses too).
+  const exact = new Set<string>();
   const lists = { ipv4: new BlockList(), ipv6: new BlockList() };
+  let prefixes = 0;
   const shown: string[] = [];
   for (const item of [...options.interfaces, ...options.configured]) {
     const parsed = parseAddressItem(item);
     if ('problem' in parsed) continue; // configured items are checked when the configuration is read
     const type = parsed.family === 4 ? 'ipv4' : 'ipv6';
-    if (parsed.prefix === (parsed.family === 4 ? 32 : 128)) lists[type].addAddress(parsed.address, type);
-    else lists[type].addSubnet(parsed.address, parsed.prefix, type);
+    if (parsed.prefix === (parsed.family === 4 ? 32 : 128)) exact.add(parsed.family === 6 ? canonicalIpv6(parsed.address) : parsed.address);
+    else {
+      lists[type].addSubnet(parsed.address, parsed.prefix, type);
+      prefixes++;
+    }
     shown.push(item);
   }
   const { domains } = options;
@@ -63,6 +71,8 @@ export function buildLocality(options: { domains: DomainSet; hostNames: readonly
     addresses: sorted,
     fingerprint: `${domains.fingerprint}|${[...names].sort().join(',')}|${sorted.join(',')}`,
     isOwn(address: string): boolean {
+      if (exact.has(address)) return true;
+      if (prefixes === 0) return false;
       const family = isIP(address);
       if (family === 0) return false;
       const type = family === 4 ? 'ipv4' : 'ipv6';

@@ -14,7 +14,20 @@ for (const [prefix, bits] of [['0.0.0.0', 8], ['127.0.0.0', 8], ['169.254.0.0', 
 const special6 = new BlockList();
 for (const [prefix, bits] of [['::', 128], ['::1', 128], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) special6.addSubnet(prefix, bits, 'ipv6');
 
+/** IPv4 in dotted-quad form, checked by its octets (isIP's and BlockList's parsing cost more than this). */
+function special4Octets(address: string): boolean | undefined {
+  const parts = address.split('.');
+  if (parts.length !== 4) return undefined;
+  const [a, b] = [Number(parts[0]), Number(parts[1])];
+  if (!parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return a === 0 || a === 127 || a >= 224 || (a === 169 && b === 254);
+}
+
 export function isSpecialAddress(address: string): boolean {
+  if (!address.includes(':')) {
+    const v4 = special4Octets(address);
+    if (v4 !== undefined) return v4;
+  }
   const family = isIP(address);
   if (family === 4) return special4.check(address, 'ipv4');
   return family !== 6 || special6.check(address, 'ipv6');
