@@ -32,7 +32,7 @@ const dns: DnsClient = {
 async function main(): Promise<void> {
   const counts = process.argv.slice(2).map(Number);
   const max = Math.max(...counts);
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 4, cacheSize: 100 }, async () => ({ ok: true, detail: 'greeting', ms: 0 }));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 4, cacheSize: 100 }, async () => ({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 0 }));
   const engine = new Engine(
     { triggers: new Set(ALL_TRIGGERS), probe: false, deadlineMs: 60_000, minTtlMs: 3_600_000, maxTtlMs: 3_600_000, failureTtlMs: 5000, cacheSize: max, hostCacheSize: 100, probesPerHost: 2,
     maxProbes: 6,

@@ -25,16 +25,6 @@ export interface ProbeVerdict extends ProbeResult {
   readonly ttlMs: number;
 }
 
-/** Probe outcomes as counted in /metrics: a closed set, whatever error a socket reports. */
-export const PROBE_OUTCOMES = ['ok', 'refused', 'unreachable', 'timeout', 'reset', 'bad-greeting', 'garbage', 'closed', 'other'] as const;
-export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
-
-export function probeOutcome(result: ProbeResult): ProbeOutcome {
-  if (result.ok) return 'ok';
-  const word = result.detail.split(' ')[0];
-  return (PROBE_OUTCOMES as readonly string[]).includes(word) ? (word as ProbeOutcome) : 'other';
-}
-
 export class Prober {
   private readonly cache: TtlCache<string, ProbeResult>;
   private readonly flights = new SingleFlight<string, ProbeResult | undefined>();
@@ -72,8 +62,7 @@ export class Prober {
     const result = await this.flights.run(address, () =>
       this.gate.run(until, async () => {
         const r = await this.probe(address, this.options.port, this.options.timeoutMs);
-        const outcome = probeOutcome(r);
-        this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1;
+        this.outcomes[r.outcome] = (this.outcomes[r.outcome] ?? 0) + 1;
         this.cache.set(address, r, r.ok ? this.options.okTtlMs : this.options.failTtlMs);
         return r;
       }),

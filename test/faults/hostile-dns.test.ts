@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { Engine } from '../../src/engine/engine';
 import { WireDnsClient } from '../../src/dns/client';
 import { Prober } from '../../src/probe/prober';
+import { ProbeResult } from '../../src/probe/smtp-probe';
 import { MAX_KEPT } from '../../src/dns/message';
 import { DomainSet } from '../../src/engine/overrides';
 import { TEST_SETTINGS } from '../support/engine-rig';
@@ -40,12 +41,12 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(answer: HostileAnswer, options: { probe?: (address: string) => Promise<{ ok: boolean; detail: string; ms: number }>; deadlineMs?: number } = {}): Promise<Rig> {
+async function rig(answer: HostileAnswer, options: { probe?: (address: string) => Promise<ProbeResult>; deadlineMs?: number } = {}): Promise<Rig> {
   const dns = await startHostileDns((q, tcp, raw) => baseline(q) ?? answer(q, tcp, raw));
   const probed: string[] = [];
   const prober = new Prober({ port: 25, timeoutMs: 300, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 64, cacheSize: 10_000 }, (address) => {
     probed.push(address);
-    return options.probe ? options.probe(address) : Promise.resolve({ ok: true, detail: 'greeting', ms: 1 });
+    return options.probe ? options.probe(address) : Promise.resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 });
   });
   const client = new WireDnsClient({ servers: [dns.server], timeoutMs: 1000, attempts: 1, maxInFlight: 256 });
   const engine = new Engine({ ...TEST_SETTINGS, deadlineMs: options.deadlineMs ?? 3000 }, { never: new DomainSet(), force: new DomainSet() }, client, prober, logSink('warn').log);
@@ -163,8 +164,8 @@ describe('legal but enormous answers', () => {
 
   test('2,800 MX hosts, each with two AAAA that never greet: at most 10 hosts asked, at most 6 probes; others are still decided', async () => {
     // many.test's hosts never greet (the probe times out); other.test's host greets.
-    const silent = (address: string): Promise<{ ok: boolean; detail: string; ms: number }> =>
-      address === '2001:db8::b01' ? Promise.resolve({ ok: true, detail: 'greeting', ms: 1 }) : new Promise((resolve) => setTimeout(() => resolve({ ok: false, detail: 'timeout', ms: 300 }), 300));
+    const silent = (address: string): Promise<ProbeResult> =>
+      address === '2001:db8::b01' ? Promise.resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 }) : new Promise((resolve) => setTimeout(() => resolve({ ok: false, outcome: 'timeout' as const, detail: 'timeout', ms: 300 }), 300));
     current = await rig(
       (q) => {
         // 2,800 hosts in one 59 KB answer: each exchange is `hN` and a pointer to the question's many.test.

@@ -5,14 +5,14 @@ import { activeResources, expectNothingLeftSince } from '../support/handles';
 
 describe('judgeGreeting', () => {
   test.each([
-    ['220 mx ready\r\n', { ok: true, detail: 'greeting' }],
-    ['220-first\r\n220 last\r\n', { ok: true, detail: 'greeting' }],
+    ['220 mx ready\r\n', { outcome: 'ok', detail: 'greeting' }],
+    ['220-first\r\n220 last\r\n', { outcome: 'ok', detail: 'greeting' }],
     ['220-first\r\n', undefined],
     ['220 partial', undefined],
-    ['421 busy\r\n', { ok: false, detail: 'bad-greeting 421' }],
-    ['554 no\r\n', { ok: false, detail: 'bad-greeting 554' }],
-    ['HTTP/1.1 400\r\n', { ok: false, detail: 'garbage' }],
-    ['x'.repeat(600), { ok: false, detail: 'garbage' }],
+    ['421 busy\r\n', { outcome: 'bad-greeting', detail: 'bad-greeting 421' }],
+    ['554 no\r\n', { outcome: 'bad-greeting', detail: 'bad-greeting 554' }],
+    ['HTTP/1.1 400\r\n', { outcome: 'garbage', detail: 'garbage' }],
+    ['x'.repeat(600), { outcome: 'garbage', detail: 'garbage' }],
   ])('%j', (text, verdict) => expect(judgeGreeting(text)).toEqual(verdict));
 });
 
@@ -73,7 +73,7 @@ describe('Prober', () => {
       peak = Math.max(peak, running);
       await new Promise((r) => setTimeout(r, 20));
       running--;
-      return { ok: true, detail: 'greeting', ms: 20 };
+      return { ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 20 };
     });
     await Promise.all(['2001:db8::1', '2001:db8::2', '2001:db8::3', '2001:db8::4', '2001:db8::5'].map((a) => prober.check(a)));
     expect(peak).toBe(2);
@@ -81,7 +81,7 @@ describe('Prober', () => {
 
   test('a probe that cannot start before its deadline is not sent (undefined), and is counted', async () => {
     let release: () => void = () => undefined;
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => new Promise((resolve) => (release = () => resolve({ ok: true, detail: 'greeting', ms: 1 }))));
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => new Promise((resolve) => (release = () => resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 }))));
     const first = prober.check('2001:db8::1');
     expect(await prober.check('2001:db8::2', performance.now() + 20)).toBeUndefined();
     expect(prober.refused).toBe(1);
@@ -97,7 +97,7 @@ describe('Prober', () => {
   test('a refresh ahead of expiry probes again a verdict in its last tenth, and only then (injected clock)', async () => {
     const clock = { now: 0 };
     let sent = 0;
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => ({ ok: true, detail: `greeting ${++sent}`, ms: 1 }), () => clock.now);
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => ({ ok: true, outcome: 'ok' as const, detail: `greeting ${++sent}`, ms: 1 }), () => clock.now);
     await prober.check('2001:db8::1');
     clock.now = 850;
     expect(await prober.check('2001:db8::1', Infinity, 0.1)).toMatchObject({ cached: true });
@@ -107,14 +107,14 @@ describe('Prober', () => {
     expect(sent).toBe(2);
   });
 
-  test('outcomes are counted under a closed set of labels, whatever the socket reported', async () => {
-    const details = ['greeting', 'refused', 'bad-greeting 421', 'eproto', 'econnaborted'];
+  test('outcomes are counted under their closed set of labels, whatever the socket reported', async () => {
+    const results = [['ok', 'greeting'], ['refused', 'refused'], ['bad-greeting', 'bad-greeting 421'], ['other', 'eproto'], ['other', 'econnaborted']] as const;
     let i = 0;
     const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => {
-      const detail = details[i++];
-      return { ok: detail === 'greeting', detail, ms: 1 };
+      const [outcome, detail] = results[i++];
+      return { ok: outcome === 'ok', outcome, detail, ms: 1 };
     });
-    for (let n = 1; n <= details.length; n++) await prober.check(`2001:db8::${n}`);
+    for (let n = 1; n <= results.length; n++) await prober.check(`2001:db8::${n}`);
     expect(prober.outcomes).toEqual({ ok: 1, refused: 1, 'bad-greeting': 1, other: 2 });
   });
 });
