@@ -72,6 +72,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       logDropped: () => logging.dropped(),
       loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
       budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
+      freshness: () => ({ stale: engine.counters.staleAnswers, refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped } }),
     });
   }
 

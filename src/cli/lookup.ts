@@ -1,6 +1,7 @@
 /**
  * `mx4map lookup DOMAIN`: runs the engine directly, with the same flags as serve, and prints the reason
- * trail (or JSON). Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on error.
+ * trail (or JSON), and what serve answers instead when its cache snapshot holds a fresh decision for the
+ * domain, or a stale one and DNS fails. Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on error.
  */
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
@@ -10,6 +11,7 @@ import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderTrail } from './lookup-report.js';
+import { SnapshotKeeper } from '../snapshot/keeper.js';
 
 export const lookupCommand: CommandModule = {
   command: 'lookup <domain>',
@@ -31,11 +33,13 @@ export const lookupCommand: CommandModule = {
       return;
     }
     const { engine } = assembleEngine(config, log);
-    const evaluation = await engine.evaluate(key.domain);
+    // serve's cache as its snapshot last kept it: a fresh or stale decision there is what serve answers.
+    if (config.cacheSnapshot !== '') await new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log).load();
+    const evaluation = await engine.explain(key.domain);
     const policy = answerPolicy(config);
-    const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.decision, m, policy)]));
+    const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.answered, m, policy)]));
     if (argv.json) {
-      const intended = Object.fromEntries(config.maps.map((m) => [m.name, intendedReply(evaluation.decision, m, policy)]));
+      const intended = Object.fromEntries(config.maps.map((m) => [m.name, intendedReply(evaluation.answered, m, policy)]));
       process.stdout.write(`${JSON.stringify({ ...evaluation, answers, intended }, null, 2)}\n`);
     } else {
       process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline));

@@ -55,6 +55,16 @@ export interface Evaluation {
   readonly durationMs: number;
 }
 
+/** What `decide` would answer now, beside a fresh evaluation: for `mx4map lookup`. */
+export type Explanation = Evaluation & {
+  /** The decision answered: the cached one while it is fresh, a stale one when the evaluation failed. */
+  readonly answered: Decision;
+  /** evaluated: the evaluation is answered (and cached); cached: a fresh cached decision is; stale: an expired one is. */
+  readonly answeredFrom: 'evaluated' | 'cached' | 'stale';
+  /** For cached and stale answers: ms until expiry (negative: since), and ms it is kept stale for yet. */
+  readonly cached?: { readonly expiresInMs: number; readonly keptForMs: number };
+};
+
 /** What a reload changed, for its log line; each part invalidates what depends on it, and only that. */
 export interface Reconfigured {
   readonly rule: boolean;
@@ -101,10 +111,17 @@ function counting(dns: DnsClient, tally: Tally, until: number): DnsClient {
 }
 
 
+/**
+ * Why a stale decision was answered: its refresh failed (DNS failure), missed the deadline, or is held off
+ * (failure_ttl after a failed one).
+ */
+export const STALE_CAUSES = ['failed', 'deadline', 'held'] as const;
+export type StaleCause = (typeof STALE_CAUSES)[number];
+
 /** What the cache did, for /metrics. */
 export interface EngineCounters {
-  /** Answers from a stale decision: its refresh failed or missed the deadline. */
-  staleAnswers: number;
+  /** Answers from a stale decision, by cause. */
+  readonly staleAnswers: Record<StaleCause, number>;
   /** Refreshes started ahead of expiry, on a hit in the last part of a decision's lifetime. */
   refreshesAhead: number;
   /** Refreshes ahead skipped because the DNS budget was tight. */
@@ -112,7 +129,7 @@ export interface EngineCounters {
 }
 
 export class Engine implements Decider {
-  readonly counters: EngineCounters = { staleAnswers: 0, refreshesAhead: 0, refreshesSkipped: 0 };
+  readonly counters: EngineCounters = { staleAnswers: { failed: 0, deadline: 0, held: 0 }, refreshesAhead: 0, refreshesSkipped: 0 };
   private readonly decisions: TtlCache<string, Decision>;
   private readonly flights = new Map<string, Flight>();
   private readonly hosts: HostDirectory;
@@ -254,12 +271,12 @@ export class Engine implements Decider {
     if (this.locality.isLocalDomain(domain)) return leave('local');
     // Expired but kept: refreshed now, and answered if the refresh fails or misses the deadline.
     const stale = entry;
-    if (stale && (stale.retryAt ?? 0) > now) return this.answerStale(stale.value);
+    if (stale && (stale.retryAt ?? 0) > now) return this.answerStale(stale.value, 'held');
     return new Promise<Decision>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        if (stale) return resolve(this.answerStale(stale.value));
+        if (stale) return resolve(this.answerStale(stale.value, 'deadline'));
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
       }, this.settings.deadlineMs);
@@ -275,7 +292,7 @@ export class Engine implements Decider {
             if (settled) return;
             // Made under a configuration replaced meanwhile (a reload during the lookup): ask again.
             if (this.outdated(flight.generation)) attempt();
-            else if (evaluation.decision.action === 'dns-failure' && stale) finish(this.answerStale(stale.value));
+            else if (evaluation.decision.action === 'dns-failure' && stale) finish(this.answerStale(stale.value, 'failed'));
             else finish(evaluation.decision);
           },
           (err: unknown) => {
@@ -289,8 +306,25 @@ export class Engine implements Decider {
     });
   }
 
-  private answerStale(decision: Decision): Decision {
-    this.counters.staleAnswers++;
+  /**
+   * Evaluates `domain` afresh and says what `decide` would answer with the cache as it is (in `lookup`:
+   * restored from the snapshot): the same choice between a fresh entry, a stale one and the evaluation.
+   */
+  async explain(domain: string): Promise<Explanation> {
+    const entry = this.decisions.lookup(domain, this.generation, this.revalidate);
+    const evaluation = await this.evaluate(domain);
+    if (!entry || evaluation.override === 'never' || (evaluation.decision.action === 'leave' && evaluation.decision.reason === 'local')) {
+      return { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated' };
+    }
+    const now = this.now();
+    const cached = { expiresInMs: Math.round(entry.expires - now), keptForMs: Math.round(Math.max(0, entry.keepUntil - now)) };
+    if (entry.expires > now) return { ...evaluation, answered: entry.value, answeredFrom: 'cached', cached };
+    const failed = evaluation.decision.action === 'dns-failure' || evaluation.durationMs > this.settings.deadlineMs;
+    return failed ? { ...evaluation, answered: entry.value, answeredFrom: 'stale', cached } : { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated', cached };
+  }
+
+  private answerStale(decision: Decision, cause: StaleCause): Decision {
+    this.counters.staleAnswers[cause]++;
     return decision;
   }
 

@@ -29,6 +29,8 @@ export interface MetricSources {
   readonly loopStalls: () => { stalls: number; seconds: number };
   /** DNS queries and probes not started because their budget was used up until their lookup's deadline. */
   readonly budgetRefused: () => { dns: number; probes: number };
+  /** Answers from stale decisions by cause, and refreshes ahead of expiry started and skipped. */
+  readonly freshness: () => { readonly stale: Readonly<Record<string, number>>; readonly refreshes: { started: number; skipped: number } };
 }
 
 /** Turns a monotonic figure read at scrape time into counter increments. */
@@ -42,7 +44,8 @@ function deltaCounter(registry: Registry, name: string, help: string, labelName:
     collect() {
       for (const [label, value] of Object.entries(read())) {
         const delta = value - (last.get(label) ?? 0);
-        if (delta > 0) this.inc({ [labelName]: label }, delta);
+        // Every label shows from the first scrape, at 0: a series that appears only once it moves breaks rate().
+        if (delta > 0 || !last.has(label)) this.inc({ [labelName]: label }, delta);
         last.set(label, value);
       }
     },
@@ -97,6 +100,8 @@ export class Metrics {
     });
     deltaCounter(this.registry, 'mx4map_log_lines_dropped_total', 'Log lines dropped because the reader of the log fell behind', 'sink', () => ({ stdout: sources.logDropped() }));
     deltaCounter(this.registry, 'mx4map_budget_refused_total', 'DNS queries (dns_max_in_flight) and probes (probe_concurrency) not started: their budget stayed in use past the lookup\'s deadline', 'budget', () => ({ ...sources.budgetRefused() }));
+    deltaCounter(this.registry, 'mx4map_stale_answers_total', 'Answers from an expired decision kept for stale_ttl: its refresh failed (failed), missed the deadline (deadline), or waits out failure_ttl after a failure (held)', 'cause', () => ({ ...sources.freshness().stale }));
+    deltaCounter(this.registry, 'mx4map_refreshes_ahead_total', 'Background refreshes of busy decisions near expiry (refresh_ahead): started, or skipped while the DNS budget was tight', 'result', () => ({ ...sources.freshness().refreshes }));
     deltaCounter(this.registry, 'mx4map_event_loop_stalls_total', 'Times the event loop could not run on time (requests read after a stall are dated back across it)', 'kind', () => ({ stall: sources.loopStalls().stalls }));
   }
 

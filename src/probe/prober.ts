@@ -7,7 +7,7 @@
 import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
 import { Gate } from '../limits/gate.js';
 import { isSpecialAddress } from '../engine/special-address.js';
-import { ProbeResult, SmtpProbe } from './smtp-probe.js';
+import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult, SmtpProbe } from './smtp-probe.js';
 
 export interface ProberOptions {
   readonly port: number;
@@ -29,7 +29,8 @@ export class Prober {
   private readonly cache: TtlCache<string, ProbeResult>;
   private readonly flights = new SingleFlight<string, ProbeResult | undefined>();
   private readonly gate: Gate;
-  readonly outcomes: Record<string, number> = {};
+  /** Probes sent, by outcome: every outcome present from the start. */
+  readonly outcomes = Object.fromEntries(PROBE_OUTCOMES.map((o) => [o, 0])) as Record<ProbeOutcome, number>;
 
   constructor(
     private readonly options: ProberOptions,
@@ -62,7 +63,7 @@ export class Prober {
     const result = await this.flights.run(address, () =>
       this.gate.run(until, async () => {
         const r = await this.probe(address, this.options.port, this.options.timeoutMs);
-        this.outcomes[r.outcome] = (this.outcomes[r.outcome] ?? 0) + 1;
+        this.outcomes[r.outcome]++;
         this.cache.set(address, r, r.ok ? this.options.okTtlMs : this.options.failTtlMs);
         return r;
       }),

@@ -3,6 +3,13 @@ import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { cliZone } from '../support/cli-zone';
 import { TEST_IPV6 } from '../support/test-addresses';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSnapshot } from '../../src/snapshot/format';
+import { ruleFingerprint } from '../../src/engine/engine';
+import { engineSettings } from '../../src/app/assemble';
+import { resolveConfig } from '../../src/config/load';
 
 let dns: DnsFixture;
 let smtp: SmtpFixture;
@@ -63,6 +70,45 @@ describe('mx4map lookup', () => {
     expect(r.stdout).toBe('.example.com: answered NOTFOUND at once, without DNS (parent-walk)\n');
     expect(r.status).toBe(1);
     expect(dns.queries.length).toBe(before);
+  });
+
+  describe('with the cache snapshot serve keeps', () => {
+    const forced = (address: string) => ({ action: 'force-ipv4' as const, triggers: ['cname-mx' as const], routes: [[address]] });
+    function snapshot(): string {
+      const now = Date.now();
+      const rule = ruleFingerprint(engineSettings(resolveConfig({ flags: {}, env: {} })));
+      const path = join(mkdtempSync(join(tmpdir(), 'mx4map-lookup-')), 'cache.snapshot');
+      const entries = [
+        { domain: 'servfail.test', decision: forced('192.0.2.91'), expiresAt: now - 150_000, staleUntil: now + 3_600_000 },
+        { domain: 'no-aaaa.test', decision: forced('192.0.2.92'), expiresAt: now + 600_000 },
+        { domain: 'ipv6-ok.test', decision: forced('192.0.2.93'), expiresAt: now - 150_000, staleUntil: now + 3_600_000 },
+      ];
+      writeFileSync(path, encodeSnapshot(entries, now, rule));
+      return path;
+    }
+
+    test('DNS fails for a domain with a stale decision: the trail says serve answers the stale decision, and why', async () => {
+      const r = await lookup('servfail.test', '--cache-snapshot', snapshot());
+      expect(r.stdout).toContain('decision    dns-failure (SERVFAIL from 127.0.0.1 for servfail.test MX)');
+      expect(r.stdout).toContain('stale       force-ipv4 (cname-mx), expired 2 min ago, kept 59 min more: serve answers it because DNS failed (SERVFAIL from 127.0.0.1 for servfail.test MX), and asks DNS again in 5s');
+      expect(r.stdout).toContain('cached for  not cached: the stale decision is kept');
+      expect(r.stdout).toContain('answer      mailertable  OK esmtp:[192.0.2.91]  (stale)');
+      expect(r.status).toBe(0);
+      const json = JSON.parse((await lookup('servfail.test', '--cache-snapshot', snapshot(), '--json')).stdout);
+      expect(json).toMatchObject({ answeredFrom: 'stale', answers: { mailertable: { status: 'OK', value: 'esmtp:[192.0.2.91]' } } });
+    });
+
+    test('a fresh cached decision is what serve answers until it expires; an expired one is replaced by a good evaluation', async () => {
+      const path = snapshot();
+      const fresh = await lookup('no-aaaa.test', '--cache-snapshot', path);
+      expect(fresh.stdout).toContain('decision    force-ipv4 (no-aaaa)');
+      expect(fresh.stdout).toMatch(/cached {6}force-ipv4 \(cname-mx\), fresh for 9 min more: serve answers it until then/);
+      expect(fresh.stdout).toContain('answer      mailertable  OK esmtp:[192.0.2.92]  (cached)');
+      const replaced = await lookup('ipv6-ok.test', '--cache-snapshot', path);
+      expect(replaced.stdout).toContain('cached      expired 2 min ago; replaced by the decision above');
+      expect(replaced.stdout).toContain('answer      mailertable  NOTFOUND\n');
+      expect(replaced.status).toBe(1);
+    });
   });
 
   test('a bad flag exits 2 with one line', async () => {

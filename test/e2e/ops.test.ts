@@ -46,6 +46,12 @@ describe('/metrics', () => {
     'mx4map_lookups_total{map="-",answer="PERM",reason="unknown-map"} 1',
     'mx4map_cache_hits_total{cache="decisions"} 1',
     'mx4map_connections{state="open"} 0',
+    'mx4map_stale_answers_total{cause="failed"} 0',
+    'mx4map_stale_answers_total{cause="deadline"} 0',
+    'mx4map_stale_answers_total{cause="held"} 0',
+    'mx4map_refreshes_ahead_total{result="started"} 0',
+    'mx4map_refreshes_ahead_total{result="skipped"} 0',
+    'mx4map_budget_refused_total{budget="dns"} 0',
   ])('%s', (line) => {
     expect(text.split('\n')).toContain(line);
   });

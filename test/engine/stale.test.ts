@@ -43,7 +43,7 @@ describe('serve-stale', () => {
     r.clock.now += 61_000; // expired
     r.dns.failing.add('forced.example');
     expect(await r.engine.decide('forced.example')).toEqual(FORCED);
-    expect(r.engine.counters.staleAnswers).toBe(1);
+    expect(r.engine.counters.staleAnswers).toEqual({ failed: 1, deadline: 0, held: 0 });
     expect(r.sink.events('serving-stale')).toEqual([expect.objectContaining({ domain: 'forced.example', staleForMs: 1000 })]);
     const asked = mxQueries(r);
     r.clock.now += 4000; // within failure_ttl: answered at once, no query
@@ -52,7 +52,7 @@ describe('serve-stale', () => {
     r.clock.now += 1001; // failure_ttl over: tried again (and still failing: still stale)
     expect(await r.engine.decide('forced.example')).toEqual(FORCED);
     expect(mxQueries(r)).toBe(asked + 1);
-    expect(r.engine.counters.staleAnswers).toBe(3);
+    expect(r.engine.counters.staleAnswers).toEqual({ failed: 2, deadline: 0, held: 1 });
   });
 
   test('a refresh that misses the deadline (DNS black hole) answers the stale decision at the deadline', async () => {
@@ -61,7 +61,7 @@ describe('serve-stale', () => {
     r.clock.now += 61_000;
     r.dns.hold('forced.example');
     expect(await r.engine.decide('forced.example')).toEqual(FORCED);
-    expect(r.engine.counters.staleAnswers).toBe(1);
+    expect(r.engine.counters.staleAnswers).toEqual({ failed: 0, deadline: 1, held: 0 });
     r.dns.release('forced.example');
   });
 
@@ -84,7 +84,7 @@ describe('serve-stale', () => {
     r.dns.records.set('forced.example', [{ name: 'forced.example', type: 'MX', ttl: 300, exchange: 'mail.forced.example', priority: 10 }]);
     r.clock.now += 61_000;
     expect(await r.engine.decide('forced.example')).toEqual(FORCED);
-    expect(r.engine.counters.staleAnswers).toBe(0);
+    expect(r.engine.counters.staleAnswers).toEqual({ failed: 0, deadline: 0, held: 0 });
   });
 
   test('never across a configuration change the decision depends on: a domain put under force_ipv4/never or a rule change', async () => {
@@ -114,7 +114,7 @@ describe('serve-stale', () => {
     expect(next.engine.restore(saved, ruleFingerprint(settings()))).toEqual({ restored: 1, dropped: 0 });
     next.dns.failing.add('forced.example');
     expect(await next.engine.decide('forced.example')).toEqual(FORCED);
-    expect(next.engine.counters.staleAnswers).toBe(1);
+    expect(next.engine.counters.staleAnswers).toEqual({ failed: 1, deadline: 0, held: 0 });
   });
 });
 

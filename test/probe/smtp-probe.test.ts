@@ -115,6 +115,6 @@ describe('Prober', () => {
       return { ok: outcome === 'ok', outcome, detail, ms: 1 };
     });
     for (let n = 1; n <= results.length; n++) await prober.check(`2001:db8::${n}`);
-    expect(prober.outcomes).toEqual({ ok: 1, refused: 1, 'bad-greeting': 1, other: 2 });
+    expect(prober.outcomes).toEqual({ ok: 1, refused: 1, unreachable: 0, timeout: 0, reset: 0, 'bad-greeting': 1, garbage: 0, closed: 0, other: 2 });
   });
 });

@@ -43,7 +43,7 @@ export function noOverrides(): Overrides {
   return { never: new DomainSet(), force: new DomainSet() };
 }
 
-export async function startEngineRig(options: { settings?: Partial<EngineSettings>; overrides?: Overrides; zone?: Zone; probeTimeoutMs?: number; dnsTimeoutMs?: number } = {}): Promise<EngineRig> {
+export async function startEngineRig(options: { settings?: Partial<EngineSettings>; overrides?: Overrides; zone?: Zone; probeTimeoutMs?: number; dnsTimeoutMs?: number; now?: () => number } = {}): Promise<EngineRig> {
   const dns = await startDnsFixture(options.zone ?? ruleZone());
   const greet = await startSmtpFixture('greet');
   const silent = await startSmtpFixture('silent');
@@ -63,7 +63,7 @@ export async function startEngineRig(options: { settings?: Partial<EngineSetting
   const sink = logSink();
   const client = new WireDnsClient({ servers: [dns.server], timeoutMs: options.dnsTimeoutMs ?? 300, attempts: 1 });
   const prober = new Prober({ port: 25, timeoutMs: options.probeTimeoutMs ?? 300, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 8, cacheSize: 100 }, probe);
-  const engine = new Engine({ ...TEST_SETTINGS, ...options.settings }, options.overrides ?? noOverrides(), client, prober, sink.log);
+  const engine = new Engine({ ...TEST_SETTINGS, ...options.settings }, options.overrides ?? noOverrides(), client, prober, sink.log, options.now);
   const smtp = [greet, silent, tempfail];
   return {
     dns,
