@@ -1,10 +1,13 @@
-/** Benchmark zones: forced domains for cache hits, and cold domains over 20 shared MX hosts. */
+/**
+ * Benchmark zones: forced domains for cache hits, and cold domains over 20 shared MX hosts (`warm…` ones
+ * to warm a fresh server up on, `cold…` ones to measure).
+ */
 import type { Zone } from '../../test/support/dns-fixture.js';
 import { testIpv6 } from '../../test/support/test-addresses.js';
 
 export const HOSTS = 20;
 
-export function benchZone(hitDomains: number, coldDomains: number): Zone {
+export function benchZone(hitDomains: number, coldDomains: number, warmDomains: number): Zone {
   const records: Zone['records'] = {};
   for (let h = 0; h < HOSTS; h++) {
     const mx = `mx${h}.provider.test`;
@@ -23,5 +26,6 @@ export function benchZone(hitDomains: number, coldDomains: number): Zone {
   }
   for (let i = 0; i < hitDomains; i++) records[`hit${i}.test`] = [{ type: 'MX', exchange: `mx${i % HOSTS}.provider.test`, priority: 10, ttl: 3600 }];
   for (let i = 0; i < coldDomains; i++) records[`cold${i}.test`] = [{ type: 'MX', exchange: `mx${i % HOSTS}.provider.test`, priority: 10, ttl: 3600 }];
+  for (let i = 0; i < warmDomains; i++) records[`warm${i}.test`] = [{ type: 'MX', exchange: `mx${i % HOSTS}.provider.test`, priority: 10, ttl: 3600 }];
   return { records, negativeTtl: 3600 };
 }

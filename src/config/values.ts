@@ -31,21 +31,21 @@ export function integer(min: number, max: number): ValueKind<number> {
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
  * A duration, kept in milliseconds. A bare number is read in `bareUnit`; strings may carry a unit
- * (`500ms`, `10s`, `5m`, `1h`). `min` and `max` are in milliseconds.
+ * (`500ms`, `10s`, `5m`, `1h`, `1d`). `min` and `max` are in milliseconds.
  */
 export function duration(bareUnit: 'ms' | 's', min: number, max: number): ValueKind<number> {
   const scale = DURATION_UNITS[bareUnit];
   return {
-    syntax: `duration (bare number = ${bareUnit}; or 500ms, 10s, 5m, 1h)`,
+    syntax: `duration (bare number = ${bareUnit}; or 500ms, 10s, 5m, 1h, 1d)`,
     parse(value) {
       let ms: number;
       if (typeof value === 'number') ms = value * scale;
       else if (typeof value === 'string') {
-        const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+        const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
         if (!m) throw new ValueProblem(`must be a duration such as 500ms, 10s or 1h, got ${describe(value)}`);
         ms = Number(m[1]) * DURATION_UNITS[m[2] ?? bareUnit];
       } else throw new ValueProblem(`must be a duration such as 500ms, 10s or 1h, got ${describe(value)}`);
@@ -60,6 +60,7 @@ export function duration(bareUnit: 'ms' | 's', min: number, max: number): ValueK
 
 export function showMs(ms: number): string {
   if (ms === 0) return '0';
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms % 1000 === 0) return `${ms / 1000}s`;

@@ -52,6 +52,9 @@ describe('configuration sources and precedence', () => {
   test('durations take units; bare numbers are milliseconds', () => {
     const c = resolveConfig({ flags: { requestTimeout: '1.5s', shutdownGrace: '250', idleTimeout: '2m' }, env: {} });
     expect([c.requestTimeout, c.shutdownGrace, c.idleTimeout]).toEqual([1500, 250, 120_000]);
+    const days = resolveConfig({ flags: { staleTtl: '2d' }, env: {} });
+    expect(days.staleTtl).toBe(2 * 86_400_000);
+    expect(() => resolveConfig({ flags: { staleTtl: '8d' }, env: {} })).toThrow('--stale-ttl must be from 0 to 7d, got 8d');
   });
 
   test('socket mode: an unquoted YAML 0660 (read as 660) is taken as octal', () => {
