@@ -8,6 +8,7 @@ import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { ruleZone } from '../support/rule-zone';
 import { WireClient, ns } from '../support/wire';
 import { connect, Socket } from 'node:net';
+import { until } from '../support/until';
 
 let dns: DnsFixture;
 beforeAll(async () => {
@@ -85,13 +86,14 @@ describe('the ops listener cannot starve socketmap clients', () => {
     const slow: Socket[] = [];
     try {
       // Each sends part of a request line and then nothing more, as a slowloris client does.
+      let settled = 0;
       for (let i = 0; i < 2000; i++) {
         const s = connect({ host, port: Number(port) });
-        s.on('error', () => undefined);
-        s.on('connect', () => s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'));
+        s.on('error', () => settled++);
+        s.on('connect', () => (settled++, s.write('GET /metrics HTTP/1.1\r\nHost: x\r\n')));
         slow.push(s);
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      await until(() => settled >= 2000, 20_000, 'every slow client connected or refused');
       const clients = await crowd(serve.port, 400);
       expect(answered(clients)).toBe(400);
     } finally {

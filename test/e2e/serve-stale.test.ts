@@ -7,6 +7,7 @@ import { startEngineRig, EngineRig, TEST_SETTINGS, noOverrides } from '../suppor
 import { startServer, TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
 import { Zone } from '../support/dns-fixture';
+import { until } from '../support/until';
 
 const TTL_S = 300;
 const DAY = 86_400_000;
@@ -45,15 +46,6 @@ async function ask(domain = 'busy.test'): Promise<string> {
   const before = client.replies.length;
   client.send(ns(`mailertable ${domain}`));
   return (await client.replyCount(before + 1, 10_000))[before];
-}
-
-/** Waits (polling) for something the server does in the background; fails after `ms`. */
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const mxQueries = (): number => rig.dns.count('busy.test', 'MX');
