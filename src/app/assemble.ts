@@ -35,6 +35,9 @@ export function engineSettings(config: Config): EngineSettings {
     staleTtlMs: config.staleTtl,
     refreshAhead: config.refreshAhead / 100,
     dryRun: config.dryRun,
+    // Maps that keep the next hop keep the protection too: lookups only pay when a map routes to literals.
+    secureDomains: config.maps.some((m) => m.nexthop === 'literal') ? config.secureDomains : 'force',
+    dnssec: config.dnssec === 'trust-ad',
   };
 }
 
@@ -44,6 +47,7 @@ export function answerPolicy(config: Config): AnswerPolicy {
     dryRun: config.dryRun,
     maxAddresses: config.maxAddresses,
     postfixSingleNexthop: config.postfixSingleNexthop,
+    secureDomains: config.secureDomains,
   };
 }
 
@@ -91,7 +95,7 @@ export interface AssembledEngine {
 export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
   const servers = config.dns.length > 0 ? config.dns : systemDnsServers();
   if (servers.length === 0) throw new ConfigError('no DNS servers: the system has none configured (resolv.conf); give --dns HOST:PORT');
-  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight }, edges.observeQuery);
+  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight, dnssec: config.dnssec === 'trust-ad' }, edges.observeQuery);
   const prober = new Prober(
     {
       port: config.probePort,

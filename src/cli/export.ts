@@ -1,7 +1,8 @@
 /**
  * `mx4map export`: writes the forced decisions a running server holds as a static map file, for operators
  * who want to freeze them or keep a fallback: `domain<TAB>esmtp:[…]` (sendmail mailertable, makemap
- * input) or `domain<TAB>smtp:[…]` (Postfix transport, postmap input).
+ * input) or `domain<TAB>smtp:[…]` (Postfix transport, postmap input). Domains that publish DANE or
+ * MTA-STS are left out: a static literal route would drop that protection for as long as the file lives.
  */
 import type { CommandModule } from 'yargs';
 import { ClientError, ConfigError } from '../errors.js';
@@ -13,8 +14,11 @@ export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
 
 /** Renders decisions as map lines; pure. */
 export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
-  const lines = [`# mx4map export, ${now.toISOString()}: ${decisions.length} forced domains (${map.format === 'sendmail' ? 'sendmail mailertable' : 'Postfix transport'})`];
-  for (const d of decisions) {
+  const kept = decisions.filter((d) => !d.protection?.length);
+  const left = decisions.length - kept.length;
+  const what = map.format === 'sendmail' ? 'sendmail mailertable' : 'Postfix transport';
+  const lines = [`# mx4map export, ${now.toISOString()}: ${kept.length} forced domains (${what})${left ? `; ${left} left out: they publish DANE or MTA-STS` : ''}`];
+  for (const d of kept) {
     const value = routeValue(d.routes, map, { ...DEFAULT_POLICY, maxAddresses });
     if (value) lines.push(`${d.domain}\t${value}`);
   }
@@ -51,6 +55,6 @@ export const exportCommand: CommandModule = {
     const max = argv['max-addresses'] as number;
     if (!Number.isInteger(max) || max < 1) throw new ConfigError('--max-addresses must be a whole number of at least 1');
     const decisions = await fetchDecisions(argv.http as string);
-    process.stdout.write(renderExport(decisions, { name: 'export', format, mailer }, max, new Date()));
+    process.stdout.write(renderExport(decisions, { name: 'export', format, mailer, nexthop: 'literal' }, max, new Date()));
   },
 };

@@ -3,7 +3,9 @@ import { Explanation } from '../engine/engine.js';
 import { Decision } from '../engine/decision.js';
 import { AddressFacts } from '../engine/facts.js';
 import { MapDefinition } from '../config/map-definitions.js';
-import { AnswerPolicy, intendedReply, replyFor } from '../maps/format.js';
+import { AnswerPolicy, intendedReply, replyFor, skippedFor } from '../maps/format.js';
+import { ProtectionFacts, TlsaFact } from '../engine/protection.js';
+import { printable } from '../protocol/socketmap.js';
 import { showReply } from './query.js';
 import { showMs } from '../config/values.js';
 
@@ -32,7 +34,46 @@ function plural(n: number, one: string, many: string): string {
 }
 
 function describe(d: Decision): string {
-  return `${d.action} (${d.action === 'force-ipv4' ? d.triggers.join(', ') : d.action === 'leave' ? d.reason : d.detail})`;
+  const published = d.action === 'force-ipv4' && d.protection ? `; publishes ${d.protection.map((p) => p.toUpperCase()).join(' and ')}` : '';
+  return `${d.action} (${d.action === 'force-ipv4' ? d.triggers.join(', ') : d.action === 'leave' ? d.reason : d.detail}${published})`;
+}
+
+const DANE_SKIPPED = {
+  'dnssec-off': 'not looked up: dnssec is off (DANE needs a validating resolver and dnssec: trust-ad)',
+  'mx-insecure': 'cannot apply: the MX answer is not DNSSEC-validated',
+  'no-validated-host': 'cannot apply: no MX host has DNSSEC-validated addresses',
+} as const;
+
+function tlsaLine(t: TlsaFact): string {
+  switch (t.found) {
+    case 'tlsa':
+      return `${t.host}: TLSA at ${t.name}: ${(t.records ?? []).map((r) => `${r.usage} ${r.selector} ${r.matchingType}`).join(', ')} (validated)`;
+    case 'none':
+      return `${t.host}: no TLSA (validated denial at ${t.name})`;
+    case 'insecure':
+      return `${t.host}: the TLSA answer at ${t.name} is not validated: DANE does not apply`;
+    case 'failure':
+      return `${t.host}: TLSA lookup at ${t.name} failed: ${t.detail ?? ''} (DANE not ruled out)`;
+  }
+}
+
+/** The transport-security lookups made for a forced domain. */
+function protectionLines(p: ProtectionFacts): string[] {
+  const out: string[] = [];
+  switch (p.mtaSts.found) {
+    case 'record':
+      out.push(`mta-sts     policy published: "${printable(p.mtaSts.record, 100)}"`);
+      break;
+    case 'none':
+      out.push('mta-sts     none (no v=STSv1 TXT record at _mta-sts)');
+      break;
+    case 'failure':
+      out.push(`mta-sts     lookup failed: ${p.mtaSts.detail} (MTA-STS not ruled out)`);
+      break;
+  }
+  if (p.dane.skipped) out.push(`dane        ${DANE_SKIPPED[p.dane.skipped]}`);
+  for (const t of p.dane.hosts) out.push(`dane        ${tlsaLine(t)}`);
+  return out;
 }
 
 /** A span as a person reads it, rounded down: 45 s, 2 min, 23 h, 3 d. */
@@ -91,6 +132,7 @@ export function renderTrail(e: Explanation, maps: readonly MapDefinition[], poli
     for (const p of h.probes) out.push(`  probe     [${p.address}] ${p.ok ? 'ok' : 'failed'}: ${p.detail}, ${p.ms} ms${p.cached ? ' (cached)' : ''}`);
     out.push(`  triggers  ${h.triggers.length ? h.triggers.join(', ') : 'none'}`);
   }
+  if (e.protection) out.push(...protectionLines(e.protection));
   out.push(`decision    ${describe(e.decision)}`);
   const cache = cacheLine(e);
   if (cache) out.push(cache);
@@ -99,7 +141,9 @@ export function renderTrail(e: Explanation, maps: readonly MapDefinition[], poli
   maps.forEach((map, i) => {
     const answered = showReply(replyFor(d, map, policy));
     const intended = showReply(intendedReply(d, map, policy));
-    const note = answered === intended ? from : `  (dry run; would answer ${intended})${from}`;
+    const skipped = skippedFor(d, map, policy);
+    const why = skipped ? `  (secure_domains: skip: a literal route would drop ${skipped.toUpperCase()})` : '';
+    const note = (answered === intended ? '' : `  (dry run; would answer ${intended})`) + why + from;
     out.push(`${i === 0 ? 'answer' : ''.padEnd(6)}      ${map.name.padEnd(12)} ${answered}${note}`);
   });
   out.push(`cached for  ${e.answeredFrom === 'stale' ? 'not cached: the stale decision is kept' : e.ttlMs > 0 ? showMs(e.ttlMs) : 'not cached'}`);

@@ -2,23 +2,31 @@
  * The `maps` option: which map names the server answers and in which MTA's answer format.
  * File form:   maps: { mailertable: { format: sendmail, mailer: esmtp }, transport: { format: postfix } }
  * Flag form:   --map mailertable=sendmail:esmtp --map transport=postfix   (env: comma-separated)
+ * A Postfix map may keep the next hop: `{ format: postfix, mailer: smtp4, nexthop: domain }` (flag form
+ * `transport=postfix:smtp4:domain`) answers `smtp4:`, an empty next hop, so Postfix routes by MX as usual
+ * (DANE and MTA-STS intact) through a master.cf service that connects over IPv4 only.
  */
 import { ValueKind, ValueProblem, describe } from './values.js';
 
 export type MapFormat = 'sendmail' | 'postfix';
+
+/** literal: route to the IPv4 addresses found (`esmtp:[192.0.2.1]`); domain: keep the recipient domain as next hop. */
+export const NEXTHOPS = ['literal', 'domain'] as const;
+export type Nexthop = (typeof NEXTHOPS)[number];
 
 export interface MapDefinition {
   readonly name: string;
   readonly format: MapFormat;
   /** sendmail mailer name (an M line such as esmtp) or Postfix transport name (a master.cf service such as smtp). */
   readonly mailer: string;
+  readonly nexthop: Nexthop;
 }
 
 const DEFAULT_MAILER: Record<MapFormat, string> = { sendmail: 'esmtp', postfix: 'smtp' };
 const MAP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAILER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-function definition(name: string, format: unknown, mailer: unknown): MapDefinition {
+function definition(name: string, format: unknown, mailer: unknown, nexthop: unknown = 'literal'): MapDefinition {
   if (!MAP_NAME.test(name)) throw new ValueProblem(`has map name ${describe(name)}: use letters, digits, '_', '.' or '-'`);
   if (format !== 'sendmail' && format !== 'postfix') {
     throw new ValueProblem(`gives map "${name}" format ${describe(format)}: use sendmail or postfix`);
@@ -27,16 +35,21 @@ function definition(name: string, format: unknown, mailer: unknown): MapDefiniti
   if (typeof m !== 'string' || !MAILER_NAME.test(m)) {
     throw new ValueProblem(`gives map "${name}" mailer ${describe(m)}: use a mailer/transport name such as ${DEFAULT_MAILER[format]}`);
   }
-  return Object.freeze({ name, format, mailer: m });
+  if (nexthop !== 'literal' && nexthop !== 'domain') throw new ValueProblem(`gives map "${name}" nexthop ${describe(nexthop)}: use literal or domain`);
+  if (nexthop === 'domain' && format !== 'postfix') {
+    // sendmail picks the address family per connection for all mailers (ClientPortOptions), not per mailer.
+    throw new ValueProblem(`gives map "${name}" nexthop domain: only Postfix can keep the next hop and still deliver over IPv4 only (a master.cf service with -o inet_protocols=ipv4); sendmail maps route to IP literals`);
+  }
+  return Object.freeze({ name, format, mailer: m, nexthop });
 }
 
 function fromText(item: string): MapDefinition {
-  const m = /^([^=\s]+)=([a-z]+)(?::(.*))?$/.exec(item.trim());
-  if (!m) throw new ValueProblem(`has ${describe(item)}: write NAME=FORMAT[:MAILER], e.g. mailertable=sendmail:esmtp`);
-  return definition(m[1], m[2], m[3]);
+  const m = /^([^=\s]+)=([a-z]+)(?::([^:]*))?(?::(.*))?$/.exec(item.trim());
+  if (!m) throw new ValueProblem(`has ${describe(item)}: write NAME=FORMAT[:MAILER[:NEXTHOP]], e.g. mailertable=sendmail:esmtp or transport=postfix:smtp4:domain`);
+  return definition(m[1], m[2], m[3], m[4]);
 }
 
-const KNOWN_FIELDS = new Set(['format', 'mailer']);
+const KNOWN_FIELDS = new Set(['format', 'mailer', 'nexthop']);
 
 function fromMapping(value: Record<string, unknown>): MapDefinition[] {
   return Object.entries(value).map(([name, body]) => {
@@ -44,15 +57,15 @@ function fromMapping(value: Record<string, unknown>): MapDefinition[] {
       throw new ValueProblem(`gives map "${name}" ${describe(body)}: write { format: sendmail|postfix, mailer: NAME }`);
     }
     for (const field of Object.keys(body)) {
-      if (!KNOWN_FIELDS.has(field)) throw new ValueProblem(`gives map "${name}" unknown field "${field}" (known: format, mailer)`);
+      if (!KNOWN_FIELDS.has(field)) throw new ValueProblem(`gives map "${name}" unknown field "${field}" (known: format, mailer, nexthop)`);
     }
-    const { format, mailer } = body as Record<string, unknown>;
-    return definition(name, format, mailer);
+    const { format, mailer, nexthop } = body as Record<string, unknown>;
+    return definition(name, format, mailer, nexthop);
   });
 }
 
 export const mapDefinitions: ValueKind<readonly MapDefinition[]> = {
-  syntax: 'NAME=sendmail|postfix[:MAILER], repeatable',
+  syntax: 'NAME=sendmail|postfix[:MAILER[:literal|domain]], repeatable',
   isList: true,
   parse(value) {
     let defs: MapDefinition[];
@@ -68,5 +81,5 @@ export const mapDefinitions: ValueKind<readonly MapDefinition[]> = {
     }
     return Object.freeze(defs);
   },
-  show: (defs) => defs.map((d) => `${d.name}=${d.format}:${d.mailer}`).join(', '),
+  show: (defs) => defs.map((d) => `${d.name}=${d.format}:${d.mailer}${d.nexthop === 'domain' ? ':domain' : ''}`).join(', '),
 };

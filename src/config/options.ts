@@ -9,7 +9,7 @@ import { MapDefinition, mapDefinitions } from './map-definitions.js';
 import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
 import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
-import { RULE_TRIGGERS, Trigger } from '../engine/decision.js';
+import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decision.js';
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
 import { parseAddressItem } from '../engine/locality.js';
 import { parseHttpListen } from '../ops/http.js';
@@ -63,6 +63,16 @@ const domainPattern: ValueKind<string> = {
     const p = normalisePattern(value);
     if (typeof p !== 'string') throw new ValueProblem(`has ${p.problem}`);
     return p;
+  },
+  show: String,
+};
+
+/** A force_ipv4 pattern: a domain pattern that may end in `!` (force even when the domain publishes DANE or MTA-STS). */
+const forcePattern: ValueKind<string> = {
+  syntax: 'domain[!] | .suffix[!] | /path/to/file',
+  parse(value) {
+    if (typeof value !== 'string' || !value.trim().endsWith('!')) return domainPattern.parse(value);
+    return `${domainPattern.parse(value.trim().slice(0, -1))}!`;
   },
   show: String,
 };
@@ -345,6 +355,22 @@ export const OPTIONS = {
     describe: 'Most MX hosts considered per domain, most preferred first (a zone may name thousands).',
     reloadable: true,
   }),
+  secureDomains: option({
+    kind: oneOf(SECURE_DOMAIN_POLICIES),
+    default: 'skip',
+    unit: '-',
+    describe:
+      'A domain to be forced that publishes DANE (TLSA records, with dnssec: trust-ad) or MTA-STS (a _mta-sts TXT record), on maps that route to IP literals: skip answers NOTFOUND (reason dane or mta-sts), so the MTA\'s own MX routing keeps the protection; warn forces it and logs at warn; force forces it and looks nothing up. Maps with nexthop: domain keep the protection and are always forced.',
+    reloadable: true,
+  }),
+  dnssec: option({
+    kind: oneOf(['off', 'trust-ad'] as const),
+    default: 'off',
+    unit: '-',
+    describe:
+      'trust-ad: ask with DNSSEC OK and believe the AD bit of the answers, which DANE detection needs. Only for a validating resolver on this host or a trusted link (Unbound, BIND, Knot Resolver): anyone between a remote resolver and us can set AD.',
+    reloadable: false,
+  }),
   postfixSingleNexthop: option({
     kind: boolean,
     default: false,
@@ -367,10 +393,11 @@ export const OPTIONS = {
     reloadable: true,
   }),
   forceIpv4: option({
-    kind: listOf(domainPattern),
+    kind: listOf(forcePattern),
     default: [] as readonly string[],
     unit: '-',
-    describe: 'Domains forced onto IPv4 whatever the triggers say (NXDOMAIN and null MX still win); same patterns and files as never.',
+    describe:
+      'Domains forced onto IPv4 whatever the triggers say (NXDOMAIN and null MX still win); same patterns and files as never. Forced domains that publish DANE or MTA-STS follow secure_domains, unless the pattern ends in ! (example.com!): then they are forced, and nothing is looked up.',
     reloadable: true,
   }),
   localDomains: option({

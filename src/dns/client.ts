@@ -17,6 +17,8 @@ export interface DnsClientOptions {
   readonly attempts: number;
   /** Queries in flight at once, server-wide: each holds one socket at a time. */
   readonly maxInFlight?: number;
+  /** Ask with DO and AD set, so a validating resolver reports in AD whether it validated the answer. */
+  readonly dnssec?: boolean;
 }
 
 export type QueryOutcome = { readonly kind: 'response'; readonly response: DnsResponse } | { readonly kind: 'failure'; readonly detail: string };
@@ -89,7 +91,7 @@ export class WireDnsClient implements DnsClient {
   private async exchange(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
     const code = TYPE_CODE[type];
     let sent: { id: number; query: Buffer } = { id: 0, query: Buffer.alloc(0) };
-    const encode = (id: number): Buffer => (sent = { id, query: encodeQuery(id, name, type) }).query;
+    const encode = (id: number): Buffer => (sent = { id, query: encodeQuery(id, name, type, this.options.dnssec) }).query;
     let exchange = await this.timed(async () => {
       const udp = await this.udp.exchange(server, encode, (id) => ({ id, name, type: code }), this.options.timeoutMs);
       if (udp.ok) return decoded(udp.bytes, server);

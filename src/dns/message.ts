@@ -10,13 +10,14 @@
  *    reply costs microseconds and is never decoded;
  *  - counts that cannot fit (every record needs 11 bytes at least) reject the packet at once;
  *  - names follow compression pointers backwards only, at most 255 bytes and 127 jumps;
- *  - only A, AAAA, MX, CNAME and SOA of class IN are kept, at most MAX_KEPT per section (the rest is walked
- *    past by its length); A must be 4 bytes, AAAA 16, names must be host-name-like — anything else makes
- *    the whole response malformed (a DNS failure: fail open, never a decision on broken data).
+ *  - only A, AAAA, MX, CNAME, SOA, TLSA and TXT of class IN are kept, at most MAX_KEPT per section (the rest
+ *    is walked past by its length); A must be 4 bytes, AAAA 16, names must be host-name-like — anything
+ *    else makes the whole response malformed (a DNS failure: fail open, never a decision on broken data).
+ *    Of a TLSA record only its three parameters are kept, of a TXT record its first TXT_KEPT characters.
  */
-export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'SOA';
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'SOA' | 'TLSA' | 'TXT';
 
-export const TYPE_CODE: Record<RecordType, number> = { A: 1, AAAA: 28, MX: 15, CNAME: 5, SOA: 6 };
+export const TYPE_CODE: Record<RecordType, number> = { A: 1, AAAA: 28, MX: 15, CNAME: 5, SOA: 6, TLSA: 52, TXT: 16 };
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
@@ -24,12 +25,16 @@ export type DnsRecord =
   | { readonly name: string; readonly type: 'A' | 'AAAA'; readonly ttl: number; readonly address: string }
   | { readonly name: string; readonly type: 'MX'; readonly ttl: number; readonly exchange: string; readonly priority: number }
   | { readonly name: string; readonly type: 'CNAME'; readonly ttl: number; readonly target: string }
-  | { readonly name: string; readonly type: 'SOA'; readonly ttl: number; readonly minimum: number };
+  | { readonly name: string; readonly type: 'SOA'; readonly ttl: number; readonly minimum: number }
+  | { readonly name: string; readonly type: 'TLSA'; readonly ttl: number; readonly usage: number; readonly selector: number; readonly matchingType: number }
+  | { readonly name: string; readonly type: 'TXT'; readonly ttl: number; readonly text: string };
 
 export interface DnsResponse {
   readonly id: number;
   readonly rcode: number;
   readonly truncated: boolean;
+  /** AD: the resolver says it validated the answer with DNSSEC (to be believed only from a validating resolver we trust). */
+  readonly authenticated: boolean;
   readonly question: { readonly name: string; readonly type: number } | undefined;
   readonly answers: readonly DnsRecord[];
   readonly authorities: readonly DnsRecord[];
@@ -39,6 +44,11 @@ export interface DnsResponse {
 export const MAX_KEPT = 256;
 /** EDNS0 UDP payload size we advertise: the DNS Flag Day 2020 value, avoiding fragmentation. */
 const EDNS_PAYLOAD = 1232;
+/** Characters of a TXT record kept: enough to read a policy record's version tag (`v=STSv1; id=…`). */
+export const TXT_KEPT = 256;
+const FLAG_AD = 0x0020;
+/** The DO bit ("DNSSEC OK") in the OPT record's TTL field. */
+const EDNS_DO = 0x8000;
 const CLASS_IN = 1;
 const TYPE_OPT = 41;
 const HEADER = 12;
@@ -58,13 +68,17 @@ export function normaliseName(name: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
-/** A query: our ID, recursion desired, one question, an EDNS0 OPT record advertising EDNS_PAYLOAD. */
-export function encodeQuery(id: number, name: string, type: RecordType): Buffer {
+/**
+ * A query: our ID, recursion desired, one question, an EDNS0 OPT record advertising EDNS_PAYLOAD. With
+ * `dnssec`, the OPT record sets DO (RFC 3225, as Postfix does with smtp_dns_support_level = dnssec) and the
+ * header AD (RFC 6840 §5.7): a validating resolver then says in AD whether it validated the answer.
+ */
+export function encodeQuery(id: number, name: string, type: RecordType, dnssec = false): Buffer {
   const labels = normaliseName(name).split('.').filter(Boolean);
   const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
   const out = Buffer.alloc(HEADER + qname.length + 4 + 11);
   out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(0x0100, 2); // RD
+  out.writeUInt16BE(dnssec ? 0x0100 | FLAG_AD : 0x0100, 2); // RD (and AD)
   out.writeUInt16BE(1, 4); // QDCOUNT
   out.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
   qname.copy(out, HEADER);
@@ -75,7 +89,8 @@ export function encodeQuery(id: number, name: string, type: RecordType): Buffer 
   out[at] = 0; // root owner
   out.writeUInt16BE(TYPE_OPT, at + 1);
   out.writeUInt16BE(EDNS_PAYLOAD, at + 3); // the OPT "class" is the payload size
-  // TTL (extended rcode, version, flags) and RDLENGTH stay 0.
+  // TTL: extended rcode and version 0, then the flags (DO); RDLENGTH stays 0.
+  if (dnssec) out.writeUInt16BE(EDNS_DO, at + 7);
   return out;
 }
 
@@ -262,9 +277,29 @@ function readSection(buf: Buffer, offset: number, count: number, names: NameCach
         if (name !== undefined) records.push({ name, type: 'SOA', ttl, minimum: buf.readUInt32BE(fixed + 16) });
         break;
       }
+      case TYPE_CODE.TLSA:
+        // Usage, selector, matching type, then the certificate association data (not needed: kept unread).
+        if (rdlength < 4) throw new MalformedResponse('TLSA record too short');
+        if (name !== undefined) records.push({ name, type: 'TLSA', ttl, usage: buf[rdata], selector: buf[rdata + 1], matchingType: buf[rdata + 2] });
+        break;
+      case TYPE_CODE.TXT:
+        if (name !== undefined) records.push({ name, type: 'TXT', ttl, text: readText(buf, rdata, at) });
+        break;
     }
   }
   return { records, next: at };
+}
+
+/** A TXT record's character-strings joined (RFC 7208 §3.3), its first TXT_KEPT characters, as latin1. */
+function readText(buf: Buffer, from: number, end: number): string {
+  let text = '';
+  for (let at = from; at < end; ) {
+    const len = buf[at];
+    if (at + 1 + len > end) throw new MalformedResponse('TXT string runs past its record');
+    if (text.length < TXT_KEPT) text += buf.toString('latin1', at + 1, at + 1 + Math.min(len, TXT_KEPT - text.length));
+    at += 1 + len;
+  }
+  return text;
 }
 
 /** Decodes a response already matched to our query; throws MalformedResponse. */
@@ -285,7 +320,15 @@ export function decodeResponse(buf: Buffer): DnsResponse {
   const names: NameCache = new Map();
   const answers = readSection(buf, at, an, names);
   const authorities = readSection(buf, answers.next, ns, names);
-  return { id: buf.readUInt16BE(0), rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, question, answers: answers.records, authorities: authorities.records };
+  return {
+    id: buf.readUInt16BE(0),
+    rcode: flags & 0x0f,
+    truncated: (flags & 0x0200) !== 0,
+    authenticated: (flags & FLAG_AD) !== 0,
+    question,
+    answers: answers.records,
+    authorities: authorities.records,
+  };
 }
 
 const RCODE_NAMES = Object.fromEntries(Object.entries(RCODE).map(([k, v]) => [v, k])) as Record<number, string>;

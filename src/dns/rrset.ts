@@ -5,10 +5,18 @@
 import { DnsClient } from './client.js';
 import { DnsRecord, DnsResponse, RCODE, RecordType } from './message.js';
 
+/** `authenticated`: every response the answer was read from carried AD (the whole chain validated). */
+interface Answered {
+  readonly aliases: readonly string[];
+  readonly canonical: string;
+  readonly ttl: number;
+  readonly authenticated: boolean;
+}
+
 export type RRset<T extends DnsRecord> =
-  | { readonly kind: 'records'; readonly records: readonly T[]; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
-  | { readonly kind: 'nodata'; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
-  | { readonly kind: 'nxdomain'; readonly aliases: readonly string[]; readonly canonical: string; readonly ttl: number }
+  | (Answered & { readonly kind: 'records'; readonly records: readonly T[] })
+  | (Answered & { readonly kind: 'nodata' })
+  | (Answered & { readonly kind: 'nxdomain' })
   | { readonly kind: 'failure'; readonly detail: string };
 
 /** Longest alias chain followed; longer ones (or loops) are a failure, never a decision. */
@@ -29,10 +37,12 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
   const visited = new Set<string>();
   let current = name;
   let ttl = Infinity;
+  let authenticated = true;
   for (let hop = 0; hop <= MAX_CNAME_LINKS; hop++) {
     const outcome = await client.query(current, type);
     if (outcome.kind === 'failure') return outcome;
     const { response } = outcome;
+    authenticated &&= response.authenticated;
     const aliasesBefore = aliases.length;
     // Walk the chain inside this answer.
     for (;;) {
@@ -42,7 +52,7 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       const records = owned.filter((r): r is RecordOf<K> => r.type === type);
       if (records.length > 0) {
         for (const r of records) ttl = Math.min(ttl, r.ttl);
-        return { kind: 'records', records, aliases, canonical: current, ttl };
+        return { kind: 'records', records, aliases, canonical: current, ttl, authenticated };
       }
       const cname = owned.find((r) => r.type === 'CNAME');
       if (!cname || cname.type !== 'CNAME') break;
@@ -52,12 +62,12 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       current = cname.target;
     }
     const negative = Math.min(ttl, negativeTtl(response));
-    if (response.rcode === RCODE.NXDOMAIN) return { kind: 'nxdomain', aliases, canonical: current, ttl: negative };
+    if (response.rcode === RCODE.NXDOMAIN) return { kind: 'nxdomain', aliases, canonical: current, ttl: negative, authenticated };
     // NOERROR with nothing for `current`: true NODATA (a recursive server that followed the chain sends the
     // target zone's SOA), or a chain the server did not follow (no SOA): then ask for the chain's end.
     const followedHere = aliases.length > aliasesBefore;
     const hasSoa = response.authorities.some((r) => r.type === 'SOA');
-    if (!followedHere || hasSoa) return { kind: 'nodata', aliases, canonical: current, ttl: negative };
+    if (!followedHere || hasSoa) return { kind: 'nodata', aliases, canonical: current, ttl: negative, authenticated };
     visited.delete(current);
   }
   return { kind: 'failure', detail: `CNAME chain from ${name} longer than ${MAX_CNAME_LINKS} links` };

@@ -33,12 +33,26 @@ export const LEAVE_REASONS = [
 ] as const;
 export type LeaveReason = (typeof LEAVE_REASONS)[number];
 
+/**
+ * Transport security a domain's owner asked for that an IP-literal route would drop (it throws away the MX
+ * host name every check is tied to): DANE (RFC 7672) and MTA-STS (RFC 8461). Also the reasons a forced
+ * decision is answered NOTFOUND under `secure_domains: skip`.
+ */
+export const PROTECTIONS = ['dane', 'mta-sts'] as const;
+export type Protection = (typeof PROTECTIONS)[number];
+
+/** `secure_domains`: what a forced domain that publishes either answers on maps routing to IP literals. */
+export const SECURE_DOMAIN_POLICIES = ['skip', 'warn', 'force'] as const;
+export type SecureDomains = (typeof SECURE_DOMAIN_POLICIES)[number];
+
 export type Decision =
   | {
       readonly action: 'force-ipv4';
       readonly triggers: readonly Trigger[];
       /** IPv4 addresses by MX preference, most preferred group first. */
       readonly routes: readonly (readonly string[])[];
+      /** What the domain publishes (or could not be ruled out to): answered per `secure_domains`. */
+      readonly protection?: readonly Protection[];
     }
   | { readonly action: 'leave'; readonly reason: LeaveReason }
   | { readonly action: 'dns-failure'; readonly detail: string };
@@ -48,6 +62,7 @@ export interface ExportedDecision {
   readonly domain: string;
   readonly triggers: readonly Trigger[];
   readonly routes: readonly (readonly string[])[];
+  readonly protection?: readonly Protection[];
   readonly ttlMs: number;
 }
 

@@ -8,7 +8,7 @@ import { DnsClient, QueryOutcome } from '../dns/client.js';
 import { RecordType } from '../dns/message.js';
 import { CacheEntry, TtlCache } from '../cache/ttl-cache.js';
 import { Prober } from '../probe/prober.js';
-import { Decider, Decision, ExportedDecision, Trigger } from './decision.js';
+import { Decider, Decision, ExportedDecision, SecureDomains, Trigger } from './decision.js';
 import { HostReport, MxFacts, ProbeFact } from './facts.js';
 import { HostDirectory } from './hosts.js';
 import { limitMxHosts, resolveMx } from './mx.js';
@@ -17,6 +17,7 @@ import { Overrides, fitsOverride, matchOverride, sameOverrides } from './overrid
 import { Locality, nowhere } from './locality.js';
 import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
+import { ProtectionFacts, checkProtection } from './protection.js';
 
 export interface EngineSettings extends RuleSettings {
   readonly deadlineMs: number;
@@ -38,6 +39,14 @@ export interface EngineSettings extends RuleSettings {
   /** Fraction of a decision's lifetime, at its end, in which a hit starts a background refresh; 0 = never. */
   readonly refreshAhead: number;
   readonly dryRun: boolean;
+  /**
+   * What a forced domain that publishes DANE or MTA-STS answers on maps that route to IP literals: skip
+   * (NOTFOUND: the MTA's MX routing keeps the protection), warn (forced, logged at warn) or force (forced,
+   * and nothing is looked up). Maps that keep the next hop (Postfix `nexthop: domain`) are not affected.
+   */
+  readonly secureDomains: SecureDomains;
+  /** AD bits from the resolver are believed (`dnssec: trust-ad`): DANE can be found. */
+  readonly dnssec: boolean;
 }
 
 export interface Evaluation {
@@ -53,6 +62,8 @@ export interface Evaluation {
   readonly dnsQueries: number;
   readonly probesSent: number;
   readonly durationMs: number;
+  /** The transport-security lookups made for a forced domain, and what they found. */
+  readonly protection?: ProtectionFacts;
 }
 
 /** What `decide` would answer now, beside a fresh evaluation: for `mx4map lookup`. */
@@ -79,8 +90,16 @@ function involvesUs(decision: Decision, locality: Locality): boolean {
 }
 
 /** The part of the settings a decision's content depends on, as a string (also kept in cache snapshots). */
-export function ruleFingerprint(settings: RuleSettings & { readonly maxAddresses: number; readonly maxMxHosts: number }): string {
-  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts}`;
+export function ruleFingerprint(
+  settings: RuleSettings & { readonly maxAddresses: number; readonly maxMxHosts: number; readonly secureDomains: SecureDomains; readonly dnssec: boolean },
+): string {
+  // Whether transport security was looked up, and with which DNSSEC trust, is part of every forced decision.
+  const checks = settings.secureDomains === 'force' ? 'off' : settings.dnssec ? 'dnssec' : 'sts';
+  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts};secure=${checks}`;
+}
+
+function forcedByOverride(decision: Decision): boolean {
+  return decision.action === 'force-ipv4' && decision.triggers.includes('override');
 }
 
 /** Whether a decision depends on the rule (triggers, probing); nxdomain and null MX do not, nor overrides. */
@@ -203,7 +222,9 @@ export class Engine implements Decider {
   /** Checks a cached entry from before the latest reconfigure (TtlCache.lookup). */
   private readonly revalidate = (domain: string, entry: CacheEntry<Decision>): boolean => {
     if (entry.stamp < this.ruleChanged && dependsOnRule(entry.value)) return false;
-    if (entry.stamp < this.overridesChanged && !fitsOverride(entry.value, matchOverride(this.overrides, domain))) return false;
+    // A domain forced by an override is decided again after any override change: whether its pattern ends
+    // in `!` (no transport-security lookups) is not written in the decision.
+    if (entry.stamp < this.overridesChanged && (!fitsOverride(entry.value, matchOverride(this.overrides, domain)) || forcedByOverride(entry.value))) return false;
     if (entry.stamp < this.localityChanged && (this.locality.isLocalDomain(domain) || involvesUs(entry.value, this.locality))) return false;
     if (entry.stamp < this.lifetimesChanged) entry.expires = Math.min(entry.expires, this.now() + this.lifetimeCap(entry.value));
     return true;
@@ -217,7 +238,7 @@ export class Engine implements Decider {
   forcedDecisions(): ExportedDecision[] {
     const out: ExportedDecision[] = [];
     for (const [domain, d, ttlMs] of this.decisions.fresh()) {
-      if (d.action === 'force-ipv4') out.push({ domain, triggers: d.triggers, routes: d.routes, ttlMs });
+      if (d.action === 'force-ipv4') out.push({ domain, triggers: d.triggers, routes: d.routes, ttlMs, ...(d.protection ? { protection: d.protection } : {}) });
     }
     return out.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   }
@@ -394,7 +415,7 @@ export class Engine implements Decider {
     const tally: Tally = { dnsQueries: 0, probesSent: 0 };
     const settings = this.settings;
     const override = matchOverride(this.overrides, domain);
-    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number, routesDropped = 0): Evaluation => ({
+    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number, routesDropped = 0, protection?: ProtectionFacts): Evaluation => ({
       domain,
       override,
       mx,
@@ -405,6 +426,7 @@ export class Engine implements Decider {
       dnsQueries: tally.dnsQueries,
       probesSent: tally.probesSent,
       durationMs: Math.round(performance.now() - started),
+      ...(protection ? { protection } : {}),
     });
     if (override === 'never') return finish(undefined, [], leave('never'), 0);
     const locality = this.locality;
@@ -437,10 +459,19 @@ export class Engine implements Decider {
     );
     const outcome = decide(mx, hosts, { forced, isOwn: (address) => locality.isOwn(address), maxAddresses: settings.maxAddresses });
     // A probe that could not run might have forced the domain: without it, no decision to keep for long.
-    const decision: Decision =
+    let decision: Decision =
       probesMissed && outcome.decision.action !== 'force-ipv4' ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' } : outcome.decision;
-    const ttlMs = decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, outcome.ttl * 1000));
-    return finish(mx, hosts, intern(decision), ttlMs, outcome.routesDropped ?? 0);
+    let ttl = outcome.ttl;
+    // Forced: does the domain publish transport security a literal route would drop? (Not asked under
+    // `secure_domains: force`, nor for a force_ipv4 pattern written with `!`.)
+    let protection: ProtectionFacts | undefined;
+    if (decision.action === 'force-ipv4' && settings.secureDomains !== 'force' && !(forced && this.overrides.force.isMarked(domain))) {
+      protection = await checkProtection(dns, domain, mx, facts, { dnssec: settings.dnssec, failureTtl: settings.failureTtlMs / 1000 });
+      if (protection.found.length > 0) decision = { ...decision, protection: protection.found };
+      ttl = Math.min(ttl, protection.ttl);
+    }
+    const ttlMs = decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, ttl * 1000));
+    return finish(mx, hosts, intern(decision), ttlMs, outcome.routesDropped ?? 0, protection);
   }
 
   /** Probes `addresses`; those that could not start before `until` are left out of the result. */
@@ -463,7 +494,8 @@ export class Engine implements Decider {
    */
   private logDecision(e: Evaluation): void {
     const d = e.decision;
-    const level = d.action === 'leave' ? 'debug' : 'info';
+    const secure = d.action === 'force-ipv4' && d.protection ? d.protection : undefined;
+    const level = d.action === 'leave' ? 'debug' : secure && this.settings.secureDomains === 'warn' ? 'warn' : 'info';
     if (!this.log.isLevelEnabled(level)) return;
     const fields = {
       evt: 'decision',
@@ -479,7 +511,14 @@ export class Engine implements Decider {
       dnsQueries: e.dnsQueries,
       probes: e.probesSent,
       dryRun: this.settings.dryRun || undefined,
+      protection: secure,
     };
-    this.log[level](fields, `${e.domain}: ${d.action}${this.settings.dryRun ? ' (dry run: answered NOTFOUND)' : ''}`);
+    const publishes = secure && `publishes ${secure.join(' and ').toUpperCase()}`;
+    const note = !secure
+      ? ''
+      : this.settings.secureDomains === 'skip'
+        ? ` (${publishes}: answered NOTFOUND on maps that route to IP literals, secure_domains: skip)`
+        : ` although it ${publishes}: an IP-literal route drops that protection (secure_domains: warn)`;
+    this.log[level](fields, `${e.domain}: ${d.action}${note}${this.settings.dryRun ? ' (dry run: answered NOTFOUND)' : ''}`);
   }
 }

@@ -1,6 +1,11 @@
 /** What the engine learns about a domain before the rule decides: plain values, printed by `lookup`. */
 import { Trigger } from './decision.js';
 
+/** `authenticated` only when true: unsigned answers (the common case, and all of them without DNSSEC) carry nothing. */
+export function signed(authenticated: boolean): { authenticated?: true } {
+  return authenticated ? { authenticated: true } : {};
+}
+
 export interface MxHost {
   readonly preference: number;
   readonly name: string;
@@ -18,6 +23,8 @@ export type MxFacts =
       readonly aliases: readonly string[];
       readonly hosts: readonly MxHost[];
       readonly ttl: number;
+      /** The answer carried AD from the resolver (DNSSEC-validated), with `dnssec: trust-ad`. */
+      readonly authenticated?: boolean;
       /** MX hosts past max_mx_hosts, least preferred, not considered. */
       readonly dropped?: number;
     };
@@ -32,10 +39,12 @@ export type AddressFacts =
       readonly dropped?: number;
       /** Special-purpose addresses published and ignored (a few, for the reason trail). */
       readonly special?: readonly string[];
+      /** The answer (its CNAME chain included) carried AD: DNSSEC-validated. */
+      readonly authenticated?: boolean;
     }
   /** No records, or (with `special`) only special-purpose addresses that can never be a mail host. */
-  | { readonly kind: 'nodata'; readonly ttl: number; readonly special?: readonly string[] }
-  | { readonly kind: 'nxdomain'; readonly ttl: number }
+  | { readonly kind: 'nodata'; readonly ttl: number; readonly special?: readonly string[]; readonly authenticated?: boolean }
+  | { readonly kind: 'nxdomain'; readonly ttl: number; readonly authenticated?: boolean }
   | { readonly kind: 'failure'; readonly detail: string };
 
 export interface HostFacts {

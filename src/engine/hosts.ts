@@ -6,7 +6,7 @@ import { DnsClient } from '../dns/client.js';
 import { RRset, resolveRRset } from '../dns/rrset.js';
 import { DnsRecord } from '../dns/message.js';
 import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
-import { AddressFacts, HostFacts } from './facts.js';
+import { AddressFacts, HostFacts, signed } from './facts.js';
 import { isSpecialAddress } from './special-address.js';
 
 /** Special-purpose addresses shown in a host's facts; the rest are only counted out. */
@@ -30,12 +30,12 @@ function addressFacts(set: RRset<Extract<DnsRecord, { type: 'A' | 'AAAA' }>>, ma
         else dropped++;
       }
       const shown = special.length ? { special: special.slice(0, SPECIAL_SHOWN) } : {};
-      if (usable.length === 0) return { kind: 'nodata', ttl: set.ttl, ...shown };
-      return { kind: 'records', addresses: usable, ttl: set.ttl, ...(dropped ? { dropped } : {}), ...shown };
+      if (usable.length === 0) return { kind: 'nodata', ttl: set.ttl, ...shown, ...signed(set.authenticated) };
+      return { kind: 'records', addresses: usable, ttl: set.ttl, ...(dropped ? { dropped } : {}), ...shown, ...signed(set.authenticated) };
     }
     case 'nodata':
     case 'nxdomain':
-      return { kind: set.kind, ttl: set.ttl };
+      return { kind: set.kind, ttl: set.ttl, ...signed(set.authenticated) };
     case 'failure':
       return set;
   }

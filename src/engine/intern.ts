@@ -27,11 +27,17 @@ export function intern(decision: Decision): Decision {
     case 'dns-failure':
       return decision;
     case 'force-ipv4': {
-      const key = `${decision.triggers.join('+')}|${decision.routes.map((g) => g.join(',')).join(':')}`;
+      const protection = decision.protection?.length ? decision.protection : undefined;
+      const key = `${decision.triggers.join('+')}|${decision.routes.map((g) => g.join(',')).join(':')}|${protection?.join('+') ?? ''}`;
       const known = forced.get(key);
       if (known) return known;
       if (forced.size >= MAX_FORCED) forced.clear();
-      const frozen = Object.freeze({ action: 'force-ipv4' as const, triggers: Object.freeze([...decision.triggers]), routes: Object.freeze(decision.routes.map((g) => Object.freeze([...g]))) });
+      const frozen = Object.freeze({
+        action: 'force-ipv4' as const,
+        triggers: Object.freeze([...decision.triggers]),
+        routes: Object.freeze(decision.routes.map((g) => Object.freeze([...g]))),
+        ...(protection ? { protection: Object.freeze([...protection]) } : {}),
+      });
       forced.set(key, frozen);
       return frozen;
     }

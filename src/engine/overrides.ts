@@ -2,7 +2,8 @@
  * Operator overrides: `never` (always NOTFOUND, no DNS) and `force_ipv4` (force whatever the triggers say).
  * A pattern is an exact domain (`example.com`) or, as in sendmail's mailertable, a `.suffix` that matches
  * every name below it (`.example.com` matches `mx.example.com`, not `example.com`). List items that are
- * absolute paths name files of patterns, one per line, `#` starting a comment.
+ * absolute paths name files of patterns, one per line, `#` starting a comment. A force_ipv4 pattern ending
+ * in `!` forces the domain even when it publishes DANE or MTA-STS (see protection.ts).
  */
 import { ConfigError } from '../errors.js';
 import { isHostName } from '../domain/key.js';
@@ -16,15 +17,25 @@ export const MAX_PATTERN_FILE_BYTES = 64 * 1024 * 1024;
 export class DomainSet {
   private readonly exact = new Set<string>();
   private readonly suffixes = new Set<string>();
+  /** Patterns written with a trailing `!` (force_ipv4: force even a domain that publishes DANE or MTA-STS). */
+  private readonly marked = new DomainSetPart();
   /** Order-independent digest of the patterns held, to tell a reloaded set from an unchanged one. */
   private sum = 0;
   private xor = 0;
 
-  add(pattern: string): void {
+  add(pattern: string, marked = false): void {
     const into = pattern.startsWith('.') ? this.suffixes : this.exact;
     const key = pattern.startsWith('.') ? pattern.slice(1) : pattern;
+    if (marked && !this.marked.has(pattern)) {
+      this.marked.add(pattern);
+      this.mix(`${pattern}!`);
+    }
     if (into.has(key)) return;
     into.add(key);
+    this.mix(pattern);
+  }
+
+  private mix(pattern: string): void {
     const h = fnv1a(pattern);
     this.sum = (this.sum + h) >>> 0;
     this.xor = (this.xor ^ Math.imul(h, 0x9e3779b1)) >>> 0;
@@ -40,13 +51,42 @@ export class DomainSet {
   }
 
   has(domain: string): boolean {
-    if (this.exact.has(domain)) return true;
-    if (this.suffixes.size === 0) return false;
-    for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
-      if (this.suffixes.has(domain.slice(dot + 1))) return true;
-    }
-    return false;
+    return matches(this.exact, this.suffixes, domain);
   }
+
+  /** Whether a pattern written with `!` matches `domain`. */
+  isMarked(domain: string): boolean {
+    return this.marked.matches(domain);
+  }
+}
+
+/** The marked patterns of a set, held apart. */
+class DomainSetPart {
+  private readonly exact = new Set<string>();
+  private readonly suffixes = new Set<string>();
+
+  has(pattern: string): boolean {
+    return pattern.startsWith('.') ? this.suffixes.has(pattern.slice(1)) : this.exact.has(pattern);
+  }
+
+  add(pattern: string): void {
+    if (pattern.startsWith('.')) this.suffixes.add(pattern.slice(1));
+    else this.exact.add(pattern);
+  }
+
+  matches(domain: string): boolean {
+    return matches(this.exact, this.suffixes, domain);
+  }
+}
+
+/** An exact name, or a suffix of it at a label boundary (`.example.com` matches `mx.example.com`). */
+function matches(exact: ReadonlySet<string>, suffixes: ReadonlySet<string>, domain: string): boolean {
+  if (exact.has(domain)) return true;
+  if (suffixes.size === 0) return false;
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+    if (suffixes.has(domain.slice(dot + 1))) return true;
+  }
+  return false;
 }
 
 function fnv1a(text: string): number {
@@ -99,10 +139,17 @@ function* patternLines(items: readonly string[], option: string): Generator<Patt
   }
 }
 
+/** The option whose patterns may end in `!`. */
+const MARKABLE = 'force_ipv4';
+
 function addPattern(set: DomainSet, p: PatternLine, option: string): void {
-  const pattern = normalisePattern(p.text);
-  if (typeof pattern !== 'string') throw new ConfigError(p.file ? `${p.file}:${p.line} (${option}): ${pattern.problem}` : `${option}: ${pattern.problem}`);
-  set.add(pattern);
+  const text = p.text.trim();
+  const marked = text.endsWith('!');
+  const where = p.file ? `${p.file}:${p.line} (${option})` : option;
+  if (marked && option !== MARKABLE) throw new ConfigError(`${where}: "${text}": only force_ipv4 patterns may end in "!" (force even when the domain publishes DANE or MTA-STS)`);
+  const pattern = normalisePattern(marked ? text.slice(0, -1) : text);
+  if (typeof pattern !== 'string') throw new ConfigError(`${where}: ${pattern.problem}`);
+  set.add(pattern, marked);
 }
 
 /** Builds a domain set from inline patterns and pattern files, read now. Throws ConfigError. */

@@ -2,9 +2,11 @@
  * The one place a decision becomes a reply, per map format.
  *   sendmail: esmtp:[192.0.2.1],[192.0.2.2]:[192.0.2.3]   (',' = same MX preference, ':' = next preference)
  *   postfix:  smtp:[192.0.2.1], [192.0.2.2]               (next-hop list, Postfix >= 3.5; tried in order)
+ *   postfix, nexthop: domain:  smtp4:                      (empty next hop: the recipient domain, by MX)
+ * A forced domain that publishes DANE or MTA-STS answers NOTFOUND on literal maps under secure_domains: skip.
  */
 import { MapDefinition } from '../config/map-definitions.js';
-import { Decision } from '../engine/decision.js';
+import { Decision, Protection, SecureDomains } from '../engine/decision.js';
 import { capRoutes } from '../engine/rule.js';
 import { Reply } from '../protocol/socketmap.js';
 
@@ -17,9 +19,20 @@ export interface AnswerPolicy {
   readonly maxAddresses: number;
   /** Postfix before 3.5 takes one next hop only: emit just the first address. */
   readonly postfixSingleNexthop: boolean;
+  /** What a forced domain that publishes DANE or MTA-STS answers on maps routing to IP literals. */
+  readonly secureDomains: SecureDomains;
 }
 
-export const DEFAULT_POLICY: AnswerPolicy = { onDnsFailure: 'notfound', dryRun: false, maxAddresses: 10, postfixSingleNexthop: false };
+export const DEFAULT_POLICY: AnswerPolicy = { onDnsFailure: 'notfound', dryRun: false, maxAddresses: 10, postfixSingleNexthop: false, secureDomains: 'skip' };
+
+/**
+ * The protection that keeps a forced decision off `map`: an IP-literal route would drop it and the policy
+ * is skip. Undefined when the domain is answered as forced.
+ */
+export function skippedFor(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Protection | undefined {
+  if (decision.action !== 'force-ipv4' || !decision.protection?.length || map.nexthop === 'domain' || policy.secureDomains !== 'skip') return undefined;
+  return decision.protection[0];
+}
 
 const NOTFOUND: Reply = { status: 'NOTFOUND' };
 
@@ -36,6 +49,9 @@ export function routeValue(routes: readonly (readonly string[])[], map: MapDefin
 export function intendedReply(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply {
   switch (decision.action) {
     case 'force-ipv4': {
+      if (skippedFor(decision, map, policy)) return NOTFOUND;
+      // The recipient domain stays the next hop: Postfix routes by MX through an IPv4-only service.
+      if (map.nexthop === 'domain') return { status: 'OK', value: `${map.mailer}:` };
       const value = routeValue(decision.routes, map, policy);
       // Never a bare or empty OK; and never a '%', which sendmail would expand.
       return value === undefined || value.includes('%') ? NOTFOUND : { status: 'OK', value };
@@ -61,7 +77,7 @@ export const MAX_ORDERS = 8;
  * MAX_ORDERS. sendmail shuffles hosts joined by ',' itself: one answer.
  */
 export function replyOrders(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply[] {
-  if (map.format !== 'postfix' || decision.action !== 'force-ipv4' || policy.dryRun) return [replyFor(decision, map, policy)];
+  if (map.format !== 'postfix' || map.nexthop === 'domain' || decision.action !== 'force-ipv4' || policy.dryRun || skippedFor(decision, map, policy)) return [replyFor(decision, map, policy)];
   const widest = Math.max(...decision.routes.map((g) => g.length));
   const orders = Math.min(widest, MAX_ORDERS);
   return Array.from({ length: orders }, (_, turn) => {

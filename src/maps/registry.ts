@@ -7,13 +7,15 @@ import { MapDefinition } from '../config/map-definitions.js';
 import { classifyKey } from '../domain/key.js';
 import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
-import { AnswerPolicy, replyOrders } from './format.js';
+import { AnswerPolicy, replyOrders, skippedFor } from './format.js';
 
 /** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
 export type AnswerObserver = (map: string, answer: string, reason: string) => void;
 
 interface EncodedReply {
   readonly status: string;
+  /** The reason counted: the decision's, or the protection that kept a forced domain off this map. */
+  readonly reason: string;
   /** One reply, or several orders of one (Postfix load spreading) handed out in turn. */
   readonly orders: readonly Buffer[];
   next: number;
@@ -25,7 +27,7 @@ export class MapRegistry {
    * Encoded replies per decision and map. Decisions are shared (engine/intern.ts) and cached, so a cache
    * hit answers with a buffer built once, with no allocation.
    */
-  private encoded = new WeakMap<Decision, { readonly reason: string; readonly replies: Array<EncodedReply | undefined> }>();
+  private encoded = new WeakMap<Decision, Array<EncodedReply | undefined>>();
 
   constructor(
     definitions: readonly MapDefinition[],
@@ -101,16 +103,17 @@ export class MapRegistry {
   private encode(decision: Decision, map: MapDefinition, index: number): Buffer {
     let row = this.encoded.get(decision);
     if (!row) {
-      row = { reason: reasonOf(decision), replies: [] };
+      row = [];
       this.encoded.set(decision, row);
     }
-    let reply = row.replies[index];
+    let reply = row[index];
     if (!reply) {
       const replies = replyOrders(decision, map, this.policy);
-      reply = { status: replies[0].status, orders: replies.map((r) => (r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r))), next: 0 };
-      row.replies[index] = reply;
+      const reason = skippedFor(decision, map, this.policy) ?? reasonOf(decision);
+      reply = { status: replies[0].status, reason, orders: replies.map((r) => (r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r))), next: 0 };
+      row[index] = reply;
     }
-    this.observe(map.name, reply.status, row.reason);
+    this.observe(map.name, reply.status, reply.reason);
     const bytes = reply.orders[reply.next];
     if (reply.orders.length > 1) reply.next = (reply.next + 1) % reply.orders.length;
     return bytes;

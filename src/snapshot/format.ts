@@ -10,7 +10,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { isHostName } from '../domain/key.js';
-import { DATA_LEAVE_REASONS, Decision, LeaveReason, TRIGGERS, Trigger } from '../engine/decision.js';
+import { DATA_LEAVE_REASONS, Decision, LeaveReason, PROTECTIONS, Protection, TRIGGERS, Trigger } from '../engine/decision.js';
 import { intern } from '../engine/intern.js';
 import { isSpecialAddress } from '../engine/special-address.js';
 
@@ -121,6 +121,7 @@ function parseJson(line: string, lineNumber: number): unknown {
 }
 
 const KNOWN_TRIGGERS = new Set<string>(TRIGGERS);
+const KNOWN_PROTECTIONS = new Set<string>(PROTECTIONS);
 /** What a snapshot may hold: decisions about DNS data (never, local, deadline answers are not cached). */
 const KEPT_LEAVE_REASONS = new Set<string>(DATA_LEAVE_REASONS);
 
@@ -129,11 +130,12 @@ function checkDecision(raw: unknown): Decision | undefined {
   const d = raw as Record<string, unknown>;
   if (d.action === 'leave') return KEPT_LEAVE_REASONS.has(d.reason as string) ? { action: 'leave', reason: d.reason as LeaveReason } : undefined;
   if (d.action !== 'force-ipv4') return undefined;
-  const { triggers, routes } = d;
+  const { triggers, routes, protection } = d;
   if (!Array.isArray(triggers) || triggers.length === 0 || !triggers.every((t) => KNOWN_TRIGGERS.has(t as string))) return undefined;
   if (!Array.isArray(routes) || routes.length === 0) return undefined;
   for (const group of routes) {
     if (!Array.isArray(group) || group.length === 0 || !group.every((a) => typeof a === 'string' && isIPv4(a) && !isSpecialAddress(a))) return undefined;
   }
-  return { action: 'force-ipv4', triggers: triggers as Trigger[], routes: routes as string[][] };
+  if (protection !== undefined && (!Array.isArray(protection) || protection.length === 0 || !protection.every((p) => KNOWN_PROTECTIONS.has(p as string)))) return undefined;
+  return { action: 'force-ipv4', triggers: triggers as Trigger[], routes: routes as string[][], ...(protection ? { protection: protection as Protection[] } : {}) };
 }

@@ -10,6 +10,7 @@ import { encodeSnapshot } from '../../src/snapshot/format';
 import { ruleFingerprint } from '../../src/engine/engine';
 import { engineSettings } from '../../src/app/assemble';
 import { resolveConfig } from '../../src/config/load';
+import { startSignedDns } from '../support/signed-dns';
 
 let dns: DnsFixture;
 let smtp: SmtpFixture;
@@ -36,7 +37,7 @@ describe('mx4map lookup', () => {
     expect(r.stdout).toContain('answer      mailertable  OK esmtp:[192.0.2.10]');
     expect(r.stdout).toContain('            transport    OK smtp:[192.0.2.10]');
     expect(r.stdout).toMatch(/cached for {2}\d+/);
-    expect(r.stdout).toMatch(/work {8}3 DNS queries, 0 probes/);
+    expect(r.stdout).toMatch(/work {8}4 DNS queries, 0 probes/);
   });
 
   test('shows probes with their outcome for a domain with working IPv6, and exits 1', async () => {
@@ -109,6 +110,35 @@ describe('mx4map lookup', () => {
       expect(replaced.stdout).toContain('answer      mailertable  NOTFOUND\n');
       expect(replaced.status).toBe(1);
     });
+  });
+
+  test('transport security: what was looked up, what was found, and why a forced domain is answered NOTFOUND', async () => {
+    const signed = await startSignedDns({
+      records: {
+        'dane.test': [{ type: 'MX', exchange: 'mail.dane.test' }],
+        'mail.dane.test': [{ type: 'CNAME', target: 'real.dane.test' }],
+        'real.dane.test': [{ type: 'A', address: '192.0.2.10' }],
+        '_25._tcp.real.dane.test': [{ type: 'TLSA', usage: 3, selector: 1, matchingType: 1 }],
+        '_mta-sts.dane.test': [{ type: 'TXT', text: 'v=STSv1; id=1' }],
+      },
+      signed: new Set(['dane.test', 'mail.dane.test', 'real.dane.test', '_25._tcp.real.dane.test']),
+      faults: {},
+    });
+    try {
+      const flags = ['--dns', signed.spec, '--no-probe', '--map', 'mailertable=sendmail', '--map', 'transport4=postfix:smtp4:domain'];
+      const r = await runCliAsync(['lookup', 'dane.test', '--dnssec', 'trust-ad', ...flags]);
+      expect(r.stdout).toContain('mta-sts     policy published: "v=STSv1; id=1"');
+      expect(r.stdout).toContain('dane        mail.dane.test: TLSA at _25._tcp.real.dane.test: 3 1 1 (validated)');
+      expect(r.stdout).toContain('decision    force-ipv4 (cname-mx, no-aaaa; publishes DANE and MTA-STS)');
+      expect(r.stdout).toContain('answer      mailertable  NOTFOUND  (secure_domains: skip: a literal route would drop DANE)');
+      expect(r.stdout).toContain('            transport4   OK smtp4:');
+      expect(r.status).toBe(0); // one map answers OK
+      const off = await runCliAsync(['lookup', 'dane.test', ...flags]);
+      expect(off.stdout).toContain('dane        not looked up: dnssec is off (DANE needs a validating resolver and dnssec: trust-ad)');
+      expect(off.stdout).toContain('decision    force-ipv4 (cname-mx, no-aaaa; publishes MTA-STS)');
+    } finally {
+      await signed.close();
+    }
   });
 
   test('a bad flag exits 2 with one line', async () => {

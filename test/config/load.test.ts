@@ -42,11 +42,26 @@ describe('configuration sources and precedence', () => {
   test('maps in file form and flag form', () => {
     const fromFile = resolveConfig({ flags: {}, env: {}, file: file({ maps: { mailertable: { format: 'sendmail', mailer: 'relay' }, tr: { format: 'postfix' } } }) });
     expect(fromFile.maps).toEqual([
-      { name: 'mailertable', format: 'sendmail', mailer: 'relay' },
-      { name: 'tr', format: 'postfix', mailer: 'smtp' },
+      { name: 'mailertable', format: 'sendmail', mailer: 'relay', nexthop: 'literal' },
+      { name: 'tr', format: 'postfix', mailer: 'smtp', nexthop: 'literal' },
     ]);
     const fromFlags = resolveConfig({ flags: { maps: ['mt=sendmail', 'transport=postfix:smtp4'] }, env: {} });
     expect(fromFlags.maps.map((m) => `${m.name}:${m.mailer}`)).toEqual(['mt:esmtp', 'transport:smtp4']);
+  });
+
+  test('a Postfix map may keep the next hop; a sendmail one may not, and says why', () => {
+    const flag = resolveConfig({ flags: { maps: ['transport=postfix:smtp4:domain'] }, env: {} });
+    expect(flag.maps).toEqual([{ name: 'transport', format: 'postfix', mailer: 'smtp4', nexthop: 'domain' }]);
+    const fromFile = resolveConfig({ flags: {}, env: {}, file: file({ maps: { transport: { format: 'postfix', mailer: 'smtp4', nexthop: 'domain' } } }) });
+    expect(fromFile.maps[0].nexthop).toBe('domain');
+    expect(() => resolveConfig({ flags: { maps: ['mt=sendmail:esmtp:domain'] }, env: {} })).toThrow(/only Postfix can keep the next hop/);
+    expect(() => resolveConfig({ flags: {}, env: {}, file: file({ maps: { t: { format: 'postfix', nexthop: 'mx' } } }) })).toThrow('gives map "t" nexthop "mx": use literal or domain');
+  });
+
+  test('force_ipv4 patterns may end in "!"; never and local_domains patterns may not', () => {
+    const c = resolveConfig({ flags: { forceIpv4: ['partner.example!', '.Sub.Example.'] }, env: {} });
+    expect(c.forceIpv4).toEqual(['partner.example!', '.sub.example']);
+    expect(() => resolveConfig({ flags: { never: ['partner.example!'] }, env: {} })).toThrow(/is not a domain/);
   });
 
   test('durations take units; bare numbers are milliseconds', () => {

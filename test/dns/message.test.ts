@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { Packet } from 'dns2';
-import { MAX_KEPT, MalformedResponse, decodeResponse, encodeQuery, matchesQuery } from '../../src/dns/message';
+import { MAX_KEPT, MalformedResponse, TXT_KEPT, decodeResponse, encodeQuery, matchesQuery } from '../../src/dns/message';
 import { header, nameBytes as name, question, rr } from '../support/dns-packets';
 
 const ID = 0x1234;
@@ -18,6 +18,38 @@ describe('queries', () => {
     expect(q.header).toMatchObject({ id: 7, rd: 1 });
     expect(q.questions).toEqual([expect.objectContaining({ name: 'mail.example', type: 15 })]);
     expect(q.additionals).toEqual([expect.objectContaining({ type: 41, class: 1232 })]);
+  });
+
+  test('with dnssec: AD set in the header and DO in the OPT record; without: neither', () => {
+    const plain = encodeQuery(7, 'mail.example', 'TLSA');
+    const signed = encodeQuery(7, 'mail.example', 'TLSA', true);
+    const optFlags = (q: Buffer): number => q.readUInt16BE(q.length - 4);
+    expect([plain.readUInt16BE(2) & 0x0020, optFlags(plain)]).toEqual([0, 0]);
+    expect([signed.readUInt16BE(2) & 0x0020, optFlags(signed) & 0x8000]).toEqual([0x0020, 0x8000]);
+    expect(signed.readUInt16BE(12 + 14)).toBe(52); // QTYPE TLSA after the 14-byte name
+  });
+});
+
+describe('transport-security records', () => {
+  test('AD in a response is read as authenticated', () => {
+    const withAd = Buffer.concat([header(ID, [1, 0, 0, 0], 0x81a0), question('mx.example', 1)]);
+    expect(decodeResponse(withAd).authenticated).toBe(true);
+    expect(decodeResponse(answer([])).authenticated).toBe(false);
+  });
+
+  test('TLSA: usage, selector and matching type are kept, the association data is not; shorter than 4 bytes is malformed', () => {
+    const r = decodeResponse(answer([rr(52, Buffer.concat([Buffer.from([3, 1, 1]), Buffer.alloc(32, 0xab)]))]));
+    expect(r.answers).toEqual([{ name: 'mx.example', type: 'TLSA', ttl: 300, usage: 3, selector: 1, matchingType: 1 }]);
+    expect(() => decodeResponse(answer([rr(52, Buffer.from([3, 1, 1]))]))).toThrow(MalformedResponse);
+  });
+
+  test('TXT: character-strings joined, at most TXT_KEPT characters; a string running past its record is malformed', () => {
+    const strings = Buffer.concat([Buffer.from([8]), Buffer.from('v=STSv1;'), Buffer.from([10]), Buffer.from(' id=20261'), Buffer.from('1')]);
+    expect(decodeResponse(answer([rr(16, strings)])).answers).toEqual([{ name: 'mx.example', type: 'TXT', ttl: 300, text: 'v=STSv1; id=202611' }]);
+    const long = Buffer.concat(Array.from({ length: 4 }, () => Buffer.concat([Buffer.from([255]), Buffer.alloc(255, 0x61)])));
+    const kept = decodeResponse(answer([rr(16, long)])).answers[0];
+    expect(kept.type === 'TXT' && kept.text.length).toBe(TXT_KEPT);
+    expect(() => decodeResponse(answer([rr(16, Buffer.from([5, 0x61]))]))).toThrow('TXT string runs past its record');
   });
 });
 
@@ -112,9 +144,9 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
   test('records of other classes and types are walked past; unusable owner names are skipped, not fatal', () => {
     const chaos = rr(1, Buffer.from([192, 0, 2, 9]));
     chaos.writeUInt16BE(3, 4); // class CH
-    const txt = rr(16, Buffer.from([3, 0x61, 0x62, 0x63]));
+    const hinfo = rr(13, Buffer.from([3, 0x61, 0x62, 0x63, 0]));
     const odd = Buffer.concat([name('a b.example'), Buffer.from([0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7])]);
-    const r = decodeResponse(answer([chaos, txt, odd, rr(1, Buffer.from([192, 0, 2, 1]))]));
+    const r = decodeResponse(answer([chaos, hinfo, odd, rr(1, Buffer.from([192, 0, 2, 1]))]));
     expect(r.answers).toEqual([{ name: 'mx.example', type: 'A', ttl: 300, address: '192.0.2.1' }]);
   });
 

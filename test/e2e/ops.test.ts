@@ -95,6 +95,6 @@ describe('mx4map export', () => {
 });
 
 test('renderExport caps addresses', () => {
-  const out = renderExport([{ domain: 'a.test', triggers: ['no-aaaa'], routes: [['192.0.2.1', '192.0.2.2']], ttlMs: 1 }], { name: 'x', format: 'sendmail', mailer: 'esmtp' }, 1, new Date(0));
+  const out = renderExport([{ domain: 'a.test', triggers: ['no-aaaa'], routes: [['192.0.2.1', '192.0.2.2']], ttlMs: 1 }], { name: 'x', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' }, 1, new Date(0));
   expect(out).toBe('# mx4map export, 1970-01-01T00:00:00.000Z: 1 forced domains (sendmail mailertable)\na.test\tesmtp:[192.0.2.1]\n');
 });

@@ -48,6 +48,28 @@ describeWithPostfix('postmap -q socketmap:inet:…:transport (from cf-snippets/p
   });
 });
 
+describeWithPostfix('postmap -q on a map that keeps the next hop (nexthop: domain), beside one that routes to literals', () => {
+  let rig: ServeRig;
+  beforeAll(async () => {
+    rig = await startServeRig(['--map', 'transport=postfix:smtp', '--map', 'transport4=postfix:smtp4:domain']);
+  });
+  afterAll(() => rig.close());
+  const table = (map: string): string => snippetTable(rig.serve.port).replace(/:transport$/, `:${map}`);
+
+  test('a forced domain: the smtp4 service with an empty next hop, which Postfix reads as the recipient domain', async () => {
+    expect(await postmapQuery('someone@cname-mx.test', table('transport4'))).toMatchObject({ status: 0, stdout: 'smtp4:\n' });
+  });
+
+  test('a domain that publishes MTA-STS: not found on the literal map (secure_domains: skip), smtp4: on the next-hop map', async () => {
+    expect(await postmapQuery('someone@sts.test', table('transport'))).toMatchObject({ status: 1, stdout: '' });
+    expect(await postmapQuery('someone@sts.test', table('transport4'))).toMatchObject({ status: 0, stdout: 'smtp4:\n' });
+  });
+
+  test('an untouched domain is not found on either', async () => {
+    expect(await postmapQuery('someone@ipv6-ok.test', table('transport4'))).toMatchObject({ status: 1, stdout: '' });
+  });
+});
+
 describeWithPostfix('postmap with Postfix before 3.5 settings (one next hop)', () => {
   let rig: ServeRig;
   beforeAll(async () => {

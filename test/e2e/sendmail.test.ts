@@ -50,6 +50,11 @@ describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snip
     expect(dns.queries.slice(before)).toEqual(['a.ipv6-ok.test MX']);
   });
 
+  test('a domain forced by its CNAME MX that publishes MTA-STS keeps sendmail\'s MX routing (and with it FEATURE(sts))', async () => {
+    const triple = resolvedTriple(await rig.test(['3,0 user@sts.test']));
+    expect(triple).toBe('$# esmtp $@ sts . test $: user < @ sts . test >');
+  });
+
   test('a null-MX domain is left for sendmail to bounce itself', async () => {
     expect(mapResult(await rig.test(['/map mailertable null-mx.test']))).toMatch(/no match/);
   });

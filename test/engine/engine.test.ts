@@ -50,7 +50,8 @@ describe('the rule, row by row, against live DNS and SMTP fixtures', () => {
     await rig.engine.decide('cname-mx.test');
     const lines = rig.sink.events('decision');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ domain: 'cname-mx.test', action: 'force-ipv4', reasons: ['cname-mx'], dnsQueries: 3, level: 30 });
+    // MX, the host's A and AAAA, and the domain's _mta-sts TXT (secure_domains: skip looks before forcing).
+    expect(lines[0]).toMatchObject({ domain: 'cname-mx.test', action: 'force-ipv4', reasons: ['cname-mx'], dnsQueries: 4, level: 30 });
     expect(typeof lines[0].durationMs).toBe('number');
   });
 });
@@ -124,7 +125,8 @@ describe('sharing work', () => {
     await rig.engine.decide('shop1.test');
     const before = rig.dns.queries.length;
     await Promise.all([rig.engine.decide('shop2.test'), rig.engine.decide('shop3.test')]);
-    expect(rig.dns.queries.slice(before).sort()).toEqual(['shop2.test MX', 'shop3.test MX']);
+    // Besides each domain's own MX, only its own _mta-sts TXT (it is forced): nothing more for the shared host.
+    expect(rig.dns.queries.slice(before).sort()).toEqual(['_mta-sts.shop2.test TXT', '_mta-sts.shop3.test TXT', 'shop2.test MX', 'shop3.test MX']);
     expect(rig.dns.count('mx.provider.test', 'A')).toBe(1);
   });
 

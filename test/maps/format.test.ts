@@ -3,8 +3,8 @@ import { capRoutes } from '../../src/engine/rule';
 import { MapDefinition } from '../../src/config/map-definitions';
 import { Decision } from '../../src/engine/decision';
 
-const sendmail: MapDefinition = { name: 'mailertable', format: 'sendmail', mailer: 'esmtp' };
-const postfix: MapDefinition = { name: 'transport', format: 'postfix', mailer: 'smtp' };
+const sendmail: MapDefinition = { name: 'mailertable', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' };
+const postfix: MapDefinition = { name: 'transport', format: 'postfix', mailer: 'smtp', nexthop: 'literal' };
 const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2'], ['192.0.2.3']] };
 
 describe('answer formats', () => {
@@ -12,7 +12,7 @@ describe('answer formats', () => {
     expect(replyFor(forced, sendmail, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'esmtp:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
   });
   test('sendmail: the mailer name is the map\'s', () => {
-    expect(replyFor(forced, { ...sendmail, mailer: 'relay' }, DEFAULT_POLICY)).toMatchObject({ value: 'relay:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
+    expect(replyFor(forced, { ...sendmail, mailer: 'relay', nexthop: 'literal' }, DEFAULT_POLICY)).toMatchObject({ value: 'relay:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
   });
   test('postfix: a next-hop list in preference order', () => {
     expect(replyFor(forced, postfix, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'smtp:[192.0.2.1], [192.0.2.2], [192.0.2.3]' });

@@ -10,7 +10,8 @@ import type { DnsServer } from '../../src/dns/transport.js';
 export type FixtureRecord =
   | { type: 'A' | 'AAAA'; address: string; ttl?: number }
   | { type: 'MX'; exchange: string; priority: number; ttl?: number }
-  | { type: 'CNAME'; target: string; ttl?: number };
+  | { type: 'CNAME'; target: string; ttl?: number }
+  | { type: 'TXT'; text: string; ttl?: number };
 
 /**
  * What a name does instead of answering from the zone, per query type ('*' = every type).
@@ -29,7 +30,7 @@ export interface Zone {
   slowMs?: number;
 }
 
-const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME' };
+const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'TXT' | 'TLSA' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME', 16: 'TXT', 52: 'TLSA' };
 
 export interface DnsFixture {
   readonly server: DnsServer;
@@ -52,6 +53,8 @@ function toResource(name: string, r: FixtureRecord): Record<string, unknown> {
       return { ...base, type: Packet.TYPE.MX, exchange: r.exchange, priority: r.priority };
     case 'CNAME':
       return { ...base, type: Packet.TYPE.CNAME, domain: r.target };
+    case 'TXT':
+      return { ...base, type: Packet.TYPE.TXT, data: r.text };
   }
 }
 

@@ -59,3 +59,25 @@ export function parseQuery(bytes: Buffer): ParsedQuery | undefined {
   if (at + 4 >= bytes.length) return undefined;
   return { id: bytes.readUInt16BE(0), name: labels.join('.').toLowerCase(), type: bytes.readUInt16BE(at + 1) };
 }
+
+/** A record with its owner name written out (for answers whose records are not all the question's). */
+export function rrAt(owner: string, type: number, rdata: Buffer, ttl = 300): Buffer {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(type, 0);
+  fixed.writeUInt16BE(1, 2);
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([nameBytes(owner), fixed, rdata]);
+}
+
+export const TLSA_RDATA = (usage: number, selector: number, matchingType: number): Buffer => Buffer.concat([Buffer.from([usage, selector, matchingType]), Buffer.alloc(32, 0x5a)]);
+/** TXT rdata: the text as character-strings of at most 255 bytes. */
+export function TXT_RDATA(text: string): Buffer {
+  const bytes = Buffer.from(text, 'latin1');
+  const parts: Buffer[] = [];
+  for (let at = 0; at < bytes.length || parts.length === 0; at += 255) {
+    const chunk = bytes.subarray(at, at + 255);
+    parts.push(Buffer.from([chunk.length]), chunk);
+  }
+  return Buffer.concat(parts);
+}

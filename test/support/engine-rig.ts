@@ -26,6 +26,8 @@ export const TEST_SETTINGS: EngineSettings = {
   staleTtlMs: 86_400_000,
   refreshAhead: 0.1,
   dryRun: false,
+  secureDomains: 'skip',
+  dnssec: false,
 };
 
 export interface EngineRig {

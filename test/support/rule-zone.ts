@@ -30,6 +30,11 @@ export function ruleZone(): Zone {
       'cname-mx.test': [{ type: 'MX', exchange: 'mail.cname-mx.test', priority: 10 }],
       'mail.cname-mx.test': [{ type: 'CNAME', target: 'real.cname-mx.test', ttl: 200 }],
       'real.cname-mx.test': [{ type: 'A', address: '192.0.2.10' }, { type: 'AAAA', address: V6_GREETS }],
+      // the same, and it publishes MTA-STS: a literal route would drop it
+      'sts.test': [{ type: 'MX', exchange: 'mail.sts.test', priority: 10 }],
+      'mail.sts.test': [{ type: 'CNAME', target: 'real.sts.test' }],
+      'real.sts.test': [{ type: 'A', address: '192.0.2.12' }],
+      '_mta-sts.sts.test': [{ type: 'TXT', text: 'v=STSv1; id=20261125' }],
       // no-aaaa
       'no-aaaa.test': [{ type: 'MX', exchange: 'mx.no-aaaa.test', priority: 10 }],
       'mx.no-aaaa.test': [{ type: 'A', address: '192.0.2.20' }],

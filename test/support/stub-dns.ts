@@ -14,6 +14,8 @@ export interface StubDns extends DnsClient {
   release(name: string): void;
   /** Names whose queries fail (SERVFAIL from every server, as the client reports it). */
   readonly failing: Set<string>;
+  /** Names whose answers come authenticated (AD), as from a validating resolver for a signed zone. */
+  readonly signed: Set<string>;
 }
 
 const soa = (name: string): DnsRecord => ({ name, type: 'SOA', ttl: 60, minimum: 60 });
@@ -24,14 +26,16 @@ export function stubDns(records: Record<string, DnsRecord[]> = {}): StubDns {
   const answer = (name: string, type: RecordType): QueryOutcome => {
     const owned = map.get(name);
     const question = { name, type: TYPE_CODE[type] };
-    if (!owned) return { kind: 'response', response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, question, answers: [], authorities: [soa(name)] } };
+    const authenticated = stub.signed.has(name);
+    if (!owned) return { kind: 'response', response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, authenticated, question, answers: [], authorities: [soa(name)] } };
     const answers = owned.filter((r) => r.type === type || r.type === 'CNAME');
-    return { kind: 'response', response: { id: 0, rcode: RCODE.NOERROR, truncated: false, question, answers, authorities: answers.length ? [] : [soa(name)] } };
+    return { kind: 'response', response: { id: 0, rcode: RCODE.NOERROR, truncated: false, authenticated, question, answers, authorities: answers.length ? [] : [soa(name)] } };
   };
   const stub: StubDns = {
     records: map,
     asked: [],
     failing: new Set(),
+    signed: new Set(),
     async query(name, type) {
       stub.asked.push(`${name} ${type}`);
       const waiting = held.get(name);
