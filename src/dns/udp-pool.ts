@@ -61,6 +61,7 @@ class PooledSocket {
     this.sent++;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    this.socket.ref();
     this.socket.send(encode(id), server.port, server.host, (err) => {
       if (err) this.settle(id, waiting, { ok: false, detail: `${err.message} (${server.host})` });
     });
@@ -92,6 +93,8 @@ class PooledSocket {
   private closeIfDone(): void {
     if (this.pending.size > 0 || this.closed) return;
     if (!this.usable) return this.close();
+    // Kept for the next query, but an idle socket does not keep the process alive (`lookup` exits at once).
+    this.socket.unref();
     this.idleTimer ??= setTimeout(() => this.close(), IDLE_MS).unref();
   }
 

@@ -36,6 +36,16 @@ describe('WireDnsClient against the fixture', () => {
     expect(client.stats.byOutcome).toEqual({ NOERROR: 1, NXDOMAIN: 1 });
   });
 
+  test('a pooled socket waiting for its next query does not keep the process alive (a lookup exits at once)', async () => {
+    dns = await fixture({ records: { 'host.test': [{ type: 'A', address: '192.0.2.1' }] } });
+    const client = new WireDnsClient({ servers: [dns.server], timeoutMs: 500, attempts: 1 });
+    const udpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+    const before = udpHandles();
+    await client.query('host.test', 'A');
+    expect(udpHandles()).toBe(before);
+    expect((await client.query('host.test', 'A')).kind).toBe('response'); // and reused after
+  });
+
   test('a truncated UDP answer is asked again over TCP', async () => {
     const many = Array.from({ length: 100 }, (_, i) => ({ type: 'A' as const, address: `192.0.2.${i + 1}` }));
     dns = await fixture({ records: { 'big.test': many } });

@@ -52,7 +52,7 @@ const mxQueries = (): number => rig.dns.count('busy.test', 'MX');
 
 describe('serve-stale over the wire', () => {
   test('a forced domain keeps its answer while its DNS answers SERVFAIL, then black-holes; after stale_ttl it fails open', async () => {
-    await start({ deadlineMs: 400 }, 2000);
+    await start({ deadlineMs: 300 }, 600);
     expect(await ask()).toBe('OK esmtp:[192.0.2.30]');
     clock.now += TTL_S * 1000 + 1000;
     rig.dns.zone = { ...zone(), behaviours: { 'busy.test': { '*': 'servfail' } } };
