@@ -42,7 +42,8 @@ describe('WireDnsClient against the fixture', () => {
     const udpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
     const before = udpHandles();
     await client.query('host.test', 'A');
-    expect(udpHandles()).toBe(before);
+    // None more than before (earlier tests' idle sockets may close meanwhile; none is added).
+    expect(udpHandles()).toBeLessThanOrEqual(before);
     expect((await client.query('host.test', 'A')).kind).toBe('response'); // and reused after
   });
 
