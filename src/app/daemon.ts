@@ -13,11 +13,11 @@ import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
-import { directoryProblem } from '../snapshot/file.js';
 import { connectionCap, describeCap, openFileLimit } from './descriptors.js';
 import { coalesced } from './coalesced.js';
 import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
+import { preflight } from './preflight.js';
 import type { DomainSet } from '../engine/overrides.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
@@ -37,6 +37,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   // Read (and removed from the environment) first, before any child process could inherit them.
   const activated = passedSockets();
   let config = loadConfig(input.flags, input.configPath);
+  // What check-config checks, checked the same way: one line per problem, before anything is opened.
+  const problems = await preflight(config, { activated: activated !== undefined });
+  if (problems.length > 1) for (const problem of problems.slice(1)) process.stderr.write(`mx4map: ${problem}\n`);
+  if (problems.length > 0) throw new ConfigError(problems[0]);
   const logging = createLogger(config.logLevel);
   const { log } = logging;
   const fail = async (err: unknown): Promise<never> => {
@@ -78,8 +82,6 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
 
   let snapshots: SnapshotKeeper | undefined;
   if (config.cacheSnapshot !== '') {
-    const problem = await directoryProblem(config.cacheSnapshot);
-    if (problem) await fail(new ConfigError(`cache_snapshot ${config.cacheSnapshot}: ${problem}`));
     snapshots = new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log);
     // Restored before listening, so the first lookups after a restart are already answered from memory.
     await snapshots.load();

@@ -3,13 +3,20 @@ import { OPTION_NAMES, fileKey } from '../config/options.js';
 import { loadConfig, showOption } from '../config/load.js';
 import { connectionCap, describeCap, openFileLimit } from '../app/descriptors.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
+import { preflight } from '../app/preflight.js';
 
 export const checkConfigCommand: CommandModule = {
   command: 'check-config',
   describe: 'Validate the configuration and print the effective values',
   builder: (yargs) => withConfigFlags(yargs),
-  handler: (argv) => {
+  handler: async (argv) => {
     const config = loadConfig(rawFlagValues(argv), argv.config as string | undefined);
+    // The same checks serve makes before it listens: "configuration OK" means it will start.
+    const problems = await preflight(config);
+    if (problems.length > 0) {
+      for (const problem of problems) process.stderr.write(`mx4map: ${problem}\n`);
+      process.exit(2);
+    }
     const width = Math.max(...OPTION_NAMES.map((n) => fileKey(n).length));
     for (const name of OPTION_NAMES) process.stdout.write(`${fileKey(name).padEnd(width)}  ${showOption(name, config)}\n`);
     // Derived from the machine, as serve will see it when started the same way.

@@ -16,16 +16,36 @@ export function withConfigFlags(yargs: Argv, names: readonly OptionName[] = OPTI
   for (const name of names) {
     const spec = OPTIONS[name];
     const kind = spec.kind as { syntax: string; isSwitch?: boolean; isList?: boolean; show(v: unknown): string };
+    // Lists are repeated flags (--dns A --dns B), never greedy arrays: a greedy --dns would swallow the
+    // domain after it (`lookup --dns 127.0.0.1:53 example.com`).
     yargs.option(flagName(name), {
-      describe: `${spec.describe} [default: ${kind.show(spec.default)}]`,
-      type: kind.isSwitch ? 'boolean' : 'string',
-      array: kind.isList === true,
+      describe: `${spec.describe} [${kind.syntax}; default: ${kind.show(spec.default)}]`,
+      type: kind.isSwitch ? 'boolean' : kind.syntax === 'integer' ? 'number' : 'string',
       requiresArg: !kind.isSwitch,
       group: 'Configuration (also in the file and MX4MAP_* environment):',
     });
   }
   return yargs;
 }
+
+/** Options only a running server uses: `lookup` neither offers nor reads them. */
+const SERVER_ONLY: ReadonlySet<OptionName> = new Set<OptionName>([
+  'listen',
+  'socketMode',
+  'socketGroup',
+  'maxConnections',
+  'maxInFlight',
+  'maxRequestBytes',
+  'requestTimeout',
+  'replyMaxAge',
+  'idleTimeout',
+  'shutdownGrace',
+  'cacheSnapshotInterval',
+  'http',
+]);
+
+/** The options that decide a domain and shape its answers: `lookup`'s flags. */
+export const DECISION_OPTIONS: readonly OptionName[] = OPTION_NAMES.filter((n) => !SERVER_ONLY.has(n));
 
 export function rawFlagValues(argv: Record<string, unknown>, names: readonly OptionName[] = OPTION_NAMES): RawValues {
   const out: RawValues = {};

@@ -9,6 +9,7 @@ import { ClientError, ConfigError } from '../errors.js';
 import { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
 import { MapDefinition } from '../config/map-definitions.js';
+import { httpBaseUrl } from '../ops/http.js';
 
 export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
 
@@ -26,7 +27,7 @@ export function renderExport(decisions: readonly ExportedDecision[], map: MapDef
 }
 
 export async function fetchDecisions(baseUrl: string): Promise<ExportedDecision[]> {
-  const url = `${baseUrl.replace(/\/+$/, '')}/decisions`;
+  const url = `${httpBaseUrl(baseUrl)}/decisions`;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
@@ -44,7 +45,7 @@ export const exportCommand: CommandModule = {
   describe: "Write the running server's forced decisions as a static mailertable or transport map",
   builder: (yargs) =>
     yargs
-      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: 'base URL of the server\'s --http listener' })
+      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: 'the server\'s --http listener: HOST:PORT or URL' })
       .option('format', { choices: ['mailertable', 'transport'] as const, default: 'mailertable' as const, describe: 'sendmail mailertable or Postfix transport lines' })
       .option('mailer', { type: 'string', requiresArg: true, describe: 'mailer (sendmail) or transport (Postfix) name [default: esmtp | smtp]' })
       .option('max-addresses', { type: 'number', default: DEFAULT_POLICY.maxAddresses, requiresArg: true, describe: 'most addresses per line' }),

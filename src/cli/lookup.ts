@@ -9,7 +9,7 @@ import { createLogger, LogLevel } from '../log.js';
 import { answerPolicy, assembleEngine } from '../app/assemble.js';
 import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
-import { rawFlagValues, withConfigFlags } from './config-flags.js';
+import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderTrail } from './lookup-report.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
 
@@ -17,11 +17,11 @@ export const lookupCommand: CommandModule = {
   command: 'lookup <domain>',
   describe: 'Decide for one domain right here (no server needed) and print why',
   builder: (yargs) =>
-    withConfigFlags(yargs)
+    withConfigFlags(yargs, DECISION_OPTIONS)
       .positional('domain', { type: 'string', describe: 'domain (or user@domain) to decide for' })
       .option('json', { type: 'boolean', default: false, describe: 'print the evaluation as JSON' }),
   handler: async (argv) => {
-    const flags = rawFlagValues(argv);
+    const flags = rawFlagValues(argv, DECISION_OPTIONS);
     const config = loadConfig(flags, argv.config as string | undefined);
     // Logs go to stderr, quiet unless a level was asked for: stdout is the report.
     const logging = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', { fd: 2, async: false });

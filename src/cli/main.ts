@@ -10,13 +10,45 @@ import { checkConfigCommand } from './check-config.js';
 import { lookupCommand } from './lookup.js';
 import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
+import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 
 export function usageError(message: string): never {
   process.stderr.write(`mx4map: ${message}\n`);
   process.exit(2);
 }
 
-export async function main(args: string[]): Promise<void> {
+const COMMANDS = ['serve', 'query', 'lookup', 'replay', 'export', 'check-config'] as const;
+const SWITCHES = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].kind as { isSwitch?: boolean }).isSwitch).map(flagName));
+const TRUE = ['true', 'yes', 'on', '1'];
+const FALSE = ['false', 'no', 'off', '0'];
+
+/**
+ * `--dry-run=yes` as the configuration file would read it: yargs turns any value of a boolean flag it does
+ * not know into false, silently (`--dry-run=yes` was off). Values are rewritten to `--x` / `--no-x`, and
+ * anything else is a usage error.
+ */
+export function normaliseSwitches(args: readonly string[]): string[] {
+  return args.map((arg) => {
+    const m = /^--([a-z0-9-]+)=(.*)$/.exec(arg);
+    if (!m || !SWITCHES.has(m[1])) return arg;
+    const value = m[2].trim().toLowerCase();
+    if (TRUE.includes(value)) return `--${m[1]}`;
+    if (FALSE.includes(value)) return `--no-${m[1]}`;
+    return usageError(`--${m[1]} takes true or false (yes/no, on/off, 1/0), got "${m[2]}"`);
+  });
+}
+
+export async function main(input: string[]): Promise<void> {
+  // A reader that goes away (`mx4map check-config | head -1`) ends the output, as for any Unix tool.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const first = input.find((a) => !a.startsWith('-'));
+  if (first !== undefined && input.indexOf(first) === 0 && !(COMMANDS as readonly string[]).includes(first)) {
+    usageError(`unknown command "${first}": use ${COMMANDS.join(', ')} (see mx4map --help)`);
+  }
+  const args = normaliseSwitches(input);
   try {
     await yargs(args)
       .scriptName('mx4map')
@@ -35,8 +67,9 @@ export async function main(args: string[]): Promise<void> {
       .version()
       .wrap(Math.min(120, process.stdout.columns ?? 100))
       .fail((message, err) => {
-        if (err) throw err;
-        usageError(`${message} (see mx4map --help)`);
+        // yargs reports its own validation (a flag without its value, an unknown flag) as a YError.
+        if (err && err.name !== 'YError') throw err;
+        usageError(`${message ?? err?.message} (see mx4map ${args[0] ?? ''} --help)`.replace('  --help', ' --help'));
       })
       .parseAsync();
   } catch (err) {

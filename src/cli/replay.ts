@@ -11,8 +11,9 @@ import { ClientError, ConfigError } from '../errors.js';
 import { LookupChain, parseReplayLine } from '../replay/input.js';
 import { LatencyRecorder, ServerFigures, figuresDelta, serverFigures } from '../replay/stats.js';
 import { DEFAULT_CONNECT, showReply } from './query.js';
+import { httpBaseUrl } from '../ops/http.js';
 
-async function readChains(file: string, defaultMap: string): Promise<LookupChain[]> {
+async function readChains(file: string, defaultMap: string): Promise<{ chains: LookupChain[]; skipped: number }> {
   const stream = file === '-' ? process.stdin : createReadStream(file);
   const opened = new Promise<void>((resolve, reject) => {
     stream.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError(`cannot read ${file}: ${err.code ?? err.message}`)));
@@ -21,17 +22,22 @@ async function readChains(file: string, defaultMap: string): Promise<LookupChain
   });
   await opened;
   const chains: LookupChain[] = [];
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) chains.push(...parseReplayLine(line, defaultMap));
-  return chains;
+  let skipped = 0;
+  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+    const parsed = parseReplayLine(line, defaultMap);
+    if (parsed.kind === 'skipped') skipped++;
+    else chains.push(...parsed.chains);
+  }
+  return { chains, skipped };
 }
 
 async function scrape(url: string | undefined): Promise<ServerFigures | undefined> {
   if (!url) return undefined;
   try {
-    const r = await fetch(`${url.replace(/\/+$/, '')}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`${httpBaseUrl(url)}/metrics`, { signal: AbortSignal.timeout(5000) });
     return r.ok ? serverFigures(await r.text()) : undefined;
   } catch {
-    throw new ClientError(`cannot read ${url}/metrics (is serve running with --http?)`);
+    throw new ClientError(`cannot read ${httpBaseUrl(url)}/metrics (is serve running with --http?)`);
   }
 }
 
@@ -86,7 +92,7 @@ const fmt = (ms: number): string => `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} 
 
 export const replayCommand: CommandModule = {
   command: 'replay <file>',
-  describe: 'Replay recorded lookups (keys, or sendmail maillog lines) against a running server',
+  describe: 'Replay recorded lookups (keys, or sendmail/Postfix log lines) against a running server',
   builder: (yargs) =>
     yargs
       .positional('file', { type: 'string', describe: 'input file, or - for stdin' })
@@ -94,7 +100,7 @@ export const replayCommand: CommandModule = {
       .option('map', { type: 'string', default: 'mailertable', requiresArg: true, describe: 'map for lines that name none' })
       .option('concurrency', { type: 'number', default: 4, requiresArg: true, describe: 'connections, each with one request in flight (as sendmail processes)' })
       .option('rate', { type: 'number', default: 0, requiresArg: true, describe: 'most requests per second in all (0 = as fast as answered)' })
-      .option('http', { type: 'string', requiresArg: true, describe: "server's --http base URL, for cache hit ratio, DNS queries per lookup and reasons" })
+      .option('http', { type: 'string', requiresArg: true, describe: "the server's --http (HOST:PORT or URL), for cache hit ratio, DNS queries per lookup and reasons" })
       .option('verbose', { type: 'boolean', default: false, describe: 'print every key with its reply and latency' }),
   handler: async (argv) => {
     const concurrency = argv.concurrency as number;
@@ -102,7 +108,9 @@ export const replayCommand: CommandModule = {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new ConfigError('--concurrency must be a whole number from 1 to 10000');
     if (!Number.isFinite(rate) || rate < 0) throw new ConfigError('--rate must be a number of requests per second, 0 for unpaced');
     const endpoint = parseEndpoint(argv.connect as string);
-    const chains = await readChains(argv.file as string, argv.map as string);
+    // yargs hands a lone "-" over as an empty string.
+    const file = argv.file === '' ? '-' : (argv.file as string);
+    const { chains, skipped } = await readChains(file, argv.map as string);
     const total = chains.length;
     const before = await scrape(argv.http as string | undefined);
     const tally: Tally = { lookups: 0, byStatus: {}, latency: new LatencyRecorder() };
@@ -128,6 +136,7 @@ export const replayCommand: CommandModule = {
       `replies   ${['OK', 'NOTFOUND', 'TEMP', 'TIMEOUT', 'PERM'].map((s) => `${s} ${tally.byStatus[s] ?? 0}`).join(', ')}`,
       `latency   p50 ${fmt(l.p50)}, p95 ${fmt(l.p95)}, p99 ${fmt(l.p99)}, max ${fmt(l.max)}`,
     ];
+    if (skipped) out.push(`skipped   ${skipped} log lines without a recipient (connections, senders, daemon messages)`);
     if (before && after) {
       const d = figuresDelta(before, after);
       const decided = d.decisionHits + d.decisionMisses;

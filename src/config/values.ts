@@ -23,7 +23,8 @@ export function integer(min: number, max: number): ValueKind<number> {
     syntax: 'integer',
     parse(value) {
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
-      if (!Number.isSafeInteger(n)) throw new ValueProblem(`must be a whole number, got ${describe(value)}`);
+      // NaN: what yargs makes of a number flag given letters.
+      if (!Number.isSafeInteger(n)) throw new ValueProblem(Number.isNaN(value) ? 'must be a whole number' : `must be a whole number, got ${describe(value)}`);
       if (n < min || n > max) throw new ValueProblem(`must be from ${min} to ${max}, got ${n}`);
       return n;
     },

@@ -98,6 +98,9 @@ function fnv1a(text: string): number {
 /** Normalises one pattern, or returns why it is not one. */
 export function normalisePattern(text: string): string | { problem: string } {
   const raw = text.trim().toLowerCase().replace(/\.$/, '');
+  // domainToASCII stops at the first '/', '?', '#' …: `etc/mx4map/never.list` would become the pattern `etc`.
+  if (raw.includes('/')) return { problem: `"${text}", a relative path: name pattern files by absolute paths (/etc/mx4map/never.list)` };
+  if (/[\\?#:@\s]/.test(raw)) return { problem: `"${text}" is not a domain or .suffix pattern` };
   const suffix = raw.startsWith('.');
   const body = domainToASCII(suffix ? raw.slice(1) : raw);
   if (!isHostName(body)) return { problem: `"${text}" is not a domain or .suffix pattern` };

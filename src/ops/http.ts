@@ -23,13 +23,21 @@ export interface HttpEndpoint {
 }
 
 /** `HOST:PORT` or `[v6]:PORT`; or a problem. */
-export function parseHttpListen(text: string): HttpEndpoint | { problem: string } {
+export function parseHttpListen(input: string): HttpEndpoint | { problem: string } {
+  // The same value works for serve and for the clients that read it: HOST:PORT or http://HOST:PORT/.
+  const text = input.replace(/^http:\/\//i, '').replace(/\/$/, '');
   const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(text);
   if (!m) return { problem: `"${text}" is not HOST:PORT, e.g. 127.0.0.1:9425` };
   const port = Number(m[2]);
   if (port > 65535) return { problem: `"${text}" has a port above 65535` };
   if (isIP(m[1]) === 0 && m[1] !== 'localhost') return { problem: `"${text}" needs an IP address (or localhost) as host` };
   return { host: m[1], port };
+}
+
+/** A client's base URL for a server's --http value: HOST:PORT (as serve takes it) or a URL. */
+export function httpBaseUrl(value: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  return /^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
 }
 
 export interface OpsSources {

@@ -1,7 +1,8 @@
 /**
- * Replay input: one key per line (optionally `MAP KEY`), or sendmail maillog lines, from which the
- * recipient and sender domains are taken and asked the way sendmail asks its mailertable: the full name,
- * then — only while the answer is not OK — `.parent` … `.`. Pure.
+ * Replay input: one key per line (optionally `MAP KEY`), or mail log lines (sendmail's, Postfix's), from
+ * whose `to=` field the recipient domains are taken and asked the way sendmail asks its mailertable: the
+ * full name, then — only while the answer is not OK — `.parent` … `.`. Other log lines (connections,
+ * `from=`, daemon starts) are skipped and counted: they are no lookup. Pure.
  */
 
 /** Keys asked in order until one is answered OK (a single key for plain input). */
@@ -18,30 +19,38 @@ export function parentWalk(domain: string): string[] {
   return keys;
 }
 
-/** A `to=`/`from=` field runs until the next `, name=` field. */
-const ADDRESS_FIELD = /\b(?:to|from)=(.*?)(?=,\s*[a-z]+=|$)/g;
+/** A `to=` field runs until the next `, name=` field (`ctladdr=`, `delay=` …). */
+const RECIPIENT_FIELD = /(?:^|[\s,])to=(.*?)(?=,\s*[a-z]+=|$)/g;
 const ADDRESS = /[^\s<>,"]+@([^\s<>,"]+)/g;
+/** A syslog line: `Nov 25 10:00:01 host prog[pid]: …`, or with an ISO 8601 stamp (rsyslog's high precision). */
+const SYSLOG = /^(?:[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)\s+\S+\s+[^\s:]+:/;
 
-/** Domains of the addresses in a sendmail `to=`/`from=` field, in order. */
+/** Recipient domains of a log line's `to=` field, in order, each once (IP literals are no domain). */
 export function maillogDomains(line: string): string[] {
   const domains: string[] = [];
-  for (const field of line.matchAll(ADDRESS_FIELD)) {
+  for (const field of line.matchAll(RECIPIENT_FIELD)) {
     for (const address of field[1].matchAll(ADDRESS)) {
       const domain = address[1].replace(/\.$/, '').toLowerCase();
-      if (!domain.startsWith('[')) domains.push(domain);
+      if (!domain.startsWith('[') && !domains.includes(domain)) domains.push(domain);
     }
   }
   return domains;
 }
 
 export function isMaillogLine(line: string): boolean {
-  return /\b(?:to|from)=\S*@/.test(line);
+  return SYSLOG.test(line) || /(?:^|[\s,])to=\S*@/.test(line);
 }
 
-export function parseReplayLine(line: string, defaultMap: string): LookupChain[] {
+/** What one input line asks: lookup chains, or nothing because it is a log line that carries no recipient. */
+export type ReplayLine = { readonly kind: 'chains'; readonly chains: LookupChain[] } | { readonly kind: 'skipped' };
+
+export function parseReplayLine(line: string, defaultMap: string): ReplayLine {
   const text = line.trim();
-  if (text === '' || text.startsWith('#')) return [];
-  if (isMaillogLine(text)) return maillogDomains(text).map((d) => ({ map: defaultMap, keys: parentWalk(d) }));
+  if (text === '' || text.startsWith('#')) return { kind: 'chains', chains: [] };
+  if (isMaillogLine(text)) {
+    const domains = maillogDomains(text);
+    return domains.length ? { kind: 'chains', chains: domains.map((d) => ({ map: defaultMap, keys: parentWalk(d) })) } : { kind: 'skipped' };
+  }
   const space = text.indexOf(' ');
-  return space < 0 ? [{ map: defaultMap, keys: [text] }] : [{ map: text.slice(0, space), keys: [text.slice(space + 1).trim()] }];
+  return { kind: 'chains', chains: space < 0 ? [{ map: defaultMap, keys: [text] }] : [{ map: text.slice(0, space), keys: [text.slice(space + 1).trim()] }] };
 }

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runCliUnderLimit } from '../support/cli';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli, runCliUnderLimit } from '../support/cli';
 
 function configFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'mx4map-cc-')), 'mx4map.yml');
@@ -62,5 +63,43 @@ describe('mx4map check-config', () => {
     const r = runCli(['check-config', '--config', file]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^mx4map: ${file}:\\d+ is not valid YAML`));
+  });
+
+  test('what serve would refuse at start, check-config refuses too: one line each, exit 2', () => {
+    const r = runCli(['check-config', '--never', '/nonexistent-mx4map/never.list', '--cache-snapshot', '/nonexistent-mx4map/cache.snapshot', '--listen', 'unix:/nonexistent-mx4map/s.sock', '--socket-group', 'no-such-group-mx4map']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n')).toEqual([
+      'mx4map: never file /nonexistent-mx4map/never.list does not exist',
+      'mx4map: listen unix:/nonexistent-mx4map/s.sock: the directory /nonexistent-mx4map does not exist',
+      'mx4map: socket_group "no-such-group-mx4map" is not a group on this system (/etc/group); give an existing group name or number',
+      'mx4map: cache_snapshot /nonexistent-mx4map/cache.snapshot: the directory /nonexistent-mx4map does not exist',
+      '',
+    ]);
+  });
+
+  test('serve refuses the same configuration with the same first line, before listening', () => {
+    const r = runCli(['serve', '--never', '/nonexistent-mx4map/never.list', '--listen', 'inet:0@127.0.0.1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('mx4map: never file /nonexistent-mx4map/never.list does not exist\n');
+  });
+
+  test('values are checked for sense: a relative pattern path, a switch given a non-boolean', () => {
+    const relative = runCli(['check-config', '--never', 'etc/mx4map/never.list']);
+    expect([relative.status, relative.stderr]).toEqual([2, 'mx4map: --never has "etc/mx4map/never.list", a relative path: name pattern files by absolute paths (/etc/mx4map/never.list)\n']);
+    const maybe = runCli(['check-config', '--probe=maybe']);
+    expect([maybe.status, maybe.stderr]).toEqual([2, 'mx4map: --probe takes true or false (yes/no, on/off, 1/0), got "maybe"\n']);
+    expect(effective(runCli(['check-config', '--dry-run=yes']).stdout).dry_run).toBe('true');
+    expect(effective(runCli(['check-config', '--probe=no']).stdout).probe).toBe('false');
+  });
+
+  test('every CLI error is one line and exit 2: a flag without its value, an unknown command; a closed pipe ends quietly', () => {
+    const noValue = runCli(['check-config', '--listen']);
+    expect([noValue.status, noValue.stderr]).toEqual([2, 'mx4map: Not enough arguments following: listen (see mx4map check-config --help)\n']);
+    const unknown = runCli(['frobnicate']);
+    expect([unknown.status, unknown.stderr]).toEqual([2, 'mx4map: unknown command "frobnicate": use serve, query, lookup, replay, export, check-config (see mx4map --help)\n']);
+    // The reader closes its end at once (node takes longer to start): every write meets EPIPE.
+    const piped = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check-config | (exec 0<&-; sleep 1)`], { encoding: 'utf8' });
+    expect([piped.status, piped.stderr]).toEqual([0, '']);
   });
 });

@@ -14,6 +14,8 @@ import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { SendmailDaemon, sendmailMissing, startSendmailDaemon } from '../support/sendmail';
 import { SmtpClient, SmtpSink, startSmtpSinks } from '../support/smtp-sink';
 import { describeRequiring } from '../support/requires';
+import { runCliAsync } from '../support/cli';
+import { until } from '../support/until';
 
 const FORCED = '192.0.2.80'; // cname6.test's route, forced by mx4map
 const OWN_MX = '192.0.2.81'; // good6.test's own MX host
@@ -84,5 +86,31 @@ describeWithSendmail('sendmail -bD with Kmailertable socket -t -d5: a lookup pas
     expect(ownSink.messages.map((m) => m.to)).toEqual([['b@good6.test']]);
     expect(forcedSink.messages).toEqual([]);
     expect(serve.lines.filter((l) => l.evt === 'stale-reply')).toEqual([expect.objectContaining({ ageMs: expect.any(Number) })]);
+  }, 60_000);
+
+  test("its own maillog, replayed from stdin: recipient lines become sendmail's lookups; the other lines are skipped and counted", async () => {
+    const { client } = await SmtpClient.connect('127.0.0.1', sendmail.port);
+    try {
+      await client.command('EHLO client.example');
+      await client.command('MAIL FROM:<sender@mx4map-test.example>');
+      expect(await client.command('RCPT TO:<c@cname6.test>')).toMatch(/^250 /);
+      expect(await client.command('RCPT TO:<d@good6.test>')).toMatch(/^250 /);
+      await client.command('DATA');
+      expect(await client.command('Subject: two\r\n\r\nhello\r\n.')).toMatch(/^250 /);
+      await client.command('QUIT');
+    } finally {
+      client.close();
+    }
+    await until(() => /to=<c@cname6\.test>.*stat=Sent/.test(sendmail.maillog()), 10_000, "sendmail's log line for c@cname6.test");
+    const maillog = sendmail.maillog();
+    expect(maillog).toMatch(/^\w{3} [ \d]\d \d\d:\d\d:\d\d mx sendmail\[\d+\]: \w+: from=<sender@mx4map-test\.example>/m);
+    const r = await runCliAsync(['replay', '--connect', `inet:${serve.port}@127.0.0.1`, '--verbose', '--concurrency', '1', '-'], {}, maillog);
+    expect(r.stderr).toBe('');
+    const asked = r.stdout.split('\n').filter((l) => l.startsWith('mailertable ')).map((l) => l.split('\t').slice(0, 2).join('\t'));
+    expect(asked).toContain('mailertable cname6.test\tOK esmtp:[192.0.2.80]');
+    expect(asked).toContain('mailertable good6.test\tNOTFOUND');
+    expect(asked.every((l) => /^mailertable (\.|[a-z0-9.]+\.test|\.test)\t/.test(l))).toBe(true); // no month, no host name
+    expect(r.stdout).toMatch(/PERM 0$/m);
+    expect(Number(/^skipped {3}(\d+) log lines without a recipient/m.exec(r.stdout)?.[1])).toBeGreaterThan(0);
   }, 60_000);
 });

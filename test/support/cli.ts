@@ -35,10 +35,12 @@ export function runCliUnderLimit(args: string[], files: number, env: Record<stri
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+/** Runs the built CLI; `stdin`, when given, is written to its standard input (else it gets none). */
+export function runCliAsync(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<RunResult> {
   requireBuild();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env) });
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -110,6 +110,8 @@ export interface SendmailDaemon {
   readonly port: number;
   /** What sendmail printed (it logs to syslog; this is only what reaches stdout and stderr). */
   output(): string;
+  /** Its syslog lines so far, as a maillog holds them. */
+  maillog(): string;
   close(): Promise<void>;
 }
 
@@ -152,7 +154,10 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
   const cf = join(dir, 'daemon.cf');
   // promiscuous_relay makes m4 warn on stderr: a test host relays for its test client only.
   writeFileSync(cf, execFileSync('m4', [join(dir, 'daemon.mc')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-  const script = `mount --bind "$1" /etc/resolv.conf && hostname ${TEST_HOSTNAME} && exec /usr/sbin/sendmail -C "$2" -bD`;
+  // sendmail logs only to syslog: a catcher on /dev/log keeps its lines as a maillog (replay reads it).
+  const syslog = await catchSyslog(dir);
+  const bindLog = syslog.socket === '/dev/log' ? '' : `mount --bind "${syslog.socket}" /dev/log && `;
+  const script = `mount --bind "$1" /etc/resolv.conf && ${bindLog}hostname ${TEST_HOSTNAME} && exec /usr/sbin/sendmail -C "$2" -bD`;
   const child = spawn('unshare', ['-m', '-u', 'sh', '-c', script, 'sh', join(dir, 'resolv.conf'), cf]);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -162,12 +167,37 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
   return {
     port,
     output: () => output,
+    maillog: () => (existsSync(syslog.file) ? readFileSync(syslog.file, 'utf8') : ''),
     async close() {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
+      syslog.close();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A syslog stand-in (syslog-catcher.py) for sendmail's log lines. Where the machine has no /dev/log (a CI
+ * sandbox runs no syslogd) it is bound there for the test's duration and removed after; otherwise it is
+ * bound in `dir` and mounted over /dev/log inside sendmail's mount namespace only.
+ */
+async function catchSyslog(dir: string): Promise<{ socket: string; file: string; close(): void }> {
+  const socket = existsSync('/dev/log') ? join(dir, 'log') : '/dev/log';
+  const file = join(dir, 'maillog');
+  const catcher = spawn('python3', [join(__dirname, 'syslog-catcher.py'), socket, file, 'mx'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    catcher.stdout.once('data', () => resolve());
+    catcher.once('exit', (code) => reject(new Error(`syslog catcher exited with ${code}`)));
+  });
+  return {
+    socket,
+    file,
+    close() {
+      catcher.kill('SIGKILL');
+      if (socket === '/dev/log') rmSync(socket, { force: true });
     },
   };
 }
