@@ -11,6 +11,13 @@ import { lookupCommand } from './lookup.js';
 import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
+import { VERSION } from '../version.js';
+
+/** yargs' wording for a flag given without its value, said the way our own messages are. */
+function plainYargsMessage(message: string): string {
+  const missingValue = /^Not enough arguments following: (\S+)$/.exec(message);
+  return missingValue ? `--${missingValue[1]} needs a value` : message;
+}
 
 export function usageError(message: string): never {
   process.stderr.write(`mx4map: ${message}\n`);
@@ -64,12 +71,12 @@ export async function main(input: string[]): Promise<void> {
       .parserConfiguration({ 'camel-case-expansion': false })
       .help()
       .alias('help', 'h')
-      .version()
+      .version(VERSION)
       .wrap(Math.min(120, process.stdout.columns ?? 100))
       .fail((message, err) => {
         // yargs reports its own validation (a flag without its value, an unknown flag) as a YError.
         if (err && err.name !== 'YError') throw err;
-        usageError(`${message ?? err?.message} (see mx4map ${args[0] ?? ''} --help)`.replace('  --help', ' --help'));
+        usageError(`${plainYargsMessage(message ?? err?.message ?? '')} (see mx4map ${args[0] ?? ''} --help)`.replace('  --help', ' --help'));
       })
       .parseAsync();
   } catch (err) {

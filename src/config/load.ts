@@ -111,10 +111,13 @@ export function readConfigFile(explicitPath: string | undefined): ConfigSources[
   return { path, values: parseConfigText(text, path) };
 }
 
-/** Loads everything for `serve`, `check-config` and reloads. */
+/**
+ * Loads everything for `serve`, `check-config` and reloads. An empty path (`--config ''`, `MX4MAP_CONFIG=`)
+ * means no file at all, not even the default one: flags, environment and defaults only.
+ */
 export function loadConfig(flags: RawValues, configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
   const path = configPath ?? env[CONFIG_ENV];
-  return resolveConfig({ flags, env, file: readConfigFile(path === '' ? undefined : path) });
+  return resolveConfig({ flags, env, file: path === '' ? undefined : readConfigFile(path) });
 }
 
 /** Names of options whose effective value differs between two configurations (compared as shown). */

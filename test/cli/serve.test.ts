@@ -107,7 +107,7 @@ describe('bad command-line and configuration input: one line on stderr, exit 2',
     [['serve', '--listen', 'inet:8425'], /^mx4map: --listen is wrong: socket spec "inet:8425" names no host/],
     [['serve', '--config', '/nonexistent/mx4map.yml'], /^mx4map: configuration file \/nonexistent\/mx4map.yml does not exist/],
     [['serve', '--max-connections', 'lots'], /^mx4map: --max-connections must be a whole number, got "lots"/],
-    [['frobnicate'], /^mx4map: Unknown argument: frobnicate/],
+    [['frobnicate'], /^mx4map: unknown command "frobnicate"/],
     [[], /^mx4map: name a command/],
   ])('%j', (args, message) => {
     const r = runCli(args);

@@ -13,7 +13,8 @@ function requireBuild(): void {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MX4MAP_')) env[k] = v;
-  return { ...env, ...extra };
+  // Never the machine's /etc/mx4map/mx4map.yml (the package test installs one): only what a test gives.
+  return { ...env, MX4MAP_CONFIG: '', ...extra };
 }
 
 export interface RunResult {
@@ -64,12 +65,14 @@ export interface ServeProcess {
 export interface ServeOptions {
   /** Run under this open-file limit, soft and hard (prlimit execs the server: the pid is the server's). */
   readonly fileLimit?: number;
+  /** Run this mx4map executable (the packaged one) instead of the built CLI under the test's Node. */
+  readonly executable?: string;
 }
 
 /** Starts `mx4map serve` and resolves once it logs that it is listening. */
 export function startServe(args: string[], env: Record<string, string> = {}, options: ServeOptions = {}): Promise<ServeProcess> {
-  requireBuild();
-  const command = [process.execPath, CLI, 'serve', ...args];
+  if (!options.executable) requireBuild();
+  const command = [...(options.executable ? [options.executable] : [process.execPath, CLI]), 'serve', ...args];
   const child = options.fileLimit ? spawn('prlimit', [`--nofile=${options.fileLimit}:${options.fileLimit}`, '--', ...command], { env: cleanEnv(env) }) : spawn(command[0], command.slice(1), { env: cleanEnv(env) });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';

@@ -1,0 +1,160 @@
+/**
+ * `npm run package`: builds mx4map_<version>_<arch>.deb, which needs nothing else on the host — no Node:
+ *  1. the compiled CLI (dist/) and its dependencies bundled into one CommonJS file (esbuild);
+ *  2. that file made a Node single executable application: the running Node binary with the bundle
+ *     injected as its SEA blob (node --experimental-sea-config, postject), so the host runs the Node
+ *     version we test with, whatever its distribution ships (Debian 12 has 18.19);
+ *  3. the package tree: /usr/bin/mx4map, the systemd units with ExecStart=/usr/bin/mx4map, the sample
+ *     configuration as the conffile /etc/mx4map/mx4map.yml, mx4map(8) generated from the option table,
+ *     the README and cf-snippets under /usr/share/doc/mx4map; then dpkg-deb.
+ * Prints the .deb's path. Needs dpkg-deb (Debian, Ubuntu).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { buildSync } from 'esbuild';
+import { manPage } from '../../src/config/man-page.js';
+import { VERSION } from '../../src/version.js';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const OUT = join(ROOT, '.build', 'package');
+const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
+/** The fuse postject flips in the Node binary to say a SEA blob is present (Node's documentation). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** Runs a build tool quietly (postject prints LIEF warnings on every success); its output is shown when it fails. */
+function run(command: string, args: string[]): void {
+  try {
+    execFileSync(command, args, { cwd: OUT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (err) {
+    const failed = err as { stdout?: string; stderr?: string };
+    process.stderr.write(`${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+    throw err;
+  }
+}
+
+/** Steps 1 and 2: the executable, at OUT/mx4map. */
+function buildExecutable(): string {
+  const bundle = join(OUT, 'mx4map.cjs');
+  buildSync({
+    entryPoints: [join(ROOT, 'dist', 'index.js')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outfile: bundle,
+    legalComments: 'none',
+    logLevel: 'error',
+  });
+  writeFileSync(join(OUT, 'sea-config.json'), JSON.stringify({ main: bundle, output: join(OUT, 'sea-prep.blob'), disableExperimentalSEAWarning: true }));
+  run(process.execPath, ['--experimental-sea-config', join(OUT, 'sea-config.json')]);
+  const executable = join(OUT, 'mx4map');
+  copyFileSync(process.execPath, executable);
+  chmodSync(executable, 0o755);
+  run(process.execPath, [require.resolve('postject/dist/cli.js'), executable, 'NODE_SEA_BLOB', join(OUT, 'sea-prep.blob'), '--sentinel-fuse', SEA_FUSE]);
+  return executable;
+}
+
+function place(tree: string, path: string, content: string | Buffer, mode = 0o644): void {
+  const target = join(tree, path);
+  mkdirSync(join(target, '..'), { recursive: true });
+  writeFileSync(target, content);
+  chmodSync(target, mode);
+}
+
+const COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: mx4map
+Files: *
+Copyright: the mx4map developers
+License: MIT
+ Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+ associated documentation files (the "Software"), to deal in the Software without restriction, including
+ without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+ copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the
+ following conditions:
+ .
+ The above copyright notice and this permission notice shall be included in all copies or substantial
+ portions of the Software.
+ .
+ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT
+ LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO
+ EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+ IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR
+ THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+`;
+
+/** Maintainer scripts: systemd told about the units; nothing started before the administrator says so. */
+const POSTINST = `#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+exit 0
+`;
+const PRERM = `#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then systemctl stop mx4map.service mx4map.socket >/dev/null 2>&1 || true; fi
+exit 0
+`;
+const POSTRM = `#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+# The cache snapshot kept by StateDirectory= (DynamicUser keeps it under /var/lib/private).
+if [ "$1" = purge ]; then rm -rf /var/lib/mx4map /var/lib/private/mx4map; fi
+exit 0
+`;
+
+function main(): void {
+  const debArch = DEB_ARCH[arch()];
+  if (!debArch) throw new Error(`no Debian architecture known for ${arch()}`);
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  const executable = buildExecutable();
+  const name = `mx4map_${VERSION}_${debArch}`;
+  const tree = join(OUT, name);
+  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
+  copyFileSync(executable, join(tree, 'usr', 'bin', 'mx4map'));
+  chmodSync(join(tree, 'usr', 'bin', 'mx4map'), 0o755);
+  const snippets = join(ROOT, 'cf-snippets');
+  const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^ExecStart=\S+/m, 'ExecStart=/usr/bin/mx4map');
+  place(tree, 'lib/systemd/system/mx4map.service', unit);
+  place(tree, 'lib/systemd/system/mx4map.socket', readFileSync(join(snippets, 'mx4map.socket')));
+  place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
+  place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
+  const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
+  mkdirSync(doc, { recursive: true });
+  cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
+  place(tree, 'usr/share/doc/mx4map/README.md', readFileSync(join(ROOT, 'README.md')));
+  place(tree, 'usr/share/doc/mx4map/copyright', COPYRIGHT);
+  const installedKb = Math.ceil(Number(execFileSync('du', ['-sk', tree], { encoding: 'utf8' }).split('\t')[0]));
+  place(
+    tree,
+    'DEBIAN/control',
+    [
+      'Package: mx4map',
+      `Version: ${VERSION}`,
+      `Architecture: ${debArch}`,
+      'Maintainer: the mx4map developers <mx4map@localhost>',
+      `Installed-Size: ${installedKb}`,
+      'Section: mail',
+      'Priority: optional',
+      'Depends: libc6 (>= 2.28), libstdc++6 (>= 8), libgcc-s1',
+      'Recommends: systemd',
+      'Description: socketmap server routing mail for some domains over IPv4',
+      ' mx4map answers sendmail mailertable and Postfix transport lookups live: domains whose',
+      ' delivery over IPv6 fails (a CNAME MX host, MX hosts without working IPv6) get routes to',
+      ' the IPv4 addresses of their MX hosts, every other domain NOTFOUND. Self-contained: the',
+      ' executable carries its own Node runtime.',
+      '',
+    ].join('\n'),
+  );
+  place(tree, 'DEBIAN/conffiles', '/etc/mx4map/mx4map.yml\n');
+  place(tree, 'DEBIAN/postinst', POSTINST, 0o755);
+  place(tree, 'DEBIAN/prerm', PRERM, 0o755);
+  place(tree, 'DEBIAN/postrm', POSTRM, 0o755);
+  const deb = join(OUT, `${name}.deb`);
+  run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z6', '--build', tree, deb]);
+  process.stdout.write(`${deb}\n`);
+}
+
+main();

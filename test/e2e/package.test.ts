@@ -1,0 +1,135 @@
+/**
+ * The Debian package, built by `npm run package`, installed with dpkg and used the way an administrator on a
+ * host without Node would: the installed /usr/bin/mx4map runs with an empty environment (no Node on PATH),
+ * serves lookups, its units pass systemd's checks, its manual page renders, and removing the package keeps
+ * the configuration while purging removes it.
+ */
+import { execFile, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeRequiring } from '../support/requires';
+import { startServe, ServeProcess } from '../support/cli';
+import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { cliZone } from '../support/cli-zone';
+import { VERSION } from '../../src/version';
+
+const ROOT = join(__dirname, '..', '..');
+const INSTALLED = '/usr/bin/mx4map';
+
+function whyNot(): string | undefined {
+  if (process.getuid?.() !== 0) return 'installing a package needs root';
+  if (spawnSync('dpkg-deb', ['--version']).status !== 0) return 'dpkg-deb is not installed (Debian or Ubuntu only)';
+  // Never replace an administrator's mx4map on a machine that has it installed.
+  if (spawnSync('dpkg-query', ['-W', 'mx4map']).status === 0) return 'the mx4map package is already installed here';
+  return undefined;
+}
+
+function sh(command: string, args: string[], env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { encoding: 'utf8', env, timeout: 120_000 });
+}
+
+/** The installed executable, with nothing from the test's environment: no Node on PATH, no MX4MAP_*. */
+const mx4map = (...args: string[]): SpawnSyncReturns<string> => sh(INSTALLED, args, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' });
+
+/** The same, without blocking this process: the DNS fixture it asks runs here. */
+function mx4mapAsync(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(INSTALLED, args, { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } }, (err, stdout, stderr) =>
+      resolve({ status: err ? Number(err.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describeRequiring(whyNot(), 'package tests')('npm run package: the Debian package', () => {
+  let deb = '';
+  let dns: DnsFixture;
+  beforeAll(async () => {
+    // `npm run package` without its first step: rebuilding dist/ here would rewrite files that tests running
+    // beside this one are executing (npm test built dist/ before any test started).
+    const scripts = sh(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.scripts.json')], { ...process.env });
+    if (scripts.status !== 0) throw new Error(`compiling scripts failed: ${scripts.stdout}${scripts.stderr}`);
+    const built = sh(process.execPath, [join(ROOT, '.build', 'scripts', 'package', 'build-deb.js')], { ...process.env });
+    if (built.status !== 0) throw new Error(`building the package failed: ${built.stderr}`);
+    deb = built.stdout.trim().split('\n').pop() ?? '';
+    const installed = sh('dpkg', ['-i', deb]);
+    if (installed.status !== 0) throw new Error(`dpkg -i failed: ${installed.stdout}${installed.stderr}`);
+    dns = await startDnsFixture(cliZone());
+  }, 180_000);
+  afterAll(async () => {
+    await dns?.close();
+    sh('dpkg', ['--purge', 'mx4map']);
+  }, 60_000);
+
+  test('holds the executable, the units, the conffile, the manual and the docs; no source maps, no dependency on nodejs', () => {
+    const files = sh('dpkg-deb', ['--contents', deb]).stdout;
+    for (const path of [
+      './usr/bin/mx4map',
+      './lib/systemd/system/mx4map.service',
+      './lib/systemd/system/mx4map.socket',
+      './etc/mx4map/mx4map.yml',
+      './usr/share/man/man8/mx4map.8.gz',
+      './usr/share/doc/mx4map/README.md',
+      './usr/share/doc/mx4map/copyright',
+      './usr/share/doc/mx4map/cf-snippets/sendmail.mc',
+    ]) {
+      expect(files).toContain(path);
+    }
+    expect(files).not.toMatch(/\.map$/m);
+    const control = sh('dpkg-deb', ['--field', deb]).stdout;
+    expect(control).toContain(`Version: ${VERSION}`);
+    expect(control).not.toMatch(/nodejs/);
+    expect(sh('dpkg-deb', ['--info', deb, 'conffiles']).stdout).toBe('/etc/mx4map/mx4map.yml\n');
+  });
+
+  test('the installed mx4map runs without Node: --version, check-config of the shipped configuration, and usage errors', () => {
+    expect(sh('sh', ['-c', 'command -v node'], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }).stdout).not.toBe(INSTALLED);
+    const version = mx4map('--version');
+    expect([version.status, version.stdout.trim()]).toEqual([0, VERSION]);
+    expect(VERSION).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    const ok = mx4map('check-config');
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toContain('configuration OK');
+    const bad = mx4map('check-config', '--listen');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('mx4map: --listen needs a value (see mx4map check-config --help)\n');
+  });
+
+  test('lookup, and serve answering query, give the same answer as the built CLI', async () => {
+    const lookup = await mx4mapAsync('lookup', '--config', '', '--dns', dns.spec, 'cname-mx.test');
+    expect(lookup.status).toBe(0);
+    expect(lookup.stdout).toContain('answer      mailertable  OK esmtp:[192.0.2.10]');
+    let serve: ServeProcess | undefined;
+    try {
+      serve = await startServe(['--config', '', '--dns', dns.spec, '--listen', 'inet:0@127.0.0.1'], {}, { executable: INSTALLED });
+      const query = await mx4mapAsync('query', '--connect', `inet:${serve.port}@127.0.0.1`, 'cname-mx.test');
+      expect([query.status, query.stdout]).toEqual([0, 'cname-mx.test\tOK esmtp:[192.0.2.10]\n']);
+    } finally {
+      await serve?.stop();
+    }
+  });
+
+  test('systemd-analyze verify accepts the installed units as installed (ExecStart=/usr/bin/mx4map)', () => {
+    if (spawnSync('systemd-analyze', ['--version']).status !== 0) throw new Error('systemd-analyze is missing: scripts/install-mtas.sh installs it');
+    expect(readFileSync('/lib/systemd/system/mx4map.service', 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/mx4map serve --config \/etc\/mx4map\/mx4map\.yml$/m);
+    const r = sh('systemd-analyze', ['verify', '/lib/systemd/system/mx4map.socket', '/lib/systemd/system/mx4map.service']);
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test('man mx4map renders every option with its flag and environment variable', () => {
+    const r = sh('man', ['-l', '/usr/share/man/man8/mx4map.8.gz'], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^MX4MAP\(8\)/);
+    expect(r.stdout).toContain('secure_domains (--secure-domains, MX4MAP_SECURE_DOMAINS)');
+    expect(r.stdout).toContain('check-config');
+  });
+
+  test('dpkg -r keeps the edited configuration; dpkg --purge removes it', () => {
+    appendFileSync('/etc/mx4map/mx4map.yml', '# edited by the administrator\n');
+    expect(sh('dpkg', ['-r', 'mx4map']).status).toBe(0);
+    expect(existsSync(INSTALLED)).toBe(false);
+    expect(readFileSync('/etc/mx4map/mx4map.yml', 'utf8')).toContain('# edited by the administrator\n');
+    expect(sh('dpkg', ['--purge', 'mx4map']).status).toBe(0);
+    expect(existsSync('/etc/mx4map/mx4map.yml')).toBe(false);
+  });
+});
