@@ -8,7 +8,7 @@ import type { DnsFixture } from '../support/dns-fixture';
 import { ServeRig, startServeRig } from '../support/serve-rig';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines } from '../support/sendmail';
+import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines, staticCombinedMcLines } from '../support/sendmail';
 import { describeRequiring } from '../support/requires';
 
 const describeWithSendmail = describeRequiring(sendmailMissing(), 'real-sendmail tests');
@@ -90,7 +90,7 @@ describeWithSendmail('sendmail over a UNIX socket, laid out as the systemd unit 
   });
 });
 
-describeWithSendmail('sendmail with a static mailertable first and mx4map second (cf-snippets/sendmail-with-static.cf)', () => {
+describeWithSendmail('sendmail with a static mailertable first and mx4map second (cf-snippets/sendmail-with-static.mc and .cf)', () => {
   let served: ServeRig;
   let serve: ServeProcess;
   let dir: string;
@@ -107,8 +107,15 @@ describeWithSendmail('sendmail with a static mailertable first and mx4map second
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('static entries win; the rest is answered by mx4map', async () => {
-    const rig = buildSendmailRig(`inet:${serve.port}@127.0.0.1`, () => staticCombinedLines(`inet:${serve.port}@127.0.0.1`, join(dir, 'mailertable')));
+  const rigs: Record<string, (spec: string) => SendmailRig> = {
+    // sendmail.mc with the .mc snippet, built by m4 as a rebuild would.
+    'sendmail.mc': (spec) => buildSendmailRig(spec, undefined, staticCombinedMcLines(spec, join(dir, 'mailertable'))),
+    // A hand-edited sendmail.cf.
+    'sendmail.cf': (spec) => buildSendmailRig(spec, () => staticCombinedLines(spec, join(dir, 'mailertable'))),
+  };
+  test.each(Object.keys(rigs))('static entries win; the rest is answered by mx4map (%s)', async (kind) => {
+    const rig = rigs[kind](`inet:${serve.port}@127.0.0.1`);
+    expect(readFileSync(rig.cf, 'utf8')).toMatch(/^Kmailertable_static .*\nKmx4map socket .*\n(?:.*\n)*Kmailertable sequence mailertable_static mx4map$/m);
     const out = await rig.test(['/map mailertable static.example', '/map mailertable cname-mx.test', '/map mailertable no-aaaa.test', '/map mailertable nxdomain.test']);
     const results = out.split('\n').filter((l) => l.includes('map_lookup:')).map((l) => l.replace(/^>\s*/, ''));
     expect(results).toEqual([

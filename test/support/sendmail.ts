@@ -45,11 +45,20 @@ export function staticCombinedLines(spec: string, staticMap: string): string[] {
     .map((l) => l.replace('inet:8425@127.0.0.1', spec).replace('/etc/mail/mailertable', staticMap));
 }
 
+/** The lines of cf-snippets/sendmail-with-static.mc that go into sendmail.mc, pointed at `spec` and `staticMap`. */
+export function staticCombinedMcLines(spec: string, staticMap: string): string[] {
+  const text = readFileSync(join(__dirname, '..', '..', 'cf-snippets', 'sendmail-with-static.mc'), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('dnl'))
+    .map((l) => l.replace('inet:8425@127.0.0.1', spec).replace('/etc/mail/mailertable', staticMap));
+}
+
 /**
  * Builds the test .cf. `replaceMapLines` swaps the generated `Kmailertable` line for others (the hand-edited
- * sendmail.cf case).
+ * sendmail.cf case); `mcMapLines` replace the snippet's FEATURE line in the .mc.
  */
-export function buildSendmailRig(spec: string, replaceMapLines?: (dir: string) => string[]): SendmailRig {
+export function buildSendmailRig(spec: string, replaceMapLines?: (dir: string) => string[], mcMapLines?: string[]): SendmailRig {
   const dir = mkdtempSync(join(tmpdir(), 'mx4map-sendmail-'));
   mkdirSync(join(dir, 'queue'));
   writeFileSync(join(dir, 'service.switch'), 'hosts files\naliases files\n');
@@ -62,7 +71,7 @@ export function buildSendmailRig(spec: string, replaceMapLines?: (dir: string) =
     `define(\`confHOSTS_FILE', \`${dir}/hosts')dnl`,
     `define(\`QUEUE_DIR', \`${dir}/queue')dnl`,
     "define(`confDONT_PROBE_INTERFACES', `True')dnl",
-    snippetFeatureLine(spec),
+    ...(mcMapLines ?? [snippetFeatureLine(spec)]),
     "MAILER(`local')dnl",
     "MAILER(`smtp')dnl",
     '',
