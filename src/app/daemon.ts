@@ -17,7 +17,7 @@ import { connectionCap, describeCap, openFileLimit } from './descriptors.js';
 import { coalesced } from './coalesced.js';
 import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
-import { preflight } from './preflight.js';
+import { preflight, systemProblems } from './preflight.js';
 import type { DomainSet } from '../engine/overrides.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
@@ -124,6 +124,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     let nextLocalDomains: DomainSet;
     try {
       next = loadConfig(input.flags, input.configPath);
+      // What would stop the next start stops this reload too: the running configuration stays.
+      const problems = await systemProblems(next, { activated: activated !== undefined });
+      if (problems.length > 0) throw new ConfigError(problems.join('; '));
       overrides = await loadOverridesInSlices(next);
       nextLocalDomains = await loadLocalDomainsInSlices(next);
     } catch (err) {

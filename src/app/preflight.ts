@@ -34,7 +34,16 @@ export interface PreflightOptions {
 /** Every problem found, in option order; empty when serve can start with this configuration. */
 export async function preflight(config: Config, options: PreflightOptions = {}): Promise<string[]> {
   const problems: string[] = [];
-  const attempt = (check: () => void): void => {
+  const attempt = collector(problems);
+  attempt(() => buildDomainSet(config.never, 'never'));
+  attempt(() => buildDomainSet(config.forceIpv4, 'force_ipv4'));
+  attempt(() => buildDomainSet(config.localDomains, 'local_domains'));
+  return [...problems, ...(await systemProblems(config, options))];
+}
+
+/** Runs a check, keeping a configuration problem it throws as one line. */
+function collector(problems: string[]): (check: () => void) => void {
+  return (check) => {
     try {
       check();
     } catch (err) {
@@ -42,10 +51,15 @@ export async function preflight(config: Config, options: PreflightOptions = {}):
       problems.push(err.message);
     }
   };
-  attempt(() => buildDomainSet(config.never, 'never'));
-  attempt(() => buildDomainSet(config.forceIpv4, 'force_ipv4'));
-  attempt(() => buildDomainSet(config.localDomains, 'local_domains'));
+}
 
+/**
+ * The checks other than the pattern files: what a reload checks besides reading those files, which it does
+ * in slices so a long file never holds the event loop.
+ */
+export async function systemProblems(config: Config, options: PreflightOptions = {}): Promise<string[]> {
+  const problems: string[] = [];
+  const attempt = collector(problems);
   if (!options.activated) {
     const unix = config.listen.filter((e) => e.kind === 'unix');
     for (const endpoint of unix) {

@@ -1,7 +1,7 @@
 /**
  * `mx4map lookup DOMAIN`: runs the engine directly, with the same flags as serve, and prints the reason
  * trail (or JSON), and what serve answers instead when its cache snapshot holds a fresh decision for the
- * domain, or a stale one and DNS fails. Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on error.
+ * domain, or a stale one and DNS fails. Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on TEMP or an error.
  */
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
@@ -45,6 +45,12 @@ export const lookupCommand: CommandModule = {
       process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline));
     }
     await logging.close();
-    process.exitCode = Object.values(answers).some((r) => r.status === 'OK') ? 0 : 1;
+    process.exitCode = lookupExitCode(Object.values(answers).map((r) => r.status));
   },
 };
+
+/** As `query` exits: 2 when a map would answer TEMP, else 0 when one answers OK, else 1 (NOTFOUND). */
+function lookupExitCode(statuses: readonly string[]): number {
+  if (statuses.includes('TEMP')) return 2;
+  return statuses.includes('OK') ? 0 : 1;
+}

@@ -59,7 +59,7 @@ export function manPage(version: string, date: string): string {
     'Run the server. SIGHUP reloads the configuration; SIGTERM and SIGINT answer what is in flight and exit.',
     '.TP',
     '.B lookup',
-    'Decide for one domain here, without a server, and print why (exit 0: answered OK, 1: NOTFOUND).',
+    'Decide for one domain here, without a server, and print why (exit 0: answered OK, 1: NOTFOUND, 2: TEMP or an error).',
     '.TP',
     '.B query',
     'Ask a running server, as sendmail would (exit 0: all OK, 1: some NOTFOUND, 2: an error).',

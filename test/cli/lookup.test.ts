@@ -63,6 +63,7 @@ describe('mx4map lookup', () => {
     expect(dry.status).toBe(1);
     const temp = await lookup('servfail.test', '--on-dns-failure', 'temp', '--map', 'mt=sendmail:relay');
     expect(temp.stdout).toMatch(/answer {6}mt {11}TEMP DNS failure: SERVFAIL/);
+    expect(temp.status).toBe(2); // as query exits on a TEMP reply
   });
 
   test('keys that are never decided say so, without DNS', async () => {

@@ -90,6 +90,21 @@ describe('mx4map serve (built CLI)', () => {
     c.destroy();
   });
 
+  test('SIGHUP with a configuration serve could not start with keeps the running one and says why, as check-config would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-cli-'));
+    const file = join(dir, 'mx4map.yml');
+    writeFileSync(file, 'max_in_flight: 4\n');
+    serve = await startServe(['--config', file, '--listen', 'inet:0@127.0.0.1']);
+    writeFileSync(file, `max_in_flight: 8\ncache_snapshot: ${join(dir, 'missing', 'cache.snap')}\n`);
+    const checked = runCli(['check-config', '--config', file]);
+    serve.child.kill('SIGHUP');
+    const failed = await serve.waitFor('reload-failed');
+    expect(checked.status).toBe(2);
+    expect(failed.error).toBe(checked.stderr.trim().replace(/^mx4map: /, ''));
+    expect(failed.error).toMatch(/^cache_snapshot .*missing\/cache\.snap: /);
+    expect(serve.lines.some((l) => l.evt === 'reloaded')).toBe(false);
+  });
+
   test('a listen change on reload is reported as needing a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mx4map-cli-'));
     const file = join(dir, 'mx4map.yml');
