@@ -11,6 +11,7 @@ import { describeRequiring } from '../support/requires';
 import { startServe, ServeProcess } from '../support/cli';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { cliZone } from '../support/cli-zone';
+import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing } from '../support/sendmail';
 import { VERSION } from '../../src/version';
 
 const ROOT = join(__dirname, '..', '..');
@@ -103,6 +104,19 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
       serve = await startServe(['--config', '', '--dns', dns.spec, '--listen', 'inet:0@127.0.0.1'], {}, { executable: INSTALLED });
       const query = await mx4mapAsync('query', '--connect', `inet:${serve.port}@127.0.0.1`, 'cname-mx.test');
       expect([query.status, query.stdout]).toEqual([0, 'cname-mx.test\tOK esmtp:[192.0.2.10]\n']);
+    } finally {
+      await serve?.stop();
+    }
+  });
+
+  (sendmailMissing() ? test.skip : test)('sendmail, wired with the README\'s FEATURE line, routes by the installed server\'s answer', async () => {
+    let serve: ServeProcess | undefined;
+    try {
+      serve = await startServe(['--config', '', '--dns', dns.spec, '--listen', 'inet:0@127.0.0.1'], {}, { executable: INSTALLED });
+      const rig = buildSendmailRig(`inet:${serve.port}@127.0.0.1`);
+      const out = await rig.test(['/map mailertable cname-mx.test', '3,0 user@cname-mx.test']);
+      expect(mapResult(out)).toBe('map_lookup: mailertable (cname-mx.test) returns esmtp:[192.0.2.10] (0)');
+      expect(resolvedTriple(out)).toBe('$# esmtp $@ [ 192 . 0 . 2 . 10 ] $: user < @ cname-mx . test >');
     } finally {
       await serve?.stop();
     }
