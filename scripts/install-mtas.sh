@@ -3,7 +3,7 @@
 # sendmail and Postfix conflict as Debian packages, so Postfix is only unpacked (not installed) into
 # $POSTFIX_ROOT, where the tests look for it, and the users it runs as are created here. Also the tools the
 # tests use around them: ip (iproute2, test addresses on lo), unshare (util-linux), python3 (a stand-in for
-# systemd's socket activation), systemd-analyze and systemd-notify (systemd), man (man-db, the package test reads mx4map(8)). Needs root (apt-get). Package
+# systemd's socket activation), systemd-analyze and systemd-notify (systemd), man (man-db, the package test reads mx4map(8)), redis-server (the shared-cache tests start their own). Needs root (apt-get). Package
 # scripts are kept from starting daemons on this machine.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-mtas.sh: run as root (it uses apt-get)" >&2; exit 1; fi
@@ -20,6 +20,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v python3 >/dev/null || need+=(python3)
 command -v systemd-analyze >/dev/null && command -v systemd-notify >/dev/null || need+=(systemd)
 command -v man >/dev/null || need+=(man-db)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     maxMxHosts: 10,
     maxAddresses: 10,
   staleTtlMs: 86_400_000,
-  refreshAhead: 0.1, dryRun: false, secureDomains: 'force', dnssec: false },
+  refreshAhead: 0.1, dryRun: false, secureDomains: 'force', dnssec: false, sharedReadBudgetMs: 50 },
     { never: new DomainSet(), force: new DomainSet() },
     dns,
     prober,

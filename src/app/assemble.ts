@@ -38,6 +38,7 @@ export function engineSettings(config: Config): EngineSettings {
     // Maps that keep the next hop keep the protection too: lookups only pay when a map routes to literals.
     secureDomains: config.maps.some((m) => m.nexthop === 'literal') ? config.secureDomains : 'force',
     dnssec: config.dnssec === 'trust-ad',
+    sharedReadBudgetMs: config.sharedReadBudget,
   };
 }
 

@@ -18,6 +18,7 @@ import { coalesced } from './coalesced.js';
 import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
 import { preflight, systemProblems } from './preflight.js';
+import { openSharedTier } from '../shared/open-shared-tier.js';
 import type { DomainSet } from '../engine/overrides.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
@@ -51,6 +52,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let metrics: Metrics | undefined;
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
   const { engine, prober, dns } = assembled;
+  const shared = openSharedTier(config, log);
+  engine.useShared(shared);
+  prober.useShared(shared, config.sharedReadBudget);
   let localDomains: DomainSet = assembled.localDomains;
   const refreshLocality = (): void => {
     const locality = currentLocality(config, localDomains);
@@ -77,6 +81,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
       budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
       freshness: () => ({ stale: engine.counters.staleAnswers, refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped } }),
+      shared: shared && (() => ({ ...shared.counters, up: shared.up })),
     });
   }
 
@@ -144,6 +149,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     limits = serverLimits(config);
     registry.reconfigure(config.maps, answerPolicy(config));
     const effect = engine.reconfigure(engineSettings(config), overrides);
+    prober.useShared(shared, config.sharedReadBudget);
     localDomains = nextLocalDomains;
     refreshLocality();
     log.level = config.logLevel;
@@ -176,6 +182,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       logging.flush();
       void Promise.all([server.close(config.shutdownGrace), ops?.close()])
         .then(() => snapshots?.stop())
+        .then(() => shared?.close())
         .then(() => {
           loop.stop();
           log.info({ evt: 'stopped' }, 'stopped');

@@ -11,6 +11,7 @@ import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decision.js';
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
+import { redisSpecText } from '../shared/redis-spec.js';
 import { parseAddressItem } from '../engine/locality.js';
 import { parseHttpListen } from '../ops/http.js';
 
@@ -340,6 +341,30 @@ export const OPTIONS = {
     unit: 's',
     describe: 'How often the cache snapshot is saved (when cache_snapshot is set).',
     reloadable: false,
+  }),
+  sharedCache: option({
+    kind: redisSpecText,
+    default: '',
+    unit: '-',
+    describe:
+      'Redis or Valkey shared by a fleet of mx4map instances (redis://host:6379/0, rediss://…, unix:/path?db=0): local misses read decisions and probe verdicts there first, fresh ones are written back, and one instance probes an address for all. Redis down or slow costs at most shared_read_budget per miss: answers then come from local caches and DNS. Empty = off.',
+    reloadable: false,
+  }),
+  sharedCachePasswordFile: option({
+    kind: text((v) => {
+      if (v !== '' && !v.startsWith('/')) throw new ValueProblem('must be an absolute path');
+    }),
+    default: '',
+    unit: '-',
+    describe: 'File holding the shared cache password (its first line), so the password is not in the configuration or the process list. Empty = the password in shared_cache, if any.',
+    reloadable: false,
+  }),
+  sharedReadBudget: option({
+    kind: duration('ms', 1, 1000),
+    default: 50,
+    unit: 'ms',
+    describe: 'Longest a local miss waits for the shared cache (never past the deadline) before deciding from DNS.',
+    reloadable: true,
   }),
   maxAddresses: option({
     kind: integer(1, 100),

@@ -18,6 +18,8 @@ import { Locality, nowhere } from './locality.js';
 import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 import { ProtectionFacts, checkProtection } from './protection.js';
+import { SharedTier } from '../shared/shared-tier.js';
+import { shareable } from '../shared/shared-entries.js';
 
 export interface EngineSettings extends RuleSettings {
   readonly deadlineMs: number;
@@ -47,6 +49,8 @@ export interface EngineSettings extends RuleSettings {
   readonly secureDomains: SecureDomains;
   /** AD bits from the resolver are believed (`dnssec: trust-ad`): DANE can be found. */
   readonly dnssec: boolean;
+  /** Longest wait for the fleet's shared cache on a local miss (with `shared_cache`). */
+  readonly sharedReadBudgetMs: number;
 }
 
 export interface Evaluation {
@@ -64,6 +68,8 @@ export interface Evaluation {
   readonly durationMs: number;
   /** The transport-security lookups made for a forced domain, and what they found. */
   readonly protection?: ProtectionFacts;
+  /** Read from the fleet's shared cache, not evaluated here. */
+  readonly shared?: boolean;
 }
 
 /** What `decide` would answer now, beside a fresh evaluation: for `mx4map lookup`. */
@@ -163,6 +169,7 @@ export class Engine implements Decider {
   private lifetimesChanged = 0;
   private localityChanged = 0;
   private locality: Locality = nowhere();
+  private shared: SharedTier | undefined;
 
   constructor(
     private settings: EngineSettings,
@@ -212,6 +219,11 @@ export class Engine implements Decider {
     this.locality = locality;
     if (changed) this.localityChanged = ++this.generation;
     return changed;
+  }
+
+  /** Puts the fleet's shared cache behind the local one (serve with `shared_cache`). */
+  useShared(tier: SharedTier | undefined): void {
+    this.shared = tier;
   }
 
   /** Whether work begun under `generation` was overtaken by a change it depends on. */
@@ -380,11 +392,55 @@ export class Engine implements Decider {
   }
 
   private async evaluateAndCache(domain: string, generation: number, ahead: boolean): Promise<Evaluation> {
+    // A refresh ahead takes the fleet's decision only when another instance has refreshed it meanwhile.
+    const local = ahead ? this.decisions.peek(domain) : undefined;
+    const fromFleet = await this.fromShared(domain, local ? local.expires - this.now() : 0);
+    if (fromFleet && !this.outdated(generation)) {
+      this.store(domain, fromFleet);
+      return fromFleet;
+    }
     const evaluation = await this.evaluate(domain, ahead);
     // A decision made under a configuration since replaced is not kept: the next lookup decides afresh.
-    if (evaluation.ttlMs > 0 && !this.outdated(generation)) this.store(domain, evaluation);
+    if (evaluation.ttlMs > 0 && !this.outdated(generation)) {
+      this.store(domain, evaluation);
+      this.share(domain, evaluation);
+    }
     this.logDecision(evaluation);
     return evaluation;
+  }
+
+  /**
+   * The fleet's fresh decision for `domain`, read within the shared read budget (never past the deadline);
+   * undefined when there is none fresher than `minFreshMs`, when this instance's own policy decides the
+   * domain (an override, this host), or when the decision would route to this host.
+   */
+  private async fromShared(domain: string, minFreshMs: number): Promise<Evaluation | undefined> {
+    const tier = this.shared;
+    if (!tier) return undefined;
+    const override = matchOverride(this.overrides, domain);
+    if (override !== undefined || this.locality.isLocalDomain(domain)) return undefined;
+    const started = performance.now();
+    const found = await tier.readDecision(this.rule, domain, Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs));
+    if (!found || found.freshMs <= Math.max(0, minFreshMs) || involvesUs(found.decision, this.locality)) return undefined;
+    return {
+      domain,
+      override,
+      mx: undefined,
+      hosts: [],
+      decision: found.decision,
+      ttlMs: Math.min(found.freshMs, this.lifetimeCap(found.decision)),
+      routesDropped: 0,
+      dnsQueries: 0,
+      probesSent: 0,
+      durationMs: Math.round(performance.now() - started),
+      shared: true,
+    };
+  }
+
+  /** Offers a fresh decision to the fleet: not one an override or this host's own policy made. */
+  private share(domain: string, evaluation: Evaluation): void {
+    if (!this.shared || evaluation.override !== undefined || !shareable(evaluation.decision)) return;
+    this.shared.writeDecision(this.rule, domain, evaluation.decision, evaluation.ttlMs, this.settings.staleTtlMs);
   }
 
   /**

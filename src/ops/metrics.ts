@@ -3,6 +3,7 @@
  * happen; cache, probe and connection figures are read from their owners when /metrics is scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SharedCounters } from '../shared/shared-tier.js';
 
 export interface CacheFigures {
   readonly hits: number;
@@ -31,6 +32,8 @@ export interface MetricSources {
   readonly budgetRefused: () => { dns: number; probes: number };
   /** Answers from stale decisions by cause, and refreshes ahead of expiry started and skipped. */
   readonly freshness: () => { readonly stale: Readonly<Record<string, number>>; readonly refreshes: { started: number; skipped: number } };
+  /** The fleet's shared cache, when configured. */
+  readonly shared?: () => SharedCounters & { readonly up: boolean };
 }
 
 /** Turns a monotonic figure read at scrape time into counter increments. */
@@ -102,6 +105,21 @@ export class Metrics {
     deltaCounter(this.registry, 'mx4map_budget_refused_total', 'DNS queries (dns_max_in_flight) and probes (probe_concurrency) not started: their budget stayed in use past the lookup\'s deadline', 'budget', () => ({ ...sources.budgetRefused() }));
     deltaCounter(this.registry, 'mx4map_stale_answers_total', 'Answers from an expired decision kept for stale_ttl: its refresh failed (failed), missed the deadline (deadline), or waits out failure_ttl after a failure (held)', 'cause', () => ({ ...sources.freshness().stale }));
     deltaCounter(this.registry, 'mx4map_refreshes_ahead_total', 'Background refreshes of busy decisions near expiry (refresh_ahead): started, or skipped while the DNS budget was tight', 'result', () => ({ ...sources.freshness().refreshes }));
+    const shared = sources.shared;
+    if (shared) {
+      deltaCounter(this.registry, 'mx4map_shared_decision_reads_total', 'Shared-cache reads of decisions on a local miss: hit, miss, invalid (a value that did not check out), error, budget (shared_read_budget ran out), skipped (the tier is down or saturated)', 'result', () => ({ ...shared().decisionReads }));
+      deltaCounter(this.registry, 'mx4map_shared_probe_reads_total', 'Shared-cache reads of probe verdicts, by the same results', 'result', () => ({ ...shared().probeReads }));
+      deltaCounter(this.registry, 'mx4map_shared_writes_total', 'Shared-cache writes (never waited for): ok, error, skipped (the tier is down or saturated)', 'result', () => ({ ...shared().writes }));
+      deltaCounter(this.registry, 'mx4map_shared_probe_leases_total', 'Probe leases: won (probed here for the fleet), waited (another instance probed; its verdict came in time), timed-out (it did not; probed here)', 'result', () => ({ ...shared().leases }));
+      new Gauge({
+        name: 'mx4map_shared_cache_up',
+        help: 'Whether the last exchange with the shared cache worked (1) or not (0)',
+        registers,
+        collect() {
+          this.set(shared().up ? 1 : 0);
+        },
+      });
+    }
     deltaCounter(this.registry, 'mx4map_event_loop_stalls_total', 'Times the event loop could not run on time (requests read after a stall are dated back across it)', 'kind', () => ({ stall: sources.loopStalls().stalls }));
   }
 

@@ -8,6 +8,19 @@ import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
 import { Gate } from '../limits/gate.js';
 import { isSpecialAddress } from '../engine/special-address.js';
 import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult, SmtpProbe } from './smtp-probe.js';
+import { SharedTier } from '../shared/shared-tier.js';
+
+/** A lease outlives the probe it covers by this much (the holder still has to write its verdict). */
+const LEASE_MARGIN_MS = 500;
+/** How often an instance that lost the lease looks for the holder's verdict. */
+const LEASE_POLL_MS = 50;
+
+/** A verdict found, and whether this process probed for it (else: from the fleet). */
+interface Found {
+  readonly result: ProbeResult;
+  readonly probed: boolean;
+  readonly ttlMs: number;
+}
 
 export interface ProberOptions {
   readonly port: number;
@@ -27,7 +40,9 @@ export interface ProbeVerdict extends ProbeResult {
 
 export class Prober {
   private readonly cache: TtlCache<string, ProbeResult>;
-  private readonly flights = new SingleFlight<string, ProbeResult | undefined>();
+  private readonly flights = new SingleFlight<string, Found | undefined>();
+  private shared: SharedTier | undefined;
+  private sharedBudgetMs = 0;
   private readonly gate: Gate;
   /** Probes sent, by outcome: every outcome present from the start. */
   readonly outcomes = Object.fromEntries(PROBE_OUTCOMES.map((o) => [o, 0])) as Record<ProbeOutcome, number>;
@@ -39,6 +54,12 @@ export class Prober {
   ) {
     this.cache = new TtlCache(options.cacheSize, now);
     this.gate = new Gate(options.concurrency);
+  }
+
+  /** Shares verdicts with the fleet, and takes a lease before probing so one instance probes for all. */
+  useShared(tier: SharedTier | undefined, budgetMs: number): void {
+    this.shared = tier;
+    this.sharedBudgetMs = budgetMs;
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
@@ -60,15 +81,54 @@ export class Prober {
     // A decision refreshed ahead of expiry probes again a verdict in its last share of life.
     const cached = refreshShare > 0 && this.cache.nearExpiry(address, refreshShare) ? undefined : this.cache.get(address);
     if (cached) return { ...cached, cached: true, ttlMs: this.cache.remaining(address) };
-    const result = await this.flights.run(address, () =>
-      this.gate.run(until, async () => {
-        const r = await this.probe(address, this.options.port, this.options.timeoutMs);
-        this.outcomes[r.outcome]++;
-        this.cache.set(address, r, r.ok ? this.options.okTtlMs : this.options.failTtlMs);
-        return r;
-      }),
-    );
-    if (!result) return undefined;
-    return { ...result, cached: false, ttlMs: result.ok ? this.options.okTtlMs : this.options.failTtlMs };
+    const found = await this.flights.run(address, async () => (await this.fromFleet(address, until)) ?? this.probeHere(address, until));
+    if (!found) return undefined;
+    return { ...found.result, cached: !found.probed, ttlMs: found.ttlMs };
+  }
+
+  private async probeHere(address: string, until: number): Promise<Found | undefined> {
+    return this.gate.run(until, async () => {
+      const r = await this.probe(address, this.options.port, this.options.timeoutMs);
+      this.outcomes[r.outcome]++;
+      const ttlMs = r.ok ? this.options.okTtlMs : this.options.failTtlMs;
+      this.cache.set(address, r, ttlMs);
+      this.shared?.writeProbe(this.options.port, address, r, ttlMs);
+      return { result: r, probed: true, ttlMs };
+    });
+  }
+
+  /**
+   * The fleet's verdict for `address`: one already there, or, when another instance holds the lease to
+   * probe it, the verdict it writes while this lookup can still wait for it (its probe's timeout at most).
+   * Undefined: probe here (no verdict, this instance won the lease, or the holder was too slow).
+   */
+  private async fromFleet(address: string, until: number): Promise<Found | undefined> {
+    const tier = this.shared;
+    if (!tier) return undefined;
+    const budget = (): number => Math.min(this.sharedBudgetMs, until - performance.now());
+    const remembered = (v: { ttlMs: number } & ProbeResult): Found => {
+      const result: ProbeResult = { ok: v.ok, outcome: v.outcome, detail: v.detail, ms: v.ms };
+      this.cache.set(address, result, v.ttlMs);
+      return { result, probed: false, ttlMs: v.ttlMs };
+    };
+    const known = await tier.readProbe(this.options.port, address, budget());
+    if (known) return remembered(known);
+    const leaseMs = this.options.timeoutMs + LEASE_MARGIN_MS;
+    const won = await tier.takeProbeLease(this.options.port, address, leaseMs, budget());
+    if (won !== false) {
+      if (won) tier.counters.leases.won++;
+      return undefined;
+    }
+    const giveUpAt = Math.min(until, performance.now() + leaseMs);
+    while (performance.now() + LEASE_POLL_MS < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      const verdict = await tier.readProbe(this.options.port, address, budget());
+      if (verdict) {
+        tier.counters.leases.waited++;
+        return remembered(verdict);
+      }
+    }
+    tier.counters.leases['timed-out']++;
+    return undefined;
   }
 }

@@ -37,7 +37,7 @@ export class SnapshotError extends Error {
  * Worth keeping across a restart: DNS failures are short-lived, deadline answers are never cached, and
  * `local` answers depend on this host's addresses, read afresh at start.
  */
-function keep(decision: Decision): boolean {
+export function keep(decision: Decision): boolean {
   return decision.action !== 'dns-failure' && !(decision.action === 'leave' && decision.reason === 'local');
 }
 
@@ -125,7 +125,8 @@ const KNOWN_PROTECTIONS = new Set<string>(PROTECTIONS);
 /** What a snapshot may hold: decisions about DNS data (never, local, deadline answers are not cached). */
 const KEPT_LEAVE_REASONS = new Set<string>(DATA_LEAVE_REASONS);
 
-function checkDecision(raw: unknown): Decision | undefined {
+/** A decision read from outside (a snapshot line, the shared cache), checked as strictly as a DNS answer. */
+export function checkDecision(raw: unknown): Decision | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const d = raw as Record<string, unknown>;
   if (d.action === 'leave') return KEPT_LEAVE_REASONS.has(d.reason as string) ? { action: 'leave', reason: d.reason as LeaveReason } : undefined;

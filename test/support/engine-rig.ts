@@ -28,6 +28,7 @@ export const TEST_SETTINGS: EngineSettings = {
   dryRun: false,
   secureDomains: 'skip',
   dnssec: false,
+  sharedReadBudgetMs: 50,
 };
 
 export interface EngineRig {

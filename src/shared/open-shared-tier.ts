@@ -1,0 +1,33 @@
+/** The shared tier a configuration asks for (`shared_cache`), or none. */
+import type { Logger } from 'pino';
+import { readFileSync } from 'node:fs';
+import { Config } from '../config/options.js';
+import { ConfigError } from '../errors.js';
+import { RedisTier } from './redis-tier.js';
+import { hidePassword, parseRedisSpec } from './redis-spec.js';
+import { SharedTier } from './shared-tier.js';
+
+/** A command written to Redis and not answered in this long fails (and marks the tier down). */
+export const SHARED_COMMAND_TIMEOUT_MS = 1000;
+
+/** The first line of the password file; throws ConfigError naming the file when it cannot be read. */
+export function readPasswordFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n')[0].replace(/\r$/, '');
+  } catch (err) {
+    throw new ConfigError(`shared_cache_password_file ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export function openSharedTier(config: Config, log: Logger): SharedTier | undefined {
+  if (config.sharedCache === '') return undefined;
+  return new RedisTier(
+    {
+      spec: parseRedisSpec(config.sharedCache),
+      ...(config.sharedCachePasswordFile !== '' ? { password: readPasswordFile(config.sharedCachePasswordFile) } : {}),
+      commandTimeoutMs: SHARED_COMMAND_TIMEOUT_MS,
+      shown: hidePassword(config.sharedCache),
+    },
+    log,
+  );
+}
