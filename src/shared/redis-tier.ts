@@ -5,9 +5,9 @@
  *    commands, which node-redis' does not);
  *  - every read is also raced against its lookup's budget, so a slow Redis costs a lookup at most that;
  *  - at most MAX_PENDING commands are outstanding: past that (Redis stalled), reads and writes are skipped;
- *  - after a failure the tier is down: one read a second tries it again (the others are skipped, costing
- *    nothing), while ioredis reconnects in the background with backoff. One log line when it goes down,
- *    one when it is back, never one per lookup.
+ *  - after a failure the tier is down: reads and writes are skipped, costing nothing, while a PING a second
+ *    tries Redis again and ioredis reconnects in the background with backoff. One log line when it goes
+ *    down, one when it is back, never one per lookup.
  */
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -20,7 +20,7 @@ import { ReadResult, SharedCounters, SharedProbe, SharedTier, emptyCounters } fr
 
 /** Outstanding commands at most; a stalled Redis cannot make mx4map hold more. */
 const MAX_PENDING = 1024;
-/** While down, one read per this long tries Redis again. */
+/** While down, a PING this often tries Redis again. */
 const RETRY_AFTER_MS = 1000;
 /** Longest wait between reconnection attempts. */
 const MAX_BACKOFF_MS = 5000;
@@ -41,14 +41,13 @@ export class RedisTier implements SharedTier {
   private readonly client: Redis;
   private pending = 0;
   private state: 'starting' | 'up' | 'down' = 'starting';
-  private retryAt = 0;
+  private health: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly shown: string;
 
   constructor(
     options: RedisTierOptions,
     private readonly log: Logger,
-    private readonly now: () => number = () => performance.now(),
   ) {
     const { spec } = options;
     this.client = new Redis({
@@ -82,6 +81,8 @@ export class RedisTier implements SharedTier {
 
   private worked(): void {
     if (this.state === 'up') return;
+    clearInterval(this.health);
+    this.health = undefined;
     const was = this.state;
     this.state = 'up';
     if (was === 'down') this.log.info({ evt: 'shared-cache-up', shared: this.shown }, `shared cache ${this.shown} is back`);
@@ -89,21 +90,20 @@ export class RedisTier implements SharedTier {
   }
 
   private failed(err: Error): void {
-    if (this.closed) return;
-    this.retryAt = this.now() + RETRY_AFTER_MS;
-    if (this.state === 'down') return;
+    if (this.closed || this.state === 'down') return;
     this.state = 'down';
+    this.health = setInterval(() => this.tryAgain(), RETRY_AFTER_MS).unref();
     this.log.warn({ evt: 'shared-cache-down', shared: this.shown, error: err.message }, `shared cache ${this.shown} is unusable (${err.message}); answering from local caches and DNS until it is back`);
   }
 
-  /** Whether a command may be sent now; while down, one caller a second is let through to try. */
+  /** Whether a command may be sent now. */
   private usable(): boolean {
-    if (this.closed || this.client.status !== 'ready' || this.pending >= MAX_PENDING) return false;
-    if (this.state !== 'down') return true;
-    const now = this.now();
-    if (now < this.retryAt) return false;
-    this.retryAt = now + RETRY_AFTER_MS;
-    return true;
+    return !this.closed && this.state === 'up' && this.client.status === 'ready' && this.pending < MAX_PENDING;
+  }
+
+  /** The health check while down: a PING over the connection, when there is one. */
+  private tryAgain(): void {
+    if (this.client.status === 'ready' && this.pending < MAX_PENDING) this.send(() => this.client.ping()).catch(() => undefined);
   }
 
   /** Runs one command, counted as outstanding until Redis (or its timeout) settles it. */
@@ -209,6 +209,7 @@ export class RedisTier implements SharedTier {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.health);
     this.client.disconnect(false);
   }
 }

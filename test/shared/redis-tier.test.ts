@@ -1,0 +1,107 @@
+/** The Redis tier against a real redis-server: what it writes, what it believes on read, and how it fails. */
+import pino from 'pino';
+import { RedisTier } from '../../src/shared/redis-tier';
+import { parseRedisSpec } from '../../src/shared/redis-spec';
+import { decisionKey, probeKey } from '../../src/shared/shared-entries';
+import { Decision } from '../../src/engine/decision';
+import { describeRequiring } from '../support/requires';
+import { RedisFixture, redisMissing, startRedis } from '../support/redis';
+import { until } from '../support/until';
+import { LogSink, logSink } from '../support/log-sink';
+
+const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.10']] };
+
+describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier', () => {
+  let redis: RedisFixture;
+  let tier: RedisTier;
+  let sink: LogSink;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  beforeEach(async () => {
+    await redis.client.flushall();
+    sink = logSink('info');
+    tier = new RedisTier({ spec: parseRedisSpec(redis.spec), commandTimeoutMs: 1000, shown: redis.spec }, sink.log);
+    await until(() => tier.up, 5000, 'the tier to connect');
+  });
+  afterEach(() => tier.close());
+  afterAll(() => redis.close());
+
+  test('a decision is written with its whole kept life as PX, and read back fresh with the time left', async () => {
+    tier.writeDecision('rule-a', 'example.com', forced, 60_000, 3_600_000);
+    const key = decisionKey('rule-a', 'example.com');
+    await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
+    expect(key).toMatch(/^mx4map:1:decision:[0-9a-f]{16}:example\.com$/);
+    const pttl = await redis.client.pttl(key);
+    expect(pttl).toBeGreaterThan(3_650_000);
+    expect(pttl).toBeLessThanOrEqual(3_660_000);
+    const read = await tier.readDecision('rule-a', 'example.com', 500);
+    expect(read?.decision).toEqual(forced);
+    expect(read?.freshMs).toBeGreaterThan(59_000);
+    expect(read?.freshMs).toBeLessThanOrEqual(60_000);
+    expect(tier.counters.decisionReads.hit).toBe(1);
+  });
+
+  test('another rule is another key space: its decisions are never read', async () => {
+    tier.writeDecision('rule-a', 'example.com', forced, 60_000, 0);
+    await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
+    expect(await tier.readDecision('rule-b', 'example.com', 500)).toBeUndefined();
+    expect(tier.counters.decisionReads.miss).toBe(1);
+  });
+
+  test('values that do not check out are misses, counted apart: garbage, a route to loopback, a bad verdict', async () => {
+    await redis.client.set(decisionKey('r', 'garbage.example'), 'not json', 'PX', 60_000);
+    await redis.client.set(decisionKey('r', 'loopback.example'), JSON.stringify({ d: { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['127.0.0.1']] }, s: 0 }), 'PX', 60_000);
+    await redis.client.set(probeKey(25, '2001:db8::1'), JSON.stringify({ ok: true, o: 'timeout', d: 'x', ms: 1 }), 'PX', 60_000);
+    expect(await tier.readDecision('r', 'garbage.example', 500)).toBeUndefined();
+    expect(await tier.readDecision('r', 'loopback.example', 500)).toBeUndefined();
+    expect(await tier.readProbe(25, '2001:db8::1', 500)).toBeUndefined();
+    expect(tier.counters.decisionReads.invalid).toBe(2);
+    expect(tier.counters.probeReads.invalid).toBe(1);
+  });
+
+  test('a probe lease is taken by one instance only', async () => {
+    const other = new RedisTier({ spec: parseRedisSpec(redis.spec), commandTimeoutMs: 1000, shown: redis.spec }, pino({ level: 'silent' }));
+    await until(() => other.up, 5000, 'the second tier');
+    const results = await Promise.all([tier.takeProbeLease(25, '2001:db8::1', 2500, 500), other.takeProbeLease(25, '2001:db8::1', 2500, 500)]);
+    expect(results.sort()).toEqual([false, true]);
+    await other.close();
+  });
+
+  test('Redis paused: a read costs its budget and no more, the tier is marked down once, and back once when Redis answers again', async () => {
+    redis.pause();
+    try {
+      const started = performance.now();
+      expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(tier.counters.decisionReads.budget).toBe(1);
+      // The written command times out (commandTimeout): the tier goes down, and says so once.
+      await until(() => !tier.up, 3000, 'the tier to go down');
+      for (let i = 0; i < 20; i++) await tier.readDecision('r', `d${i}.example`, 50);
+      expect(tier.counters.decisionReads.skipped).toBe(20);
+    } finally {
+      redis.resume();
+    }
+    // A PING a second tries again; it works now.
+    await until(() => tier.up, 5000, 'the tier to be back');
+    await tier.readDecision('r', 'x.example', 500);
+    expect(sink.events('shared-cache-down')).toHaveLength(1);
+    expect(sink.events('shared-cache-up').map((l) => l.msg)).toEqual([`shared cache ${redis.spec} connected`, `shared cache ${redis.spec} is back`]);
+  });
+
+  test('Redis killed and started empty: reads are skipped at once while it is gone, and the tier reconnects by itself', async () => {
+    tier.writeDecision('r', 'example.com', forced, 60_000, 0);
+    await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
+    await redis.kill();
+    await until(() => !tier.up, 3000, 'the tier to go down');
+    const started = performance.now();
+    expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(20);
+    tier.writeDecision('r', 'other.example', forced, 60_000, 0);
+    expect(tier.counters.writes.skipped).toBe(1);
+    await redis.start();
+    await until(() => tier.up, 10_000, 'the tier to reconnect');
+    expect(await tier.readDecision('r', 'example.com', 500)).toBeUndefined();
+    expect(tier.counters.decisionReads.miss).toBe(1);
+  });
+});
