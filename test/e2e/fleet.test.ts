@@ -1,0 +1,163 @@
+/**
+ * A fleet: three `mx4map serve` processes sharing one real redis-server, one fixture DNS and one SMTP
+ * endpoint. What one instance learns, the others answer without DNS or probes; one instance probes an
+ * address for all; and Redis failing in any way costs no answer.
+ */
+import { DnsFixture, FixtureRecord, Zone, startDnsFixture } from '../support/dns-fixture';
+import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { ServeProcess, startServe } from '../support/cli';
+import { TEST_IPV6, ensureTestAddresses } from '../support/test-addresses';
+import { WireClient, ns } from '../support/wire';
+import { describeRequiring } from '../support/requires';
+import { RedisFixture, redisMissing, startRedis } from '../support/redis';
+import { until } from '../support/until';
+
+const DOMAINS = 1000;
+
+/** d0…d999.fleet.test: even ones behind an MX host that is an alias (forced), odd ones behind hosts with working IPv6. */
+function fleetZone(): Zone {
+  ensureTestAddresses();
+  const records: Record<string, FixtureRecord[]> = {
+    'alias.fleet.test': [{ type: 'CNAME', target: 'real.fleet.test' }],
+    'real.fleet.test': [{ type: 'A', address: '192.0.2.31' }],
+    'v6.fleet.test': [
+      { type: 'A', address: '192.0.2.32' },
+      { type: 'AAAA', address: TEST_IPV6 },
+    ],
+  };
+  for (let i = 0; i < DOMAINS; i++) records[`d${i}.fleet.test`] = [{ type: 'MX', priority: 10, exchange: i % 2 === 0 ? 'alias.fleet.test' : 'v6.fleet.test' }];
+  records['lease.fleet.test'] = [{ type: 'MX', priority: 10, exchange: 'v6.fleet.test' }];
+  return { records };
+}
+
+/** Asks `keys` over one connection per `parallel`, in order; returns the replies by key. */
+async function askAll(port: number, keys: readonly string[], parallel = 8): Promise<Map<string, string>> {
+  const replies = new Map<string, string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      const c = await WireClient.open({ port });
+      let sent = 0;
+      try {
+        for (let i = next++; i < keys.length; i = next++) {
+          c.send(ns(`mailertable ${keys[i]}`));
+          replies.set(keys[i], (await c.replyCount(++sent)).at(-1) ?? '');
+        }
+      } finally {
+        c.destroy();
+      }
+    }),
+  );
+  return replies;
+}
+
+describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instances sharing one Redis', () => {
+  let redis: RedisFixture;
+  let dns: DnsFixture;
+  let smtp: SmtpFixture;
+  const instances: ServeProcess[] = [];
+  const start = async (extra: string[] = [], probePort = smtp.port): Promise<ServeProcess> => {
+    const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(probePort), '--shared-cache', redis.spec, '--log-level', 'info', ...extra]);
+    instances.push(serve);
+    await serve.waitFor('shared-cache-up');
+    return serve;
+  };
+  beforeAll(async () => {
+    redis = await startRedis();
+    dns = await startDnsFixture(fleetZone());
+    smtp = await startSmtpFixture('greet', TEST_IPV6);
+  });
+  afterEach(async () => {
+    await Promise.all(instances.splice(0).map((s) => s.stop()));
+  });
+  afterAll(async () => {
+    await redis.close();
+    await dns.close();
+    await smtp.close();
+  });
+
+  test(`${DOMAINS} domains through all three cost the DNS queries and probes of one instance, and get the same answers`, async () => {
+    const fleet = [await start(), await start(), await start()];
+    const keys = Array.from({ length: DOMAINS }, (_, i) => `d${i}.fleet.test`);
+    const queries: number[] = [];
+    const probes: number[] = [];
+    const answers: Array<Map<string, string>> = [];
+    for (const serve of fleet) {
+      const before = dns.queries.length;
+      const probesBefore = smtp.connections;
+      answers.push(await askAll(serve.port, keys));
+      queries.push(dns.queries.length - before);
+      probes.push(smtp.connections - probesBefore);
+    }
+    expect(answers[0].get('d0.fleet.test')).toBe('OK esmtp:[192.0.2.31]');
+    expect(answers[0].get('d1.fleet.test')).toBe('NOTFOUND ');
+    expect(Object.fromEntries(answers[1])).toEqual(Object.fromEntries(answers[0]));
+    expect(Object.fromEntries(answers[2])).toEqual(Object.fromEntries(answers[0]));
+    // The first instance decides every domain (one MX query each, plus the shared hosts and the _mta-sts
+    // lookups of the forced half); the others find every decision in Redis.
+    expect(queries[0]).toBeGreaterThanOrEqual(DOMAINS);
+    expect(queries[1] + queries[2]).toBe(0);
+    expect(probes).toEqual([1, 0, 0]);
+  }, 60_000);
+
+  test('three instances asking for a new domain at once: one probes the IPv6 host, the others wait for its verdict', async () => {
+    await redis.client.flushall();
+    // A host that never greets: the probe takes its whole timeout, so the others find the lease taken.
+    const silent = await startSmtpFixture('silent', TEST_IPV6);
+    try {
+      const fleet = [];
+      for (let i = 0; i < 3; i++) fleet.push(await start(['--probe-timeout', '1s'], silent.port));
+      const replies = await Promise.all(fleet.map((s) => askAll(s.port, ['lease.fleet.test'], 1)));
+      expect(replies.map((r) => r.get('lease.fleet.test'))).toEqual(['OK esmtp:[192.0.2.32]', 'OK esmtp:[192.0.2.32]', 'OK esmtp:[192.0.2.32]']);
+      expect(silent.connections).toBe(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  describe('Redis failing while a client keeps asking: every answer within the deadline, no error replies', () => {
+    const faults: Array<[string, (serve: ServeProcess) => Promise<() => Promise<void>>]> = [
+      ['paused (SIGSTOP)', async () => {
+        redis.pause();
+        return async () => redis.resume();
+      }],
+      ['killed, then started again empty', async () => {
+        await redis.kill();
+        return async () => redis.start();
+      }],
+    ];
+    test.each(faults)('%s', async (_name, fault) => {
+      await redis.client.flushall().catch(() => undefined);
+      const serve = await start(['--deadline', '1s']);
+      let asked = 0;
+      let stop = false;
+      const latencies: number[] = [];
+      const replies: string[] = [];
+      const loop = (async () => {
+        const c = await WireClient.open({ port: serve.port });
+        while (!stop) {
+          const key = `d${asked++ % DOMAINS}.fleet.test`;
+          const t = performance.now();
+          c.send(ns(`mailertable ${key}`));
+          replies.push((await c.replyCount(asked)).at(-1) ?? '');
+          latencies.push(performance.now() - t);
+        }
+        c.destroy();
+      })();
+      await until(() => asked > 20, 5000, 'lookups before the fault');
+      const restore = await fault(serve);
+      await serve.waitFor('shared-cache-down', 5000);
+      const during = asked;
+      await until(() => asked > during + 200, 20_000, 'lookups during the fault');
+      await restore();
+      await until(() => serve.lines.filter((l) => l.evt === 'shared-cache-up').length === 2, 10_000, 'the tier to be back');
+      const after = asked;
+      await until(() => asked > after + 50, 10_000, 'lookups after recovery');
+      stop = true;
+      await loop;
+      expect(Math.max(...latencies)).toBeLessThan(1500);
+      expect(replies.filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
+      expect(serve.lines.filter((l) => l.evt === 'shared-cache-down')).toHaveLength(1);
+    }, 60_000);
+  });
+});
