@@ -49,7 +49,7 @@ export function parseRedisSpec(text: string): RedisSpec {
 
 /** The text with any password replaced, for messages and the effective configuration. */
 export function hidePassword(text: string): string {
-  return text.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
 /** The `shared_cache` option: empty (off) or a spec. */
