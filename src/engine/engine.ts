@@ -392,12 +392,15 @@ export class Engine implements Decider {
   }
 
   private async evaluateAndCache(domain: string, generation: number, ahead: boolean): Promise<Evaluation> {
-    // A refresh ahead takes the fleet's decision only when another instance has refreshed it meanwhile.
-    const local = ahead ? this.decisions.peek(domain) : undefined;
-    const fromFleet = await this.fromShared(domain, local ? local.expires - this.now() : 0);
-    if (fromFleet && !this.outdated(generation)) {
-      this.store(domain, fromFleet);
-      return fromFleet;
+    // Without a shared tier nothing is awaited before the evaluation starts: a single host runs as before.
+    if (this.shared) {
+      // A refresh ahead takes the fleet's decision only when another instance has refreshed it meanwhile.
+      const local = ahead ? this.decisions.peek(domain) : undefined;
+      const fromFleet = await this.fromShared(this.shared, domain, local ? local.expires - this.now() : 0);
+      if (fromFleet && !this.outdated(generation)) {
+        this.store(domain, fromFleet);
+        return fromFleet;
+      }
     }
     const evaluation = await this.evaluate(domain, ahead);
     // A decision made under a configuration since replaced is not kept: the next lookup decides afresh.
@@ -414,9 +417,7 @@ export class Engine implements Decider {
    * undefined when there is none fresher than `minFreshMs`, when this instance's own policy decides the
    * domain (an override, this host), or when the decision would route to this host.
    */
-  private async fromShared(domain: string, minFreshMs: number): Promise<Evaluation | undefined> {
-    const tier = this.shared;
-    if (!tier) return undefined;
+  private async fromShared(tier: SharedTier, domain: string, minFreshMs: number): Promise<Evaluation | undefined> {
     const override = matchOverride(this.overrides, domain);
     if (override !== undefined || this.locality.isLocalDomain(domain)) return undefined;
     const started = performance.now();

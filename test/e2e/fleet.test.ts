@@ -3,6 +3,7 @@
  * endpoint. What one instance learns, the others answer without DNS or probes; one instance probes an
  * address for all; and Redis failing in any way costs no answer.
  */
+import { AddressInfo, Socket, createServer } from 'node:net';
 import { DnsFixture, FixtureRecord, Zone, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { ServeProcess, startServe } from '../support/cli';
@@ -112,6 +113,27 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
       expect(silent.connections).toBe(1);
     } finally {
       await silent.close();
+    }
+  });
+
+  test('a Redis address that accepts and never answers (black-holed): every lookup answered as without it', async () => {
+    const held: Socket[] = [];
+    const hole = createServer((socket) => held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hole.address() as AddressInfo).port;
+      const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port), '--shared-cache', `redis://127.0.0.1:${port}/0`, '--deadline', '1s']);
+      instances.push(serve);
+      const keys = Array.from({ length: 200 }, (_, i) => `d${i}.fleet.test`);
+      const started = performance.now();
+      const replies = await askAll(serve.port, keys);
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect([...replies.values()].filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
+      expect(held.length).toBeGreaterThan(0);
+      expect(serve.lines.some((l) => l.evt === 'shared-cache-up')).toBe(false);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => hole.close(resolve));
     }
   });
 
