@@ -117,7 +117,9 @@ export class RedisTier implements SharedTier {
       },
       (err: Error) => {
         this.pending--;
-        this.failed(err);
+        // An error reply (OOM under maxmemory with noeviction, a READONLY replica) comes over a working
+        // connection: counted by the caller, but no reason to stop asking (nor to log down and up each second).
+        if (err.name !== 'ReplyError') this.failed(err);
       },
     );
     return done;

@@ -89,6 +89,19 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(sink.events('shared-cache-up').map((l) => l.msg)).toEqual([`shared cache ${redis.spec} connected`, `shared cache ${redis.spec} is back`]);
   });
 
+  test('Redis full (maxmemory, noeviction): writes fail and are counted, the tier stays up and logs nothing', async () => {
+    await redis.client.config('SET', 'maxmemory-policy', 'noeviction');
+    await redis.client.config('SET', 'maxmemory', '1');
+    try {
+      tier.writeDecision('r', 'example.com', forced, 60_000, 0);
+      await until(() => tier.counters.writes.error === 1, 2000, 'the failed write');
+      expect(tier.up).toBe(true);
+      expect(sink.events('shared-cache-down')).toHaveLength(0);
+    } finally {
+      await redis.client.config('SET', 'maxmemory', '0');
+    }
+  });
+
   test('Redis killed and started empty: reads are skipped at once while it is gone, and the tier reconnects by itself', async () => {
     tier.writeDecision('r', 'example.com', forced, 60_000, 0);
     await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
