@@ -141,14 +141,16 @@ export class RedisTier implements SharedTier {
     }
   }
 
+  /** A key's value and remaining lifetime (PTTL), read together in one transaction. */
+  private async valueWithTtl(key: string): Promise<[unknown, unknown]> {
+    const replies = await this.client.multi().get(key).pttl(key).exec();
+    if (!replies) throw new Error('transaction aborted');
+    for (const [err] of replies) if (err) throw err;
+    return [replies[0][1], replies[1][1]];
+  }
+
   async readDecision(rule: string, domain: string, budgetMs: number): Promise<SharedDecision | undefined> {
-    const key = decisionKey(rule, domain);
-    const outcome = await this.read(budgetMs, async () => {
-      const replies = await this.client.multi().get(key).pttl(key).exec();
-      if (!replies) throw new Error('transaction aborted');
-      for (const [err] of replies) if (err) throw err;
-      return [replies[0][1], replies[1][1]] as [unknown, unknown];
-    });
+    const outcome = await this.read(budgetMs, () => this.valueWithTtl(decisionKey(rule, domain)));
     if (typeof outcome === 'string') return this.count(this.counters.decisionReads, outcome);
     const [text, pttl] = outcome;
     if (text === null) return this.count(this.counters.decisionReads, 'miss');
@@ -165,13 +167,7 @@ export class RedisTier implements SharedTier {
   }
 
   async readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined> {
-    const key = probeKey(port, address);
-    const outcome = await this.read(budgetMs, async () => {
-      const replies = await this.client.multi().get(key).pttl(key).exec();
-      if (!replies) throw new Error('transaction aborted');
-      for (const [err] of replies) if (err) throw err;
-      return [replies[0][1], replies[1][1]] as [unknown, unknown];
-    });
+    const outcome = await this.read(budgetMs, () => this.valueWithTtl(probeKey(port, address)));
     if (typeof outcome === 'string') return this.count(this.counters.probeReads, outcome);
     const [text, pttl] = outcome;
     if (text === null) return this.count(this.counters.probeReads, 'miss');

@@ -36,22 +36,22 @@ export interface SendmailRig {
   test(commands: string[], options?: { allowFailure?: boolean }): Promise<string>;
 }
 
-/** The K lines of cf-snippets/sendmail-with-static.cf, pointed at `spec` and at a static map in `dir`. */
-export function staticCombinedLines(spec: string, staticMap: string): string[] {
-  const text = readFileSync(join(__dirname, '..', '..', 'cf-snippets', 'sendmail-with-static.cf'), 'utf8');
-  return text
+/** The lines of a static-plus-live snippet that `keep` selects, pointed at `spec` and at the static map `staticMap`. */
+function snippetLines(file: string, keep: (line: string) => boolean, spec: string, staticMap: string): string[] {
+  return readFileSync(join(__dirname, '..', '..', 'cf-snippets', file), 'utf8')
     .split('\n')
-    .filter((l) => l.startsWith('K'))
+    .filter(keep)
     .map((l) => l.replace('inet:8425@127.0.0.1', spec).replace('/etc/mail/mailertable', staticMap));
 }
 
-/** The lines of cf-snippets/sendmail-with-static.mc that go into sendmail.mc, pointed at `spec` and `staticMap`. */
+/** The K lines of cf-snippets/sendmail-with-static.cf. */
+export function staticCombinedLines(spec: string, staticMap: string): string[] {
+  return snippetLines('sendmail-with-static.cf', (l) => l.startsWith('K'), spec, staticMap);
+}
+
+/** The lines of cf-snippets/sendmail-with-static.mc that go into sendmail.mc (all but comments). */
 export function staticCombinedMcLines(spec: string, staticMap: string): string[] {
-  const text = readFileSync(join(__dirname, '..', '..', 'cf-snippets', 'sendmail-with-static.mc'), 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('dnl'))
-    .map((l) => l.replace('inet:8425@127.0.0.1', spec).replace('/etc/mail/mailertable', staticMap));
+  return snippetLines('sendmail-with-static.mc', (l) => l !== '' && !l.startsWith('dnl'), spec, staticMap);
 }
 
 /**
