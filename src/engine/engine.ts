@@ -19,7 +19,7 @@ import type { SnapshotEntry } from '../snapshot/format.js';
 import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 import { ProtectionFacts, checkProtection } from './protection.js';
 import { SharedTier } from '../shared/shared-tier.js';
-import { shareable } from '../shared/shared-entries.js';
+import { SharedDecision, shareable } from '../shared/shared-entries.js';
 
 export interface EngineSettings extends RuleSettings {
   readonly deadlineMs: number;
@@ -224,6 +224,7 @@ export class Engine implements Decider {
   /** Puts the fleet's shared cache behind the local one (serve with `shared_cache`). */
   useShared(tier: SharedTier | undefined): void {
     this.shared = tier;
+    this.hosts.useShared(tier, () => Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs));
   }
 
   /** Whether work begun under `generation` was overtaken by a change it depends on. */
@@ -309,7 +310,8 @@ export class Engine implements Decider {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        if (stale) return resolve(this.answerStale(stale.value, 'deadline'));
+        const kept = stale ?? this.keptFromFleet(domain);
+        if (kept) return resolve(this.answerStale(kept.value, 'deadline'));
         this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
       }, this.settings.deadlineMs);
@@ -325,8 +327,11 @@ export class Engine implements Decider {
             if (settled) return;
             // Made under a configuration replaced meanwhile (a reload during the lookup): ask again.
             if (this.outdated(flight.generation)) attempt();
-            else if (evaluation.decision.action === 'dns-failure' && stale) finish(this.answerStale(stale.value, 'failed'));
-            else finish(evaluation.decision);
+            else if (evaluation.decision.action !== 'dns-failure') finish(evaluation.decision);
+            else {
+              const kept = stale ?? this.keptFromFleet(domain);
+              finish(kept ? this.answerStale(kept.value, 'failed') : evaluation.decision);
+            }
           },
           (err: unknown) => {
             if (settled) return;
@@ -354,6 +359,16 @@ export class Engine implements Decider {
     if (entry.expires > now) return { ...evaluation, answered: entry.value, answeredFrom: 'cached', cached };
     const failed = evaluation.decision.action === 'dns-failure' || evaluation.durationMs > this.settings.deadlineMs;
     return failed ? { ...evaluation, answered: entry.value, answeredFrom: 'stale', cached } : { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated', cached };
+  }
+
+  /**
+   * An expired decision kept for stale answers that this lookup found in the fleet's cache (no local one
+   * existed when it began): the same answer another instance would give stale.
+   */
+  private keptFromFleet(domain: string): CacheEntry<Decision> | undefined {
+    if (!this.shared) return undefined;
+    const entry = this.decisions.peek(domain);
+    return entry && entry.expires <= this.now() && entry.value.action !== 'dns-failure' ? entry : undefined;
   }
 
   private answerStale(decision: Decision, cause: StaleCause): Decision {
@@ -397,9 +412,13 @@ export class Engine implements Decider {
       // A refresh ahead takes the fleet's decision only when another instance has refreshed it meanwhile.
       const local = ahead ? this.decisions.peek(domain) : undefined;
       const fromFleet = await this.fromShared(this.shared, domain, local ? local.expires - this.now() : 0);
-      if (fromFleet && !this.outdated(generation)) {
-        this.store(domain, fromFleet);
-        return fromFleet;
+      if (fromFleet?.fresh && !this.outdated(generation)) {
+        this.store(domain, fromFleet.fresh);
+        return fromFleet.fresh;
+      }
+      // Only a stale one: kept here as expired, for the stale answer if DNS now fails or is too slow.
+      if (fromFleet?.stale && !this.decisions.peek(domain) && !this.outdated(generation)) {
+        this.decisions.set(domain, fromFleet.stale.decision, -1, this.generation, fromFleet.stale.keptMs);
       }
     }
     const evaluation = await this.evaluate(domain, ahead);
@@ -417,13 +436,15 @@ export class Engine implements Decider {
    * undefined when there is none fresher than `minFreshMs`, when this instance's own policy decides the
    * domain (an override, this host), or when the decision would route to this host.
    */
-  private async fromShared(tier: SharedTier, domain: string, minFreshMs: number): Promise<Evaluation | undefined> {
+  private async fromShared(tier: SharedTier, domain: string, minFreshMs: number): Promise<{ fresh?: Evaluation; stale?: SharedDecision } | undefined> {
     const override = matchOverride(this.overrides, domain);
     if (override !== undefined || this.locality.isLocalDomain(domain)) return undefined;
     const started = performance.now();
     const found = await tier.readDecision(this.rule, domain, Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs));
-    if (!found || found.freshMs <= Math.max(0, minFreshMs) || involvesUs(found.decision, this.locality)) return undefined;
-    return {
+    if (!found || involvesUs(found.decision, this.locality)) return undefined;
+    if (found.freshMs <= 0) return { stale: { ...found, keptMs: Math.min(found.keptMs, this.settings.staleTtlMs) } };
+    if (found.freshMs <= minFreshMs) return undefined;
+    const fresh: Evaluation = {
       domain,
       override,
       mx: undefined,
@@ -436,6 +457,7 @@ export class Engine implements Decider {
       durationMs: Math.round(performance.now() - started),
       shared: true,
     };
+    return { fresh };
   }
 
   /** Offers a fresh decision to the fleet: not one an override or this host's own policy made. */

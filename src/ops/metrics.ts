@@ -108,6 +108,7 @@ export class Metrics {
     const shared = sources.shared;
     if (shared) {
       deltaCounter(this.registry, 'mx4map_shared_decision_reads_total', 'Shared-cache reads of decisions on a local miss: hit, miss, invalid (a value that did not check out), error, budget (shared_read_budget ran out), skipped (the tier is down or saturated)', 'result', () => ({ ...shared().decisionReads }));
+      deltaCounter(this.registry, 'mx4map_shared_host_reads_total', 'Shared-cache reads of MX host facts (A and AAAA), by the same results', 'result', () => ({ ...shared().hostReads }));
       deltaCounter(this.registry, 'mx4map_shared_probe_reads_total', 'Shared-cache reads of probe verdicts, by the same results', 'result', () => ({ ...shared().probeReads }));
       deltaCounter(this.registry, 'mx4map_shared_writes_total', 'Shared-cache writes (never waited for): ok, error, skipped (the tier is down or saturated)', 'result', () => ({ ...shared().writes }));
       deltaCounter(this.registry, 'mx4map_shared_probe_leases_total', 'Probe leases: won (probed here for the fleet), waited (another instance probed; its verdict came in time), timed-out (it did not; probed here)', 'result', () => ({ ...shared().leases }));

@@ -15,7 +15,8 @@ import { Decision } from '../engine/decision.js';
 import { intern } from '../engine/intern.js';
 import { ProbeResult } from '../probe/smtp-probe.js';
 import { RedisSpec } from './redis-spec.js';
-import { SharedDecision, decisionKey, decodeDecision, decodeProbe, encodeDecision, encodeProbe, probeKey, probeLeaseKey } from './shared-entries.js';
+import { HostFacts } from '../engine/facts.js';
+import { SharedDecision, decisionKey, decodeDecision, decodeHost, decodeProbe, encodeDecision, encodeHost, encodeProbe, hostKey, probeKey, probeLeaseKey } from './shared-entries.js';
 import { ReadResult, SharedCounters, SharedProbe, SharedTier, emptyCounters } from './shared-tier.js';
 
 /** Outstanding commands at most; a stalled Redis cannot make mx4map hold more. */
@@ -43,6 +44,7 @@ export class RedisTier implements SharedTier {
   private state: 'starting' | 'up' | 'down' = 'starting';
   private health: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly startWatch: NodeJS.Timeout;
   private readonly shown: string;
 
   constructor(
@@ -73,6 +75,12 @@ export class RedisTier implements SharedTier {
       if (this.state === 'up') this.failed(new Error('connection closed'));
     });
     this.shown = options.shown;
+    // A Redis that accepts the connection and never answers (black-holed, stopped) keeps ioredis connecting
+    // without an error: after the connect timeout that is a tier down, said once like any other failure.
+    const connectTimeoutMs = Math.max(1000, options.commandTimeoutMs);
+    this.startWatch = setTimeout(() => {
+      if (this.state === 'starting') this.failed(new Error(`no answer within ${connectTimeoutMs} ms of connecting`));
+    }, connectTimeoutMs).unref();
   }
 
   get up(): boolean {
@@ -166,6 +174,24 @@ export class RedisTier implements SharedTier {
     this.write(() => this.client.set(decisionKey(rule, domain), encodeDecision(decision, Math.round(staleMs)), 'PX', lifeMs));
   }
 
+  async readHost(name: string, maxAddresses: number, budgetMs: number): Promise<HostFacts | undefined> {
+    const outcome = await this.read(budgetMs, () => this.valueWithTtl(hostKey(name)));
+    if (typeof outcome === 'string') return this.count(this.counters.hostReads, outcome);
+    const [text, pttl] = outcome;
+    if (text === null) return this.count(this.counters.hostReads, 'miss');
+    const found = typeof text === 'string' && typeof pttl === 'number' ? decodeHost(name, text, pttl, maxAddresses) : undefined;
+    if (!found) return this.count(this.counters.hostReads, 'invalid');
+    this.counters.hostReads.hit++;
+    return found;
+  }
+
+  writeHost(facts: HostFacts, ttlMs: number): void {
+    const text = encodeHost(facts);
+    // Only what a reader would believe is written (a name our checks refuse would read as invalid forever).
+    if (ttlMs <= 0 || !decodeHost(facts.name, text, ttlMs, Infinity)) return;
+    this.write(() => this.client.set(hostKey(facts.name), text, 'PX', Math.round(ttlMs)));
+  }
+
   async readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined> {
     const outcome = await this.read(budgetMs, () => this.valueWithTtl(probeKey(port, address)));
     if (typeof outcome === 'string') return this.count(this.counters.probeReads, outcome);
@@ -208,6 +234,7 @@ export class RedisTier implements SharedTier {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.health);
+    clearTimeout(this.startWatch);
     this.client.disconnect(false);
   }
 }

@@ -6,7 +6,11 @@
  * out is a miss.
  */
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import { isHostName } from '../domain/key.js';
 import { Decision } from '../engine/decision.js';
+import { AddressFacts, HostFacts } from '../engine/facts.js';
+import { isSpecialAddress } from '../engine/special-address.js';
 import { checkDecision, keep } from '../snapshot/format.js';
 import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult } from '../probe/smtp-probe.js';
 
@@ -22,6 +26,11 @@ export function decisionKey(rule: string, domain: string): string {
 /** Probe verdicts depend on the port probed as well as the address. */
 export function probeKey(port: number, address: string): string {
   return `${PREFIX}:probe:${port}:${address}`;
+}
+
+/** An MX host's facts are the same for every domain and rule: keyed by the host name alone. */
+export function hostKey(name: string): string {
+  return `${PREFIX}:host:${name}`;
 }
 
 export function probeLeaseKey(port: number, address: string): string {
@@ -57,6 +66,60 @@ export function decodeDecision(text: string, pttlMs: number): SharedDecision | u
   const decision = checkDecision(value.d);
   if (!decision) return undefined;
   return { decision, freshMs: pttlMs - value.s, keptMs: pttlMs };
+}
+
+/** A host's facts as stored: without the TTL, which the key's own lifetime carries. */
+export function encodeHost(facts: HostFacts): string {
+  const { ttl: _ttl, ...rest } = facts;
+  return JSON.stringify(rest);
+}
+
+/** Most names in a CNAME chain or addresses believed from one value (the resolver's own limits are lower). */
+const MAX_NAMES = 16;
+const MAX_ADDRESSES = 64;
+
+/**
+ * Reads a host's facts given its key's remaining time; undefined unless every field checks out: the
+ * names are host names, the chain starts at `name`, addresses are of their family and not special-purpose.
+ * At most `maxAddresses` of each family are kept (the reader's own setting), the rest counted as dropped.
+ */
+export function decodeHost(name: string, text: string, pttlMs: number, maxAddresses: number): HostFacts | undefined {
+  if (!(pttlMs > 0)) return undefined;
+  const value = parse(text);
+  if (!value || value.name !== name || typeof value.canonical !== 'string' || !isHostName(value.canonical)) return undefined;
+  const aliases = value.aliases;
+  if (!Array.isArray(aliases) || aliases.length > MAX_NAMES || !aliases.every((a) => typeof a === 'string' && isHostName(a))) return undefined;
+  const a = checkAddressFacts(value.a, isIPv4, maxAddresses);
+  const aaaa = checkAddressFacts(value.aaaa, isIPv6, maxAddresses);
+  if (!a || !aaaa || a.kind === 'failure' || aaaa.kind === 'failure') return undefined;
+  return { name, aliases: aliases as string[], canonical: value.canonical, a, aaaa, ttl: pttlMs / 1000 };
+}
+
+function checkAddressFacts(value: unknown, family: (a: string) => boolean, maxAddresses: number): AddressFacts | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  const flag = v.authenticated === true ? { authenticated: true as const } : v.authenticated === undefined ? {} : undefined;
+  const special = v.special;
+  const shown = special === undefined ? {} : Array.isArray(special) && special.length <= MAX_NAMES && special.every((a) => typeof a === 'string' && family(a) && isSpecialAddress(a)) ? { special: special as string[] } : undefined;
+  if (!flag || !shown || typeof v.ttl !== 'number' || !Number.isFinite(v.ttl) || v.ttl < 0) return undefined;
+  switch (v.kind) {
+    case 'nxdomain':
+      return { kind: 'nxdomain', ttl: v.ttl, ...flag };
+    case 'nodata':
+      return { kind: 'nodata', ttl: v.ttl, ...shown, ...flag };
+    case 'records': {
+      const addresses = v.addresses;
+      if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > MAX_ADDRESSES) return undefined;
+      if (!addresses.every((a) => typeof a === 'string' && family(a) && !isSpecialAddress(a)) || new Set(addresses).size !== addresses.length) return undefined;
+      const earlier = v.dropped === undefined ? 0 : typeof v.dropped === 'number' && Number.isInteger(v.dropped) && v.dropped > 0 ? v.dropped : undefined;
+      if (earlier === undefined) return undefined;
+      const kept = (addresses as string[]).slice(0, maxAddresses);
+      const dropped = earlier + addresses.length - kept.length;
+      return { kind: 'records', addresses: kept, ttl: v.ttl, ...(dropped ? { dropped } : {}), ...shown, ...flag };
+    }
+    default:
+      return undefined;
+  }
 }
 
 const OUTCOMES = new Set<string>(PROBE_OUTCOMES);

@@ -4,6 +4,7 @@
  * wait. The Redis implementation is redis-tier.ts; without `shared_cache` there is none.
  */
 import { Decision } from '../engine/decision.js';
+import { HostFacts } from '../engine/facts.js';
 import { ProbeResult } from '../probe/smtp-probe.js';
 import { SharedDecision } from './shared-entries.js';
 
@@ -19,13 +20,14 @@ export type LeaseResult = (typeof LEASE_RESULTS)[number];
 export interface SharedCounters {
   readonly decisionReads: Record<ReadResult, number>;
   readonly probeReads: Record<ReadResult, number>;
+  readonly hostReads: Record<ReadResult, number>;
   readonly writes: Record<WriteResult, number>;
   readonly leases: Record<LeaseResult, number>;
 }
 
 export function emptyCounters(): SharedCounters {
   const zero = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-  return { decisionReads: zero(READ_RESULTS), probeReads: zero(READ_RESULTS), writes: zero(WRITE_RESULTS), leases: zero(LEASE_RESULTS) };
+  return { decisionReads: zero(READ_RESULTS), probeReads: zero(READ_RESULTS), hostReads: zero(READ_RESULTS), writes: zero(WRITE_RESULTS), leases: zero(LEASE_RESULTS) };
 }
 
 export interface SharedProbe extends ProbeResult {
@@ -39,6 +41,9 @@ export interface SharedTier {
   readonly up: boolean;
   readDecision(rule: string, domain: string, budgetMs: number): Promise<SharedDecision | undefined>;
   writeDecision(rule: string, domain: string, decision: Decision, freshMs: number, staleMs: number): void;
+  /** An MX host's facts as another instance resolved them; at most `maxAddresses` of each family. */
+  readHost(name: string, maxAddresses: number, budgetMs: number): Promise<HostFacts | undefined>;
+  writeHost(facts: HostFacts, ttlMs: number): void;
   readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined>;
   writeProbe(port: number, address: string, result: ProbeResult, ttlMs: number): void;
   /** Takes the right to probe `address` for `ms`: true (won), false (another instance holds it), undefined (the tier cannot say). */

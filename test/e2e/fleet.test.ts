@@ -3,6 +3,7 @@
  * endpoint. What one instance learns, the others answer without DNS or probes; one instance probes an
  * address for all; and Redis failing in any way costs no answer.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { AddressInfo, Socket, createServer } from 'node:net';
 import { DnsFixture, FixtureRecord, Zone, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
@@ -14,6 +15,14 @@ import { RedisFixture, redisMissing, startRedis } from '../support/redis';
 import { until } from '../support/until';
 
 const DOMAINS = 1000;
+/** h0…h199.fleet.test, over ten MX hosts (a provider's) that have no IPv6. */
+const HOST_DOMAINS = 200;
+
+/** A process's open descriptors and resident memory, read from /proc. */
+function resources(pid: number): { fds: number; rssKb: number } {
+  const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { fds: readdirSync(`/proc/${pid}/fd`).length, rssKb: Number(rss?.[1] ?? NaN) };
+}
 
 /** d0…d999.fleet.test: even ones behind an MX host that is an alias (forced), odd ones behind hosts with working IPv6. */
 function fleetZone(): Zone {
@@ -28,6 +37,8 @@ function fleetZone(): Zone {
   };
   for (let i = 0; i < DOMAINS; i++) records[`d${i}.fleet.test`] = [{ type: 'MX', priority: 10, exchange: i % 2 === 0 ? 'alias.fleet.test' : 'v6.fleet.test' }];
   records['lease.fleet.test'] = [{ type: 'MX', priority: 10, exchange: 'v6.fleet.test' }];
+  for (let i = 0; i < HOST_DOMAINS; i++) records[`h${i}.fleet.test`] = [{ type: 'MX', priority: 10, exchange: `mx${i % 10}.hosts.fleet.test` }];
+  for (let i = 0; i < 10; i++) records[`mx${i}.hosts.fleet.test`] = [{ type: 'A', address: `192.0.2.${40 + i}` }];
   return { records };
 }
 
@@ -116,9 +127,45 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     }
   });
 
-  test('a Redis address that accepts and never answers (black-holed): every lookup answered as without it', async () => {
+  test('MX host facts one instance resolved serve the others for new domains: they ask only each domain\'s MX', async () => {
+    await redis.client.flushall();
+    const [first, second] = [await start(), await start()];
+    const half = HOST_DOMAINS / 2;
+    await askAll(first.port, Array.from({ length: half }, (_, i) => `h${i}.fleet.test`));
+    const before = dns.queries.length;
+    const replies = await askAll(second.port, Array.from({ length: half }, (_, i) => `h${half + i}.fleet.test`));
+    expect(replies.get(`h${half}.fleet.test`)).toBe('OK esmtp:[192.0.2.40]');
+    const asked = dns.queries.slice(before).filter((q) => !q.startsWith('_mta-sts.'));
+    expect(asked.filter((q) => q.includes('hosts.fleet.test'))).toEqual([]);
+    expect(asked).toHaveLength(half);
+    expect(await redis.client.keys('mx4map:1:host:*')).toHaveLength(10);
+  });
+
+  test('FLUSHALL while instances are answering: nothing fails, and what is decided next is shared again', async () => {
+    await redis.client.flushall();
+    const [first, second] = [await start(), await start()];
+    const keys = Array.from({ length: 100 }, (_, i) => `d${i}.fleet.test`);
+    await askAll(first.port, keys);
+    await redis.client.flushall();
+    // The first still answers from its own cache; the second finds nothing shared and decides itself.
+    const before = dns.queries.length;
+    expect(Object.fromEntries(await askAll(first.port, keys))).toEqual(Object.fromEntries(await askAll(second.port, keys)));
+    expect(dns.queries.length - before).toBeGreaterThanOrEqual(keys.length);
+    expect(await redis.client.keys('mx4map:1:decision:*')).toHaveLength(keys.length);
+    expect(first.lines.filter((l) => l.evt === 'shared-cache-down')).toEqual([]);
+  });
+
+  const impostors: Array<[string, (socket: Socket) => void]> = [
+    ['accepts and never answers (black-holed)', () => undefined],
+    ['answers every command with an error', (socket) => socket.on('data', () => socket.write('-ERR unknown command\r\n'))],
+    ['answers garbage', (socket) => socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\n\r\n'))],
+  ];
+  test.each(impostors)('a Redis address that %s: every lookup answered as without it, down logged once', async (_name, behave) => {
     const held: Socket[] = [];
-    const hole = createServer((socket) => held.push(socket.on('error', () => undefined)));
+    const hole = createServer((socket) => {
+      held.push(socket.on('error', () => undefined));
+      behave(socket);
+    });
     await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
     try {
       const port = (hole.address() as AddressInfo).port;
@@ -130,7 +177,9 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
       expect(performance.now() - started).toBeLessThan(5000);
       expect([...replies.values()].filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
       expect(held.length).toBeGreaterThan(0);
+      await serve.waitFor('shared-cache-down', 5000);
       expect(serve.lines.some((l) => l.evt === 'shared-cache-up')).toBe(false);
+      expect(serve.lines.filter((l) => l.evt === 'shared-cache-down')).toHaveLength(1);
     } finally {
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => hole.close(resolve));
@@ -167,6 +216,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
         c.destroy();
       })();
       await until(() => asked > 20, 5000, 'lookups before the fault');
+      const before = resources(serve.child.pid ?? 0);
       const restore = await fault(serve);
       await serve.waitFor('shared-cache-down', 5000);
       const during = asked;
@@ -180,6 +230,10 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
       expect(Math.max(...latencies)).toBeLessThan(1500);
       expect(replies.filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
       expect(serve.lines.filter((l) => l.evt === 'shared-cache-down')).toHaveLength(1);
+      // Nothing piled up while Redis was away: the same descriptors, and memory within noise.
+      const end = resources(serve.child.pid ?? 0);
+      expect(end.fds).toBeLessThanOrEqual(before.fds);
+      expect(end.rssKb - before.rssKb).toBeLessThan(32 * 1024);
     }, 60_000);
   });
 });

@@ -2,12 +2,41 @@
 import pino from 'pino';
 import { RedisTier } from '../../src/shared/redis-tier';
 import { parseRedisSpec } from '../../src/shared/redis-spec';
-import { decisionKey, probeKey } from '../../src/shared/shared-entries';
+import { AddressInfo, Server, Socket, createServer } from 'node:net';
+import { decisionKey, hostKey, probeKey } from '../../src/shared/shared-entries';
+import { HostFacts } from '../../src/engine/facts';
 import { Decision } from '../../src/engine/decision';
 import { describeRequiring } from '../support/requires';
 import { RedisFixture, redisMissing, startRedis } from '../support/redis';
 import { until } from '../support/until';
 import { LogSink, logSink } from '../support/log-sink';
+
+/** A TCP server standing in for a broken Redis: `answer` gets each chunk a client sends. */
+async function fakeRedis(answer: (socket: Socket, chunk: Buffer) => void): Promise<{ spec: string; sockets: Socket[]; close(): Promise<void> }> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => undefined).on('data', (chunk) => answer(socket, chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    spec: `redis://127.0.0.1:${(server.address() as AddressInfo).port}/0`,
+    sockets,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const host: HostFacts = {
+  name: 'mx.example.com',
+  aliases: [],
+  canonical: 'mx.example.com',
+  a: { kind: 'records', addresses: ['192.0.2.1'], ttl: 300 },
+  aaaa: { kind: 'records', addresses: ['2001:db8::1', '2001:db8::2', '2001:db8::3'], ttl: 300 },
+  ttl: 300,
+};
 
 const forced: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.10']] };
 
@@ -58,6 +87,30 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(await tier.readProbe(25, '2001:db8::1', 500)).toBeUndefined();
     expect(tier.counters.decisionReads.invalid).toBe(2);
     expect(tier.counters.probeReads.invalid).toBe(1);
+  });
+
+  test('MX host facts are shared by host name, live as long as cached here, and are cut to the reader\'s max_addresses', async () => {
+    tier.writeHost(host, 120_000);
+    await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
+    const read = await tier.readHost('mx.example.com', 2, 500);
+    expect(read?.aaaa).toEqual({ kind: 'records', addresses: ['2001:db8::1', '2001:db8::2'], ttl: 300, dropped: 1 });
+    expect(read?.a).toEqual(host.a);
+    expect(read?.ttl).toBeGreaterThan(119);
+    expect(read?.ttl).toBeLessThanOrEqual(120);
+    expect(await tier.readHost('other.example.com', 2, 500)).toBeUndefined();
+    expect(tier.counters.hostReads).toMatchObject({ hit: 1, miss: 1 });
+  });
+
+  test('host facts that do not check out are misses: another name, a loopback or special address, the wrong family, a failure', async () => {
+    const bad: Array<[string, unknown]> = [
+      ['name.example', { ...host, name: 'other.example' }],
+      ['loopback.example', { ...host, name: 'loopback.example', a: { kind: 'records', addresses: ['127.0.0.1'], ttl: 1 } }],
+      ['family.example', { ...host, name: 'family.example', aaaa: { kind: 'records', addresses: ['192.0.2.9'], ttl: 1 } }],
+      ['failure.example', { ...host, name: 'failure.example', a: { kind: 'failure', detail: 'SERVFAIL' } }],
+    ];
+    for (const [name, value] of bad) await redis.client.set(hostKey(name), JSON.stringify(value), 'PX', 60_000);
+    for (const [name] of bad) expect(await tier.readHost(name, 8, 500)).toBeUndefined();
+    expect(tier.counters.hostReads.invalid).toBe(bad.length);
   });
 
   test('a probe lease is taken by one instance only', async () => {
@@ -117,4 +170,49 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(await tier.readDecision('r', 'example.com', 500)).toBeUndefined();
     expect(tier.counters.decisionReads.miss).toBe(1);
   });
+});
+
+describe('a Redis address that does not behave like Redis', () => {
+  const open = (spec: string, sink: LogSink): RedisTier => new RedisTier({ spec: parseRedisSpec(spec), commandTimeoutMs: 1000, shown: spec }, sink.log);
+  const downLines = (sink: LogSink): number => sink.events('shared-cache-down').length;
+
+  test('black-holed (accepts, never answers): the tier is down once, after the connect timeout, and reads are skipped', async () => {
+    const hole = await fakeRedis(() => undefined);
+    const sink = logSink('info');
+    const tier = open(hole.spec, sink);
+    try {
+      await until(() => downLines(sink) === 1, 5000, 'the down line');
+      expect(hole.sockets.length).toBeGreaterThan(0);
+      const started = performance.now();
+      expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
+      expect(performance.now() - started).toBeLessThan(20);
+      expect(tier.counters.decisionReads.skipped).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(downLines(sink)).toBe(1);
+    } finally {
+      await tier.close();
+      await hole.close();
+    }
+  });
+
+  test.each([
+    ['an error to every command', '-ERR unknown command\r\n'],
+    ['garbage', 'HTTP/1.1 400 Bad Request\r\n\r\n'],
+  ])('answering %s: never up, reads skipped, one down line however many attempts', async (_name, reply) => {
+    const liar = await fakeRedis((socket) => socket.write(reply));
+    const sink = logSink('info');
+    const tier = open(liar.spec, sink);
+    try {
+      await until(() => downLines(sink) === 1, 5000, 'the down line');
+      await until(() => liar.sockets.length >= 3, 10_000, 'reconnection attempts');
+      expect(tier.up).toBe(false);
+      expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
+      expect(tier.counters.decisionReads.skipped).toBe(1);
+      expect(downLines(sink)).toBe(1);
+      expect(sink.events('shared-cache-up')).toEqual([]);
+    } finally {
+      await tier.close();
+      await liar.close();
+    }
+  }, 20_000);
 });
