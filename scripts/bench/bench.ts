@@ -12,6 +12,7 @@ import { HOSTS, benchZone } from './zone.js';
 import { dnsDecodeFigures } from './dns-decode.js';
 import { ensureTestAddresses, testIpv6 } from '../../test/support/test-addresses.js';
 import type { LoadJob, LoadResult } from './load.js';
+import { redisMissing, startRedis } from '../../test/support/redis.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(__dirname, '..', '..', '..');
@@ -23,8 +24,8 @@ const WARM_DOMAINS = 10_000;
 const RUN_MS = quick ? 1000 : 4000;
 const WARMUP_MS = quick ? 200 : 500;
 
-function startMx4map(dnsSpec: string, probePort: number): Promise<Started> {
-  return startServe(CLI, ['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1']);
+function startMx4map(dnsSpec: string, probePort: number, extra: string[] = []): Promise<Started> {
+  return startServe(CLI, ['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1', ...extra]);
 }
 
 function startBare(): Promise<Started> {
@@ -97,12 +98,16 @@ async function main(): Promise<void> {
 
   let ratio50 = NaN;
   let cpuRatio50 = NaN;
+  let hitsPerSecond50 = NaN;
+  let cpuOurs50 = NaN;
   for (const connections of [1, 10, 50, 200]) {
     const job = { connections, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS };
     const base = await measured({ ...job, port: bare.port }, bare);
     const ours = await measured({ ...job, port: mx.port }, mx);
     if (connections === 50) {
       ratio50 = ours.perSecond / base.perSecond;
+      hitsPerSecond50 = ours.perSecond;
+      cpuOurs50 = ours.cpuUs;
       cpuRatio50 = ours.cpuUs / base.cpuUs;
     }
     row('1. cache hits', connections, 'mx4map', Math.round(ours.perSecond), ms(ours.p50), ms(ours.p99), ms(ours.max), ours.cpuUs.toFixed(1), rssMb(mx.child.pid).toFixed(0));
@@ -137,6 +142,44 @@ async function main(): Promise<void> {
     row('   MX queries only', 50, client === 'c-ares' ? 'node:dns c-ares' : 'mx4map client', Math.round(cost.perSecond), '-', '-', '-', cost.cpuUsPerQuery.toFixed(1), '-');
   }
 
+  // 5. With a fleet's shared cache (a redis-server of the bench's own): hits must cost what they cost
+  // without it, since they never reach Redis; a cold decision found in Redis vs one made from DNS.
+  const sharedNotes: string[] = [];
+  const missing = redisMissing();
+  const sharedServers: Started[] = [];
+  if (missing) sharedNotes.push(`shared cache: not measured (${missing})`);
+  else {
+    const redis = await startRedis();
+    const withShared = (): Promise<Started> => startMx4map(dns.spec, smtp.port, ['--shared-cache', redis.spec]);
+    const first = await withShared();
+    sharedServers.push(first);
+    await load({ port: first.port, connections: 10, durationMs: 0, chains: hitChains, warmupMs: 0 });
+    const hits = await measured({ port: first.port, connections: 50, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS }, first);
+    row('5. cache hits, shared_cache on', 50, 'mx4map', Math.round(hits.perSecond), ms(hits.p50), ms(hits.p99), ms(hits.max), hits.cpuUs.toFixed(1), rssMb(first.child.pid).toFixed(0));
+    // The first instance decides the warm-up and cold domains from DNS (writing them to Redis); the second,
+    // warmed up on the same domains (all found in Redis), then asks the cold ones: every one a shared hit.
+    await load({ port: first.port, connections: 50, durationMs: 0, chains: warmChains, warmupMs: 0 });
+    const queriesBeforeShared = dns.queries.length;
+    const miss = await measured({ port: first.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, first);
+    const missQueries = dns.queries.length - queriesBeforeShared;
+    row('   cold, from DNS', 50, 'mx4map + Redis', Math.round(miss.perSecond), ms(miss.p50), ms(miss.p99), ms(miss.max), miss.cpuUs.toFixed(1), rssMb(first.child.pid).toFixed(0));
+    const second = await withShared();
+    sharedServers.push(second);
+    await load({ port: second.port, connections: 50, durationMs: 0, chains: warmChains, warmupMs: 0 });
+    const queriesBeforeHit = dns.queries.length;
+    const hit = await measured({ port: second.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, second);
+    row('   cold, found in Redis', 50, 'mx4map + Redis', Math.round(hit.perSecond), ms(hit.p50), ms(hit.p99), ms(hit.max), hit.cpuUs.toFixed(1), rssMb(second.child.pid).toFixed(0));
+    const hitQueries = dns.queries.length - queriesBeforeHit;
+    const sharedHits = await metric(second.http, 'mx4map_shared_decision_reads_total', 'result="hit"');
+    const overBudget = await metric(second.http, 'mx4map_shared_decision_reads_total', 'result="budget"');
+    const hostHits = await metric(second.http, 'mx4map_shared_host_reads_total', 'result="hit"');
+    sharedNotes.push(
+      `shared cache: hits at 50 connections with shared_cache on = ${(100 * (hits.perSecond / Math.max(1, hitsPerSecond50))).toFixed(1)}% of the same server without it (${hits.cpuUs.toFixed(1)} vs ${cpuOurs50.toFixed(1)} µs CPU/lookup); cold: ${COLD_DOMAINS} domains decided from DNS took ${missQueries} queries, the same domains on a second instance ${hitQueries} (${sharedHits} decisions read from Redis, ${overBudget} reads past the read budget, ${hostHits} MX hosts' facts read from Redis)`,
+    );
+    for (const p of sharedServers) p.child.kill('SIGTERM');
+    await redis.close();
+  }
+
   // 4. Memory per cached decision (the real engine cache, filled through engine.decide()).
   const memCounts = quick ? [100_000] : [100_000, 1_000_000];
   const memory = await new Promise<Array<{ entries: number; heapPerEntry: number; rssPerEntry: number }>>((resolve, reject) => {
@@ -165,6 +208,7 @@ async function main(): Promise<void> {
     `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts, after ${WARM_DOMAINS} others: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision (${(mtaSts / COLD_DOMAINS).toFixed(3)} of them _mta-sts TXT, asked for the forced half), ${probes} probes in all for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
     '(MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
     ...memory.map((m) => `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`),
+    ...sharedNotes,
     `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
     ...dnsDecodeFigures(),
   ];
