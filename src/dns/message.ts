@@ -10,14 +10,14 @@
  *    reply costs microseconds and is never decoded;
  *  - counts that cannot fit (every record needs 11 bytes at least) reject the packet at once;
  *  - names follow compression pointers backwards only, at most 255 bytes and 127 jumps;
- *  - only A, AAAA, MX, CNAME, SOA, TLSA and TXT of class IN are kept, at most MAX_KEPT per section (the rest
+ *  - only A, AAAA, MX, CNAME, PTR, SOA, TLSA and TXT of class IN are kept, at most MAX_KEPT per section (the rest
  *    is walked past by its length); A must be 4 bytes, AAAA 16, names must be host-name-like — anything
  *    else makes the whole response malformed (a DNS failure: fail open, never a decision on broken data).
  *    Of a TLSA record only its three parameters are kept, of a TXT record its first TXT_KEPT characters.
  */
-export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'SOA' | 'TLSA' | 'TXT';
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'CNAME' | 'PTR' | 'SOA' | 'TLSA' | 'TXT';
 
-export const TYPE_CODE: Record<RecordType, number> = { A: 1, AAAA: 28, MX: 15, CNAME: 5, SOA: 6, TLSA: 52, TXT: 16 };
+export const TYPE_CODE: Record<RecordType, number> = { A: 1, AAAA: 28, MX: 15, CNAME: 5, PTR: 12, SOA: 6, TLSA: 52, TXT: 16 };
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
@@ -25,6 +25,7 @@ export type DnsRecord =
   | { readonly name: string; readonly type: 'A' | 'AAAA'; readonly ttl: number; readonly address: string }
   | { readonly name: string; readonly type: 'MX'; readonly ttl: number; readonly exchange: string; readonly priority: number }
   | { readonly name: string; readonly type: 'CNAME'; readonly ttl: number; readonly target: string }
+  | { readonly name: string; readonly type: 'PTR'; readonly ttl: number; readonly target: string }
   | { readonly name: string; readonly type: 'SOA'; readonly ttl: number; readonly minimum: number }
   | { readonly name: string; readonly type: 'TLSA'; readonly ttl: number; readonly usage: number; readonly selector: number; readonly matchingType: number }
   | { readonly name: string; readonly type: 'TXT'; readonly ttl: number; readonly text: string };
@@ -269,6 +270,13 @@ function readSection(buf: Buffer, offset: number, count: number, names: NameCach
         if (target.next > at) throw new MalformedResponse('CNAME target runs past its record');
         if (target.name === undefined) throw new MalformedResponse('CNAME target is not a host name');
         if (name !== undefined) records.push({ name, type: 'CNAME', ttl, target: target.name });
+        break;
+      }
+      case TYPE_CODE.PTR: {
+        // A PTR may name anything; one that names no host name cannot pass a forward check: left out.
+        const target = readName(buf, rdata);
+        if (target.next > at) throw new MalformedResponse('PTR name runs past its record');
+        if (name !== undefined && target.name !== undefined) records.push({ name, type: 'PTR', ttl, target: target.name });
         break;
       }
       case TYPE_CODE.SOA: {

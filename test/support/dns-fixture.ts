@@ -11,6 +11,7 @@ export type FixtureRecord =
   | { type: 'A' | 'AAAA'; address: string; ttl?: number }
   | { type: 'MX'; exchange: string; priority: number; ttl?: number }
   | { type: 'CNAME'; target: string; ttl?: number }
+  | { type: 'PTR'; target: string; ttl?: number }
   | { type: 'TXT'; text: string; ttl?: number };
 
 /**
@@ -30,7 +31,7 @@ export interface Zone {
   slowMs?: number;
 }
 
-const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'TXT' | 'TLSA' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME', 16: 'TXT', 52: 'TLSA' };
+const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'PTR' | 'TXT' | 'TLSA' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME', 12: 'PTR', 16: 'TXT', 52: 'TLSA' };
 
 export interface DnsFixture {
   readonly server: DnsServer;
@@ -53,6 +54,8 @@ function toResource(name: string, r: FixtureRecord): Record<string, unknown> {
       return { ...base, type: Packet.TYPE.MX, exchange: r.exchange, priority: r.priority };
     case 'CNAME':
       return { ...base, type: Packet.TYPE.CNAME, domain: r.target };
+    case 'PTR':
+      return { ...base, type: Packet.TYPE.PTR, domain: r.target };
     case 'TXT':
       return { ...base, type: Packet.TYPE.TXT, data: r.text };
   }
