@@ -39,6 +39,7 @@ export function engineSettings(config: Config): EngineSettings {
     secureDomains: config.maps.some((m) => m.nexthop === 'literal') ? config.secureDomains : 'force',
     dnssec: config.dnssec === 'trust-ad',
     sharedReadBudgetMs: config.sharedReadBudget,
+    strictReceivers: buildDomainSet(config.strictReceivers, 'strict_receivers'),
   };
 }
 

@@ -19,10 +19,14 @@ import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
 import { preflight, systemProblems } from './preflight.js';
 import { openSharedTier } from '../shared/open-shared-tier.js';
+import { SenderIdentity, describeIdentity } from '../identity/sender-identity.js';
+import { discoverIpv6Source } from '../identity/source-address.js';
 import type { DomainSet } from '../engine/overrides.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
 const LOCALITY_REFRESH_MS = 60_000;
+/** Longest wait at start for the first check of our IPv6 identity. */
+const IDENTITY_WAIT_MS = 2000;
 
 export interface DaemonInput {
   readonly flags: RawValues;
@@ -55,6 +59,11 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const shared = openSharedTier(config, log);
   engine.useShared(shared);
   prober.useShared(shared, config.sharedReadBudget);
+  // Our IPv6 sending identity, for sender-ipv6-unready: checked before listening (for at most
+  // IDENTITY_WAIT_MS: a dead resolver must not hold the start), then on a timer and on every reload.
+  const identity = new SenderIdentity({ configured: () => config.ipv6Source, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
+  const checkIdentity = (): Promise<unknown> => (config.triggers.includes('sender-ipv6-unready') ? identity.check() : Promise.resolve());
+  await Promise.race([checkIdentity(), new Promise((resolve) => setTimeout(resolve, IDENTITY_WAIT_MS).unref())]);
   let localDomains: DomainSet = assembled.localDomains;
   const refreshLocality = (): void => {
     const locality = currentLocality(config, localDomains);
@@ -82,6 +91,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
       freshness: () => ({ stale: engine.counters.staleAnswers, refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped } }),
       shared: shared && (() => ({ ...shared.counters, up: shared.up })),
+      identity: () => identity.current,
     });
   }
 
@@ -106,7 +116,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     await fail(err);
   }
   let serving = true;
-  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, decisions: () => engine.forcedDecisions() });
+  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: () => (config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []), decisions: () => engine.forcedDecisions() });
   let httpBound: string | undefined;
   if (ops) {
     const endpoint = parseHttpListen(config.http) as HttpEndpoint;
@@ -152,6 +162,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     prober.useShared(shared, config.sharedReadBudget);
     localDomains = nextLocalDomains;
     refreshLocality();
+    void checkIdentity();
     log.level = config.logLevel;
     const appliedKeys = applied.map(fileKey);
     const restartKeys = needRestart.map(fileKey);
@@ -177,6 +188,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       stopping = true;
       serving = false;
       clearInterval(localityTimer);
+      identity.stop();
       void notifySystemd('STOPPING=1', log);
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
       logging.flush();

@@ -39,6 +39,7 @@ export async function preflight(config: Config, options: PreflightOptions = {}):
   attempt(() => buildDomainSet(config.never, 'never'));
   attempt(() => buildDomainSet(config.forceIpv4, 'force_ipv4'));
   attempt(() => buildDomainSet(config.localDomains, 'local_domains'));
+  attempt(() => buildDomainSet(config.strictReceivers, 'strict_receivers'));
   return [...problems, ...(await systemProblems(config, options))];
 }
 

@@ -102,8 +102,10 @@ function cacheLine(e: Explanation): string | undefined {
   }
 }
 
-export function renderTrail(e: Explanation, maps: readonly MapDefinition[], policy: AnswerPolicy, deadlineMs: number): string {
+/** `identity`: our IPv6 sending identity in lines (describeIdentity), when sender-ipv6-unready is on. */
+export function renderTrail(e: Explanation, maps: readonly MapDefinition[], policy: AnswerPolicy, deadlineMs: number, identity: readonly string[] = []): string {
   const out: string[] = [`domain      ${e.domain}`];
+  for (const line of identity) out.push(`sender      ${line.replace(/^sender-ipv6:? /, '')}`);
   if (e.override) out.push(`override    ${e.override === 'never' ? 'never (no DNS asked)' : 'force_ipv4'}`);
   const mx = e.mx;
   if (mx) {

@@ -12,6 +12,8 @@ import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderTrail } from './lookup-report.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
+import { IdentityState, SenderIdentity, describeIdentity } from '../identity/sender-identity.js';
+import { discoverIpv6Source } from '../identity/source-address.js';
 
 export const lookupCommand: CommandModule = {
   command: 'lookup <domain>',
@@ -32,7 +34,14 @@ export const lookupCommand: CommandModule = {
       process.exitCode = 1;
       return;
     }
-    const { engine } = assembleEngine(config, log);
+    const { engine, dns } = assembleEngine(config, log);
+    // Our IPv6 identity, checked once as serve checks it, so sender-ipv6-unready decides here as there.
+    let identity: IdentityState | undefined;
+    if (config.triggers.includes('sender-ipv6-unready')) {
+      const checker = new SenderIdentity({ configured: () => config.ipv6Source, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
+      identity = await checker.check();
+      checker.stop();
+    }
     // serve's cache as its snapshot last kept it: a fresh or stale decision there is what serve answers.
     if (config.cacheSnapshot !== '') await new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log).load();
     const evaluation = await engine.explain(key.domain);
@@ -40,9 +49,9 @@ export const lookupCommand: CommandModule = {
     const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.answered, m, policy)]));
     if (argv.json) {
       const intended = Object.fromEntries(config.maps.map((m) => [m.name, intendedReply(evaluation.answered, m, policy)]));
-      process.stdout.write(`${JSON.stringify({ ...evaluation, answers, intended }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...evaluation, answers, intended, ...(identity ? { identity } : {}) }, null, 2)}\n`);
     } else {
-      process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline));
+      process.stdout.write(renderTrail(evaluation, config.maps, policy, config.deadline, identity ? describeIdentity(identity) : []));
     }
     await logging.close();
     process.exitCode = lookupExitCode(Object.values(answers).map((r) => r.status));

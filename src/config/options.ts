@@ -3,6 +3,7 @@
  * come from here, as do the README's option table and `check-config`'s output. Hard protocol limits that are
  * not tunable live in ../limits.ts.
  */
+import { isIP } from 'node:net';
 import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import { EndpointError } from '../errors.js';
 import { MapDefinition, mapDefinitions } from './map-definitions.js';
@@ -85,6 +86,16 @@ const ownAddress: ValueKind<string> = {
     const parsed = typeof value === 'string' ? parseAddressItem(value) : { problem: `${describe(value)} is not an IP address` };
     if ('problem' in parsed) throw new ValueProblem(`has ${parsed.problem}`);
     return (value as string).trim();
+  },
+  show: String,
+};
+
+/** An IPv6 address this host sends mail from (ipv6_source). */
+const sourceAddress: ValueKind<string> = {
+  syntax: 'IPv6 address',
+  parse(value) {
+    if (typeof value !== 'string' || isIP(value.trim()) !== 6) throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
+    return value.trim();
   },
   show: String,
 };
@@ -224,7 +235,8 @@ export const OPTIONS = {
     kind: listOf(oneOf(ALL_TRIGGERS)),
     default: ALL_TRIGGERS,
     unit: '-',
-    describe: 'Triggers that force IPv4: cname-mx (an MX host is an alias), no-aaaa, aaaa-error (AAAA lookup fails while A works), ipv6-unreachable (no IPv6 SMTP answer).',
+    describe:
+      'Triggers that force IPv4: cname-mx (an MX host is an alias), no-aaaa, aaaa-error (AAAA lookup fails while A works), ipv6-unreachable (no IPv6 SMTP answer), sender-ipv6-unready (our IPv6 source has no PTR matching forward, and the MX hosts are strict_receivers).',
     reloadable: true,
   }),
   probe: option({
@@ -439,6 +451,22 @@ export const OPTIONS = {
     unit: '-',
     describe:
       "Addresses or prefixes that are this host's besides those of its interfaces (NAT, anycast, proxies). A domain whose MX hosts resolve to one of this host's addresses is answered NOTFOUND (reason local), never routed to ourselves.",
+    reloadable: true,
+  }),
+  ipv6Source: option({
+    kind: listOf(sourceAddress),
+    default: [] as readonly string[],
+    unit: '-',
+    describe:
+      "IPv6 addresses this host's MTAs send mail from (several for several MTA instances), checked for a PTR record whose name resolves back to the address. Empty: the kernel's source address for a global destination, found without sending anything; none (no global IPv6) leaves sender-ipv6-unready inert.",
+    reloadable: true,
+  }),
+  strictReceivers: option({
+    kind: listOf(domainPattern),
+    default: ['.google.com', '.googlemail.com', '.freenet.de'] as readonly string[],
+    unit: '-',
+    describe:
+      'MX host names of receivers that reject IPv6 mail from a sender without matching reverse DNS (sender-ipv6-unready): name, .suffix, or /path/file of them (mx4map learn writes one). Default: Google (Gmail and Workspace) and freenet.de.',
     reloadable: true,
   }),
   http: option({

@@ -101,7 +101,10 @@ export function ruleFingerprint(
 ): string {
   // Whether transport security was looked up, and with which DNSSEC trust, is part of every forced decision.
   const checks = settings.secureDomains === 'force' ? 'off' : settings.dnssec ? 'dnssec' : 'sts';
-  return `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts};secure=${checks}`;
+  const base = `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts};secure=${checks}`;
+  // Whether our IPv6 identity fails, and who rejects it, decide sender-ipv6-unready: part of the rule then.
+  if (!settings.triggers.has('sender-ipv6-unready')) return base;
+  return `${base};strict=${settings.strictReceivers?.fingerprint ?? ''};unready=${settings.senderUnready === true}`;
 }
 
 function forcedByOverride(decision: Decision): boolean {
@@ -194,6 +197,11 @@ export class Engine implements Decider {
    * domain's override; its lifetime cut to new bounds). Lookups in flight are asked again when they finish.
    */
   reconfigure(settings: EngineSettings, overrides: Overrides): Reconfigured {
+    // The identity check's verdict is this engine's state, not configuration: it outlives a reload.
+    return this.apply({ ...settings, senderUnready: this.settings.senderUnready }, overrides);
+  }
+
+  private apply(settings: EngineSettings, overrides: Overrides): Reconfigured {
     const before = this.settings;
     const changed: Reconfigured = {
       rule: ruleFingerprint(before) !== ruleFingerprint(settings),
@@ -219,6 +227,16 @@ export class Engine implements Decider {
     this.locality = locality;
     if (changed) this.localityChanged = ++this.generation;
     return changed;
+  }
+
+  /**
+   * Applies the verdict on this host's IPv6 sending identity (sender-ipv6-unready). A change is a change of
+   * the rule: cached decisions that depend on it are decided again on their next hit.
+   */
+  setSenderUnready(unready: boolean): boolean {
+    if ((this.settings.senderUnready === true) === unready) return false;
+    this.apply({ ...this.settings, senderUnready: unready }, this.overrides);
+    return true;
   }
 
   /** Puts the fleet's shared cache behind the local one (serve with `shared_cache`). */

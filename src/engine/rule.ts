@@ -10,6 +10,10 @@ export interface RuleSettings {
   readonly triggers: ReadonlySet<Trigger>;
   /** Whether present AAAA records are probed; without probes they count as working. */
   readonly probe: boolean;
+  /** MX host names (or suffixes) of receivers that reject IPv6 senders without matching reverse DNS. */
+  readonly strictReceivers?: { has(name: string): boolean; readonly fingerprint: string };
+  /** This host's IPv6 sending identity fails the reverse-DNS check (see identity/): set while it does. */
+  readonly senderUnready?: boolean;
 }
 
 export interface Outcome {
@@ -36,7 +40,15 @@ export function dnsTriggers(host: HostFacts, settings: RuleSettings): Trigger[] 
   if (on('cname-mx') && host.aliases.length > 0) fired.push('cname-mx');
   if (on('no-aaaa') && (host.aaaa.kind === 'nodata' || host.aaaa.kind === 'nxdomain') && host.a.kind === 'records') fired.push('no-aaaa');
   if (on('aaaa-error') && host.aaaa.kind === 'failure' && host.a.kind === 'records') fired.push('aaaa-error');
+  // Only a host reached over IPv6 (it has AAAA) sees our IPv6 identity; one without A cannot be helped.
+  if (on('sender-ipv6-unready') && settings.senderUnready && host.aaaa.kind === 'records' && host.a.kind === 'records' && isStrictReceiver(host, settings)) fired.push('sender-ipv6-unready');
   return fired;
+}
+
+/** Whether a host is a strict receiver's, by its name or the name its CNAME chain ends at. */
+function isStrictReceiver(host: HostFacts, settings: RuleSettings): boolean {
+  const strict = settings.strictReceivers;
+  return strict !== undefined && (strict.has(host.name) || strict.has(host.canonical));
 }
 
 /** Whether probes can change the outcome: only when nothing else has decided it already. */

@@ -43,6 +43,8 @@ export function httpBaseUrl(value: string): string {
 export interface OpsSources {
   readonly metrics: Metrics;
   readonly healthy: () => boolean;
+  /** Lines after the status in /healthz: what an operator should know (our IPv6 identity). */
+  readonly details?: () => readonly string[];
   readonly decisions: () => ExportedDecision[];
 }
 
@@ -88,7 +90,9 @@ export class OpsServer {
         case '/metrics':
           return send(res, 200, this.sources.metrics.registry.contentType, await this.sources.metrics.registry.metrics());
         case '/healthz':
-          return this.sources.healthy() ? send(res, 200, 'text/plain', 'ok\n') : send(res, 503, 'text/plain', 'not serving\n');
+          // Details (our IPv6 identity) inform; they never make the service unhealthy.
+          const healthy = this.sources.healthy();
+          return send(res, healthy ? 200 : 503, 'text/plain', `${[healthy ? 'ok' : 'not serving', ...(this.sources.details?.() ?? [])].join('\n')}\n`);
         case '/decisions':
           return send(res, 200, 'application/json', `${JSON.stringify(this.sources.decisions())}\n`);
         default:

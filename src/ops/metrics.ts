@@ -4,6 +4,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SharedCounters } from '../shared/shared-tier.js';
+import { IdentityState } from '../identity/sender-identity.js';
+import { IDENTITY_VERDICTS } from '../identity/identity-check.js';
 
 export interface CacheFigures {
   readonly hits: number;
@@ -32,6 +34,8 @@ export interface MetricSources {
   readonly budgetRefused: () => { dns: number; probes: number };
   /** Answers from stale decisions by cause, and refreshes ahead of expiry started and skipped. */
   readonly freshness: () => { readonly stale: Readonly<Record<string, number>>; readonly refreshes: { started: number; skipped: number } };
+  /** Our IPv6 sending identity (sender-ipv6-unready). */
+  readonly identity?: () => IdentityState;
   /** The fleet's shared cache, when configured. */
   readonly shared?: () => SharedCounters & { readonly up: boolean };
 }
@@ -118,6 +122,27 @@ export class Metrics {
         registers,
         collect() {
           this.set(shared().up ? 1 : 0);
+        },
+      });
+    }
+    const identity = sources.identity;
+    if (identity) {
+      new Gauge({
+        name: 'mx4map_sender_ipv6_identity',
+        help: 'Reverse-DNS check of each IPv6 source address: 1 on its current verdict (pass, no-ptr, no-forward, forward-mismatch, unknown)',
+        labelNames: ['address', 'verdict'],
+        registers,
+        collect() {
+          this.reset();
+          for (const c of identity().checks) for (const verdict of IDENTITY_VERDICTS) this.set({ address: c.address, verdict }, c.verdict === verdict ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'mx4map_sender_ipv6_unready',
+        help: 'Whether sender-ipv6-unready is active: some IPv6 source fails the reverse-DNS check (1) or none does (0)',
+        registers,
+        collect() {
+          this.set(identity().unready ? 1 : 0);
         },
       });
     }

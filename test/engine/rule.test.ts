@@ -1,6 +1,7 @@
 import { decide, dnsTriggers, probeTrigger, probesNeeded, routesFor, RuleSettings } from '../../src/engine/rule';
 import { AddressFacts, HostFacts, HostReport, MxFacts } from '../../src/engine/facts';
 import { ALL_TRIGGERS } from '../../src/config/options';
+import { buildDomainSet } from '../../src/engine/overrides';
 
 const on: RuleSettings = { triggers: new Set(ALL_TRIGGERS), probe: true };
 const v4 = (...addresses: string[]): AddressFacts => ({ kind: 'records', addresses, ttl: 300 });
@@ -23,6 +24,25 @@ describe('dnsTriggers', () => {
   test('AAAA failure without A fires nothing (nothing to route to)', () => expect(dnsTriggers(host('m', nodata, fail), on)).toEqual([]));
   test('a proper host with AAAA fires nothing from DNS', () => expect(dnsTriggers(host('m', v4('192.0.2.1'), v4('2001:db8::1')), on)).toEqual([]));
   test('switched-off triggers never fire', () => expect(dnsTriggers(host('m', v4('192.0.2.1'), nodata, ['m']), { ...on, triggers: new Set() })).toEqual([]));
+});
+
+describe('sender-ipv6-unready', () => {
+  const strict = buildDomainSet(['.google.com'], 'strict_receivers');
+  const unready: RuleSettings = { ...on, strictReceivers: strict, senderUnready: true };
+  const google = host('aspmx.l.google.com', v4('192.0.2.1'), v4('2001:db8::1'));
+  test('fires for a strict receiver\'s host while our identity fails', () => expect(dnsTriggers(google, unready)).toEqual(['sender-ipv6-unready']));
+  test('never while our identity passes', () => expect(dnsTriggers(google, { ...unready, senderUnready: false })).toEqual([]));
+  test('never for a host that is no strict receiver\'s', () => expect(dnsTriggers(host('mx.example.net', v4('192.0.2.1'), v4('2001:db8::1')), unready)).toEqual([]));
+  test('a host whose CNAME chain ends at a strict receiver counts (by its canonical name)', () => {
+    const alias: HostFacts = { ...host('mx.customer.example', v4('192.0.2.1'), v4('2001:db8::1'), ['mx.customer.example']), canonical: 'aspmx.l.google.com' };
+    expect(dnsTriggers(alias, unready)).toEqual(['cname-mx', 'sender-ipv6-unready']);
+  });
+  test('not for a host without AAAA (reached over IPv4 anyway) nor one without A (nothing to route to)', () => {
+    expect(dnsTriggers(host('aspmx.l.google.com', v4('192.0.2.1'), nodata), unready)).toEqual(['no-aaaa']);
+    expect(dnsTriggers(host('aspmx.l.google.com', nodata, v4('2001:db8::1')), unready)).toEqual([]);
+  });
+  test('switched off in triggers: never', () => expect(dnsTriggers(google, { ...unready, triggers: new Set(['cname-mx']) })).toEqual([]));
+  test('fired from DNS, it makes probes unneeded', () => expect(probesNeeded([google], false, unready)).toBe(false));
 });
 
 describe('probes', () => {
