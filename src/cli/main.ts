@@ -10,6 +10,7 @@ import { checkConfigCommand } from './check-config.js';
 import { lookupCommand } from './lookup.js';
 import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
+import { learnCommand } from './learn.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 import { VERSION } from '../version.js';
 
@@ -24,7 +25,7 @@ export function usageError(message: string): never {
   process.exit(2);
 }
 
-const COMMANDS = ['serve', 'query', 'lookup', 'replay', 'export', 'check-config'] as const;
+const COMMANDS = ['serve', 'query', 'lookup', 'replay', 'export', 'learn', 'check-config'] as const;
 const SWITCHES = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].kind as { isSwitch?: boolean }).isSwitch).map(flagName));
 const TRUE = ['true', 'yes', 'on', '1'];
 const FALSE = ['false', 'no', 'off', '0'];
@@ -64,8 +65,9 @@ export async function main(input: string[]): Promise<void> {
       .command(lookupCommand)
       .command(replayCommand)
       .command(exportCommand)
+      .command(learnCommand)
       .command(checkConfigCommand)
-      .demandCommand(1, 'name a command: serve, query, lookup, replay, export or check-config')
+      .demandCommand(1, 'name a command: serve, query, lookup, replay, export, learn or check-config')
       .strict()
       .env(false)
       .parserConfiguration({ 'camel-case-expansion': false })
