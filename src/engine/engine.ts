@@ -451,8 +451,9 @@ export class Engine implements Decider {
 
   /**
    * The fleet's fresh decision for `domain`, read within the shared read budget (never past the deadline);
-   * undefined when there is none fresher than `minFreshMs`, when this instance's own policy decides the
-   * domain (an override, this host), or when the decision would route to this host.
+   * `stale` when the fleet holds it only past its fresh life (for stale answers); undefined when it has
+   * none, none fresher than `minFreshMs`, when this instance's own policy decides the domain (an override,
+   * this host), or when the decision would route to this host.
    */
   private async fromShared(tier: SharedTier, domain: string, minFreshMs: number): Promise<{ fresh?: Evaluation; stale?: SharedDecision } | undefined> {
     const override = matchOverride(this.overrides, domain);

@@ -97,7 +97,7 @@ describe('mx4map check-config', () => {
     const noValue = runCli(['check-config', '--listen']);
     expect([noValue.status, noValue.stderr]).toEqual([2, 'mx4map: --listen needs a value (see mx4map check-config --help)\n']);
     const unknown = runCli(['frobnicate']);
-    expect([unknown.status, unknown.stderr]).toEqual([2, 'mx4map: unknown command "frobnicate": use serve, query, lookup, replay, export, check-config (see mx4map --help)\n']);
+    expect([unknown.status, unknown.stderr]).toEqual([2, 'mx4map: unknown command "frobnicate": use serve, query, lookup, replay, export, learn, check-config (see mx4map --help)\n']);
     // The reader closes its end at once (node takes longer to start): every write meets EPIPE.
     const piped = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check-config | (exec 0<&-; sleep 1)`], { encoding: 'utf8', env: cleanEnv() });
     expect([piped.status, piped.stderr]).toEqual([0, '']);
