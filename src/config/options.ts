@@ -359,7 +359,7 @@ export const OPTIONS = {
     default: '',
     unit: '-',
     describe:
-      'Redis or Valkey shared by a fleet of mx4map instances (redis://host:6379/0, rediss://…, unix:/path?db=0): local misses read decisions and probe verdicts there first, fresh ones are written back, and one instance probes an address for all. Redis down or slow costs at most shared_read_budget per miss: answers then come from local caches and DNS. Empty = off.',
+      'Redis or Valkey shared by a fleet of mx4map instances (redis://host:6379/0, rediss://…, unix:/path?db=0, redis-sentinel://host:26379,…/master/0): local misses read decisions, MX host facts and probe verdicts there first, fresh ones are written back, and one instance probes an address for all. Redis down or slow costs at most shared_read_budget per miss: answers then come from local caches and DNS. Empty = off.',
     reloadable: false,
   }),
   sharedCachePasswordFile: option({

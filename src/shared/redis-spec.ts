@@ -1,7 +1,8 @@
 /**
- * Where the shared cache lives: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS), or
- * `unix:/path/to/redis.sock[?db=N]`. Pure. A password in the text is never shown (check-config, logs):
- * prefer `shared_cache_password_file`.
+ * Where the shared cache lives: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS),
+ * `unix:/path/to/redis.sock[?db=N]`, or `redis-sentinel://[user:password@]host[:port][,host[:port]…]/master[/db]`
+ * (the master a Sentinel group names; the password is the master's, sentinels are asked without one).
+ * Pure. A password in the text is never shown (check-config, logs): prefer `shared_cache_password_file`.
  */
 import { ValueKind, ValueProblem, describe } from '../config/values.js';
 
@@ -13,6 +14,20 @@ export interface RedisSpec {
   readonly db: number;
   readonly username?: string;
   readonly password?: string;
+  /** With redis-sentinel://: the sentinels to ask, and the master group they are asked about. */
+  readonly sentinels?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly masterName?: string;
+}
+
+const SENTINEL_PORT = 26379;
+const SENTINEL = /^redis-sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/@]+)\/([A-Za-z0-9._-]+)(?:\/([^/]*))?$/;
+
+/** One `host[:port]` or `[v6]:port` of a sentinel list. */
+function sentinelAddress(item: string, text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(item.trim());
+  const port = m?.[3] === undefined ? SENTINEL_PORT : Number(m[3]);
+  if (!m || port < 1 || port > 65535) throw new ValueProblem(`"${hidePassword(text)}": "${item}" is not a sentinel host[:port]`);
+  return { host: m[1] ?? m[2], port };
 }
 
 const MAX_DB = 15;
@@ -29,13 +44,25 @@ export function parseRedisSpec(text: string): RedisSpec {
     if (!path.startsWith('/')) throw new ValueProblem(`"${text}": a UNIX socket needs an absolute path (unix:/run/redis/redis.sock)`);
     return { tls: false, path, db: database(new URLSearchParams(query).get('db')) };
   }
+  if (text.startsWith('redis-sentinel:')) {
+    const m = SENTINEL.exec(text);
+    if (!m) throw new ValueProblem(`"${hidePassword(text)}" is not redis-sentinel://host:port[,host:port…]/master[/db]`);
+    return {
+      tls: false,
+      sentinels: m[3].split(',').map((item) => sentinelAddress(item, text)),
+      masterName: m[4],
+      db: database(m[5] ?? null),
+      ...(m[1] ? { username: decodeURIComponent(m[1]) } : {}),
+      ...(m[2] ? { password: decodeURIComponent(m[2]) } : {}),
+    };
+  }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ValueProblem(`"${hidePassword(text)}" is not redis://host:port/db, rediss://host:port/db or unix:/path`);
+    throw new ValueProblem(`"${hidePassword(text)}" is not redis://host:port/db, rediss://host:port/db, redis-sentinel://host:port/master or unix:/path`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ValueProblem(`"${hidePassword(text)}": use redis://, rediss:// or unix:`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ValueProblem(`"${hidePassword(text)}": use redis://, rediss://, redis-sentinel:// or unix:`);
   if (url.hostname === '') throw new ValueProblem(`"${hidePassword(text)}" names no host`);
   return {
     tls: url.protocol === 'rediss:',
@@ -54,7 +81,7 @@ export function hidePassword(text: string): string {
 
 /** The `shared_cache` option: empty (off) or a spec. */
 export const redisSpecText: ValueKind<string> = {
-  syntax: 'redis://host:port/db, rediss://…, unix:/path',
+  syntax: 'redis://host:port/db, rediss://…, redis-sentinel://host:port,…/master/db, unix:/path',
   parse(value) {
     if (typeof value !== 'string') throw new ValueProblem(`must be text, got ${describe(value)}`);
     if (value !== '') parseRedisSpec(value);

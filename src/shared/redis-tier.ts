@@ -52,8 +52,15 @@ export class RedisTier implements SharedTier {
     private readonly log: Logger,
   ) {
     const { spec } = options;
+    const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.min(attempt, 6), MAX_BACKOFF_MS);
+    const where = spec.sentinels
+      ? // ioredis asks the sentinels for the master, and (failoverDetector) follows +switch-master at once.
+        { sentinels: spec.sentinels.map((s) => ({ ...s })), name: spec.masterName, sentinelRetryStrategy: backoff, sentinelCommandTimeout: options.commandTimeoutMs, failoverDetector: true }
+      : spec.path
+        ? { path: spec.path }
+        : { host: spec.host, port: spec.port };
     this.client = new Redis({
-      ...(spec.path ? { path: spec.path } : { host: spec.host, port: spec.port }),
+      ...where,
       db: spec.db,
       ...(spec.username ? { username: spec.username } : {}),
       ...((options.password ?? spec.password) ? { password: options.password ?? spec.password } : {}),
@@ -62,7 +69,7 @@ export class RedisTier implements SharedTier {
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs,
       connectTimeout: Math.max(1000, options.commandTimeoutMs),
-      retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 6), MAX_BACKOFF_MS),
+      retryStrategy: backoff,
       // A Redis that answers MOVED or READONLY is no cache of ours: fail, do not follow.
       reconnectOnError: () => false,
       lazyConnect: false,

@@ -7,7 +7,7 @@ import { decisionKey, hostKey, probeKey } from '../../src/shared/shared-entries'
 import { HostFacts } from '../../src/engine/facts';
 import { Decision } from '../../src/engine/decision';
 import { describeRequiring } from '../support/requires';
-import { RedisFixture, redisMissing, startRedis } from '../support/redis';
+import { RedisFixture, SentinelFixture, redisMissing, startRedis, startSentinelGroup } from '../support/redis';
 import { until } from '../support/until';
 import { LogSink, logSink } from '../support/log-sink';
 
@@ -215,4 +215,44 @@ describe('a Redis address that does not behave like Redis', () => {
       await liar.close();
     }
   }, 20_000);
+});
+
+describeRequiring(redisMissing(), 'shared cache tests')('through Redis Sentinel (redis-sentinel://)', () => {
+  let group: SentinelFixture;
+  beforeAll(async () => {
+    group = await startSentinelGroup();
+  }, 30_000);
+  afterAll(() => group.close());
+
+  test('the tier finds the master through the sentinel, and follows it when Sentinel fails over', async () => {
+    const sink = logSink('info');
+    const tier = new RedisTier({ spec: parseRedisSpec(group.spec), commandTimeoutMs: 1000, shown: group.spec }, sink.log);
+    try {
+      await until(() => tier.up, 10_000, 'the tier to connect through the sentinel');
+      const before = await group.masterPort();
+      tier.writeDecision('r', 'before.example', forced, 60_000, 0);
+      await until(() => tier.counters.writes.ok === 1, 2000, 'the first write');
+      expect(await group.clientTo(before).exists(decisionKey('r', 'before.example'))).toBe(1);
+      // Replication is asynchronous: the failover is started once the replica has the key.
+      const replica = group.clientTo(group.ports.find((p) => p !== before) ?? 0);
+      await until(async () => (await replica.exists(decisionKey('r', 'before.example'))) === 1, 5000, 'the replica to have the key');
+
+      await group.sentinel.call('SENTINEL', 'failover', 'mx4map');
+      await until(async () => (await group.masterPort()) !== before, 20_000, 'Sentinel to name a new master');
+      const after = await group.masterPort();
+      // Writes go on reaching whichever server is master now: the tier followed the switch.
+      await until(
+        async () => {
+          tier.writeDecision('r', 'after.example', forced, 60_000, 0);
+          return (await group.clientTo(after).exists(decisionKey('r', 'after.example'))) === 1;
+        },
+        20_000,
+        'a write to reach the new master',
+      );
+      expect(await tier.readDecision('r', 'before.example', 500)).toMatchObject({ decision: forced });
+      expect(sink.events('shared-cache-down').length).toBeLessThanOrEqual(1);
+    } finally {
+      await tier.close();
+    }
+  }, 60_000);
 });
