@@ -44,7 +44,6 @@ export class RedisTier implements SharedTier {
   private state: 'starting' | 'up' | 'down' = 'starting';
   private health: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly startWatch: NodeJS.Timeout;
   private readonly shown: string;
 
   constructor(
@@ -82,12 +81,6 @@ export class RedisTier implements SharedTier {
       if (this.state === 'up') this.failed(new Error('connection closed'));
     });
     this.shown = options.shown;
-    // A Redis that accepts the connection and never answers (black-holed, stopped) keeps ioredis connecting
-    // without an error: after the connect timeout that is a tier down, said once like any other failure.
-    const connectTimeoutMs = Math.max(1000, options.commandTimeoutMs);
-    this.startWatch = setTimeout(() => {
-      if (this.state === 'starting') this.failed(new Error(`no answer within ${connectTimeoutMs} ms of connecting`));
-    }, connectTimeoutMs).unref();
   }
 
   get up(): boolean {
@@ -241,7 +234,6 @@ export class RedisTier implements SharedTier {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.health);
-    clearTimeout(this.startWatch);
     this.client.disconnect(false);
   }
 }
