@@ -62,7 +62,11 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   // Our IPv6 sending identity, for sender-ipv6-unready: checked before listening (for at most
   // IDENTITY_WAIT_MS: a dead resolver must not hold the start), then on a timer and on every reload.
   const identity = new SenderIdentity({ configured: () => config.ipv6Source, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
-  const checkIdentity = (): Promise<unknown> => (config.triggers.includes('sender-ipv6-unready') ? identity.check() : Promise.resolve());
+  const checkIdentity = (): Promise<unknown> => {
+    if (config.triggers.includes('sender-ipv6-unready')) return identity.check();
+    identity.stop();
+    return Promise.resolve();
+  };
   await Promise.race([checkIdentity(), new Promise((resolve) => setTimeout(resolve, IDENTITY_WAIT_MS).unref())]);
   let localDomains: DomainSet = assembled.localDomains;
   const refreshLocality = (): void => {

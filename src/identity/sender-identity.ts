@@ -68,8 +68,9 @@ export class SenderIdentity {
     return this.state;
   }
 
-  /** Checks now (joined when a check is running) and schedules the next one. */
+  /** Checks now (joined when a check is running) and schedules the next one; undoes stop(). */
   check(): Promise<IdentityState> {
+    this.stopped = false;
     this.running ??= this.run().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -107,6 +108,7 @@ export class SenderIdentity {
     }
   }
 
+  /** No more checks until check() is called again (the trigger switched off, or shutting down). */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
