@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { patternFor, rejectionIn, summarise, unwrapped } from '../../src/learn/bounce-lines';
 import { runCliAsync } from '../support/cli';
 
-const LOG = join(__dirname, '..', 'fixtures', 'ipv6-ptr-rejections.log');
+const LOG = join(__dirname, '..', 'fixtures', 'ipv6-ptr-rejections.maillog');
 const lines = readFileSync(LOG, 'utf8').trim().split('\n');
 const line = (needle: string): string => lines.find((l) => l.includes(needle)) ?? '';
 
