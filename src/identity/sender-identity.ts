@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { DnsClient } from '../dns/client.js';
 import { IdentityCheck, IdentityVerdict, checkIdentity, failsIdentity } from './identity-check.js';
+import { coalesced } from '../app/coalesced.js';
 
 export interface IdentityState {
   /** The source addresses checked; empty when none is configured and none was found. */
@@ -56,7 +57,6 @@ export interface SenderIdentityOptions {
 export class SenderIdentity {
   private state: IdentityState = NO_IDENTITY;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<IdentityState> | undefined;
   private stopped = false;
 
   constructor(
@@ -68,14 +68,21 @@ export class SenderIdentity {
     return this.state;
   }
 
-  /** Checks now (joined when a check is running) and schedules the next one; undoes stop(). */
-  check(): Promise<IdentityState> {
+  /**
+   * Checks now and schedules the next check; undoes stop(). A call while a check runs is folded into one
+   * more check after it (a reload may have changed ipv6_source meanwhile).
+   */
+  async check(): Promise<IdentityState> {
     this.stopped = false;
-    this.running ??= this.run().finally(() => (this.running = undefined));
-    return this.running;
+    await this.checkOnce();
+    return this.state;
   }
 
-  private async run(): Promise<IdentityState> {
+  private readonly checkOnce = coalesced(async () => {
+    await this.run();
+  });
+
+  private async run(): Promise<void> {
     const configured = this.options.configured();
     const found = configured.length > 0 ? undefined : await this.options.discover();
     const sources = configured.length > 0 ? [...configured] : found ? [found] : [];
@@ -86,7 +93,6 @@ export class SenderIdentity {
     this.report(before, next);
     this.options.onChange(next);
     this.schedule();
-    return next;
   }
 
   private schedule(): void {

@@ -58,3 +58,17 @@ test('nothing configured: the discovered source is checked; none discovered: no 
   expect(none.dns.asked).toEqual([]);
   none.identity.stop();
 });
+
+test('a check asked for while one runs is run again after it, with the configuration as it is then', async () => {
+  const configured = ['2001:db8::30'];
+  const dns = stubDns({});
+  const identity = new SenderIdentity({ configured: () => configured, discover: async () => undefined, dns, onChange: () => undefined }, logSink('silent').log);
+  dns.hold(reverseName('2001:db8::30'));
+  const first = identity.check();
+  configured.splice(0, 1, SOURCE); // a reload changes ipv6_source while the first check waits on DNS
+  const second = identity.check();
+  dns.release(reverseName('2001:db8::30'));
+  await Promise.all([first, second]);
+  expect(identity.current.sources).toEqual([SOURCE]);
+  identity.stop();
+});
