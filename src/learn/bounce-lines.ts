@@ -76,11 +76,14 @@ export interface HostSummary {
 
 /**
  * The pattern for a rejecting host: its parent as a `.suffix` (the provider's sibling MX hosts, e.g.
- * gmail-smtp-in.l.google.com → .l.google.com), or the host itself when its parent is a bare TLD-level name.
+ * gmail-smtp-in.l.google.com → .l.google.com, mx.freenet.de → .freenet.de), or the host itself when the
+ * parent could be a registry's suffix (co.uk, com.au: two labels, the first of three letters or fewer),
+ * which would make every MX host below it a strict receiver.
  */
 export function patternFor(host: string): string {
-  const labels = host.split('.');
-  return labels.length >= 3 ? `.${labels.slice(1).join('.')}` : host;
+  const parent = host.split('.').slice(1);
+  if (parent.length >= 3 || (parent.length === 2 && parent[0].length > 3)) return `.${parent.join('.')}`;
+  return host;
 }
 
 export function summarise(rejections: Iterable<Rejection>): HostSummary[] {

@@ -49,7 +49,12 @@ describe('summary and patterns', () => {
     ]);
     expect(hosts[0].domains).toEqual([['gmail.com', 3]]);
   });
-  test('a two-label host is its own pattern', () => expect(patternFor('example.com')).toBe('example.com'));
+  test('a host whose parent could be a registry suffix is its own pattern (never .co.uk)', () => {
+    expect(patternFor('example.com')).toBe('example.com');
+    expect(patternFor('mx.co.uk')).toBe('mx.co.uk');
+    expect(patternFor('mx.gmx.net')).toBe('mx.gmx.net');
+    expect(patternFor('mx1.provider.co.uk')).toBe('.provider.co.uk');
+  });
 });
 
 describe('the learn command', () => {
