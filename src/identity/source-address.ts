@@ -19,7 +19,11 @@ function isGlobalUnicast(address: string): boolean {
 export function discoverIpv6Source(): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket({ type: 'udp6' });
+    let finished = false;
+    // Settles once: an error may follow the connect callback, and closing twice throws.
     const done = (address: string | undefined): void => {
+      if (finished) return;
+      finished = true;
       socket.close();
       resolve(address);
     };
