@@ -14,6 +14,7 @@ import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decisi
 import { isPatternFile, normalisePattern } from '../engine/overrides.js';
 import { redisSpecText } from '../shared/redis-spec.js';
 import { parseAddressItem } from '../engine/locality.js';
+import { isSpecialAddress } from '../engine/special-address.js';
 import { parseHttpListen } from '../ops/http.js';
 
 export interface OptionSpec<T> {
@@ -94,7 +95,8 @@ const ownAddress: ValueKind<string> = {
 const sourceAddress: ValueKind<string> = {
   syntax: 'IPv6 address',
   parse(value) {
-    if (typeof value !== 'string' || isIP(value.trim()) !== 6) throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
+    if (typeof value !== 'string' || isIP(value.trim()) !== 6 || value.includes('%')) throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
+    if (isSpecialAddress(value.trim())) throw new ValueProblem(`has ${describe(value)}, a special-purpose address (loopback, link-local …) that mail is not sent from`);
     return value.trim();
   },
   show: String,

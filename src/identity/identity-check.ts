@@ -48,7 +48,7 @@ function expandIpv6(address: string): string[] {
   const [head, tail] = canonical.includes('::') ? canonical.split('::') : [canonical, undefined];
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups.
+  // (The URL serialisation behind canonicalIpv6 writes an embedded IPv4 tail as two hex groups.)
   const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
   return groups.map((g) => g.padStart(4, '0'));
 }

@@ -104,6 +104,9 @@ describe('configuration errors name what to fix', () => {
     [{ flags: { deadline: '5s' } }, /^deadline \(5s\) must be below reply_max_age \(4s\): an answer given at the deadline must still be young enough to be written$/],
     [{ file: file({ deadline: '3s', reply_max_age: '3s' }) }, /deadline \(3s\) must be below reply_max_age \(3s\)/],
     [{ file: file({ min_ttl: '2h', max_ttl: '1h' }) }, /^min_ttl \(2h\) must not be above max_ttl \(1h\)$/],
+    [{ flags: { ipv6Source: ['192.0.2.25'] } }, /--ipv6-source has "192.0.2.25", not an IPv6 address \(2001:db8::25\)/],
+    [{ flags: { ipv6Source: ['fe80::25%eth0'] } }, /not an IPv6 address/],
+    [{ file: file({ ipv6_source: ['::1'] }) }, /"::1", a special-purpose address \(loopback, link-local …\) that mail is not sent from/],
   ])('%#', (sources, message) => {
     expect(() => resolveConfig({ flags: {}, env: {}, ...sources })).toThrow(message);
   });
