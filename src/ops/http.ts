@@ -89,10 +89,11 @@ export class OpsServer {
       switch (path) {
         case '/metrics':
           return send(res, 200, this.sources.metrics.registry.contentType, await this.sources.metrics.registry.metrics());
-        case '/healthz':
+        case '/healthz': {
           // Details (our IPv6 identity) inform; they never make the service unhealthy.
           const healthy = this.sources.healthy();
           return send(res, healthy ? 200 : 503, 'text/plain', `${[healthy ? 'ok' : 'not serving', ...(this.sources.details?.() ?? [])].join('\n')}\n`);
+        }
         case '/decisions':
           return send(res, 200, 'application/json', `${JSON.stringify(this.sources.decisions())}\n`);
         default:
