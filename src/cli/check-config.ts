@@ -4,6 +4,7 @@ import { loadConfig, showOption } from '../config/load.js';
 import { connectionCap, describeCap, openFileLimit } from '../app/descriptors.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { preflight } from '../app/preflight.js';
+import { discoverIpv6Source } from '../identity/source-address.js';
 
 export const checkConfigCommand: CommandModule = {
   command: 'check-config',
@@ -23,6 +24,12 @@ export const checkConfigCommand: CommandModule = {
     const cap = connectionCap(config, openFileLimit());
     process.stdout.write(`${'(connection cap)'.padEnd(width)}  ${describeCap(cap)}\n`);
     if (cap.warning) process.stdout.write(`warning: ${cap.warning}\n`);
+    const unready = config.triggers.includes('sender-ipv6-unready');
+    if (unready && config.ipv6Source.length === 0) {
+      const found = await discoverIpv6Source();
+      process.stdout.write(`${'(ipv6 source)'.padEnd(width)}  ${found ? `${found} (the kernel's choice; serve checks its PTR)` : 'none found: sender-ipv6-unready stays inert'}\n`);
+    }
+    if (!unready && config.ipv6Source.length > 0) process.stdout.write('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n');
     process.stdout.write('configuration OK\n');
   },
 };

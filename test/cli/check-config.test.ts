@@ -39,6 +39,15 @@ describe('mx4map check-config', () => {
     expect(r.stdout).toContain('warning: max_connections 2000 leaves less than 400 of the open-file limit 2048 for DNS, probes and files');
   });
 
+  test('says which IPv6 source sender-ipv6-unready would check, and warns when ipv6_source is set with the trigger off', () => {
+    const found = runCli(['check-config']);
+    expect(found.stdout).toMatch(/^\(ipv6 source\) +(none found: sender-ipv6-unready stays inert|[0-9a-f:]+ \(the kernel's choice; serve checks its PTR\))$/m);
+    const configured = runCli(['check-config', '--ipv6-source', '2001:db8::25']);
+    expect(configured.stdout).not.toContain('(ipv6 source)');
+    const off = runCli(['check-config', '--ipv6-source', '2001:db8::25', '--triggers', 'cname-mx']);
+    expect([off.status, off.stdout]).toEqual([0, expect.stringContaining('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n')]);
+  });
+
   test('precedence: flags > environment > file > defaults', () => {
     const file = configFile('max_connections: 10\nmax_in_flight: 5\nrequest_timeout: 3s\n');
     const r = runCli(['check-config', '--config', file, '--max-connections', '30'], { MX4MAP_MAX_CONNECTIONS: '20', MX4MAP_MAX_IN_FLIGHT: '6' });
