@@ -141,7 +141,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     expect(await redis.client.keys('mx4map:1:host:*')).toHaveLength(10);
   });
 
-  test('FLUSHALL while instances are answering: nothing fails, and what is decided next is shared again', async () => {
+  test('FLUSHALL under running instances: nothing fails, the one holding decisions answers from memory, and what is decided next is shared again', async () => {
     await redis.client.flushall();
     const [first, second] = [await start(), await start()];
     const keys = Array.from({ length: 100 }, (_, i) => `d${i}.fleet.test`);
