@@ -4,12 +4,12 @@
  * With --write, the suggested patterns go to a file for strict_receivers to include. It never changes the
  * configuration by itself. Exit 0 when rejections were found, 1 when none, 2 on an error.
  */
-import { createReadStream, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 import { loadConfig } from '../config/load.js';
 import { buildDomainSet } from '../engine/overrides.js';
 import { HostSummary, Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
@@ -78,11 +78,9 @@ export const learnCommand: CommandModule = {
     process.stdout.write(renderLearned(lines, rejections, hosts, (host) => strict.has(host)));
     const target = argv.write as string | undefined;
     if (target !== undefined && hosts.length > 0) {
-      // Written whole under a temporary name, then renamed: a reload never reads half a file.
-      const temporary = join(dirname(target), `.${process.pid}.learn.tmp`);
       try {
-        writeFileSync(temporary, renderPatternFile(hosts, path === '-' ? 'stdin' : path, new Date()), { flag: 'wx', mode: 0o644 });
-        renameSync(temporary, target);
+        // Readable by serve, which may run as another user.
+        await writeFileAtomically(target, renderPatternFile(hosts, path === '-' ? 'stdin' : path, new Date()), 0o644);
       } catch (err) {
         throw new ConfigError(`cannot write --write ${target}: ${(err as Error).message}`);
       }

@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import { SNAPSHOT_BYTES_PER_ENTRY, SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
-import { readIfPresent, writeFileAtomically } from './file.js';
+import { readIfPresent } from './file.js';
+import { writeFileAtomically } from '../files/atomic-write.js';
 
 export interface SnapshotSource {
   snapshotEntries(): Iterable<SnapshotEntry>;
