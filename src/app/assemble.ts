@@ -14,6 +14,8 @@ import { Engine, EngineSettings } from '../engine/engine.js';
 import { DomainSet, Overrides, buildDomainSet, buildDomainSetInSlices } from '../engine/overrides.js';
 import { Locality, buildLocality, interfaceAddresses } from '../engine/locality.js';
 import { hostname, networkInterfaces } from 'node:os';
+import { SenderIdentity } from '../identity/sender-identity.js';
+import { discoverIpv6Source } from '../identity/source-address.js';
 
 /** Most addresses of one MX host that are probed. */
 export const PROBES_PER_HOST = 2;
@@ -113,4 +115,12 @@ export function assembleEngine(config: Config, log: Logger, edges: EngineEdges =
   const localDomains = buildDomainSet(config.localDomains, 'local_domains');
   engine.setLocality(currentLocality(config, localDomains));
   return { engine, dns, prober, localDomains };
+}
+
+/**
+ * The checker of our IPv6 sending identity, wired to the engine it tells (sender-ipv6-unready): for serve
+ * (re-checked on its timer and reloads) and lookup (checked once). `configured`: ipv6_source as it is now.
+ */
+export function assembleSenderIdentity(configured: () => readonly string[], dns: WireDnsClient, engine: Engine, log: Logger): SenderIdentity {
+  return new SenderIdentity({ configured, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
 }

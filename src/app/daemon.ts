@@ -6,7 +6,7 @@ import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, currentLocality, engineSettings, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
+import { answerPolicy, assembleEngine, assembleSenderIdentity, currentLocality, engineSettings, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
@@ -19,8 +19,7 @@ import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
 import { preflight, systemProblems } from './preflight.js';
 import { openSharedTier } from '../shared/open-shared-tier.js';
-import { SenderIdentity, describeIdentity } from '../identity/sender-identity.js';
-import { discoverIpv6Source } from '../identity/source-address.js';
+import { describeIdentity } from '../identity/sender-identity.js';
 import type { DomainSet } from '../engine/overrides.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
@@ -61,7 +60,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   prober.useShared(shared, config.sharedReadBudget);
   // Our IPv6 sending identity, for sender-ipv6-unready: checked before listening (for at most
   // IDENTITY_WAIT_MS: a dead resolver must not hold the start), then on a timer and on every reload.
-  const identity = new SenderIdentity({ configured: () => config.ipv6Source, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
+  const identity = assembleSenderIdentity(() => config.ipv6Source, dns, engine, log);
   const checkIdentity = (): Promise<unknown> => {
     if (config.triggers.includes('sender-ipv6-unready')) return identity.check();
     identity.stop();

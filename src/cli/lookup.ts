@@ -6,14 +6,13 @@
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
 import { createLogger, LogLevel } from '../log.js';
-import { answerPolicy, assembleEngine } from '../app/assemble.js';
+import { answerPolicy, assembleEngine, assembleSenderIdentity } from '../app/assemble.js';
 import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderTrail } from './lookup-report.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
-import { IdentityState, SenderIdentity, describeIdentity } from '../identity/sender-identity.js';
-import { discoverIpv6Source } from '../identity/source-address.js';
+import { IdentityState, describeIdentity } from '../identity/sender-identity.js';
 
 export const lookupCommand: CommandModule = {
   command: 'lookup <domain>',
@@ -38,7 +37,7 @@ export const lookupCommand: CommandModule = {
     // Our IPv6 identity, checked once as serve checks it, so sender-ipv6-unready decides here as there.
     let identity: IdentityState | undefined;
     if (config.triggers.includes('sender-ipv6-unready')) {
-      const checker = new SenderIdentity({ configured: () => config.ipv6Source, discover: discoverIpv6Source, dns, onChange: (state) => engine.setSenderUnready(state.unready) }, log);
+      const checker = assembleSenderIdentity(() => config.ipv6Source, dns, engine, log);
       identity = await checker.check();
       checker.stop();
     }

@@ -239,10 +239,13 @@ export class Engine implements Decider {
     return true;
   }
 
+  /** How long one read of the shared cache may take: its budget, never past the deadline. */
+  private readonly sharedBudgetMs = (): number => Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs);
+
   /** Puts the fleet's shared cache behind the local one (serve with `shared_cache`). */
   useShared(tier: SharedTier | undefined): void {
     this.shared = tier;
-    this.hosts.useShared(tier, () => Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs));
+    this.hosts.useShared(tier, this.sharedBudgetMs);
   }
 
   /** Whether work begun under `generation` was overtaken by a change it depends on. */
@@ -459,7 +462,7 @@ export class Engine implements Decider {
     const override = matchOverride(this.overrides, domain);
     if (override !== undefined || this.locality.isLocalDomain(domain)) return undefined;
     const started = performance.now();
-    const found = await tier.readDecision(this.rule, domain, Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs));
+    const found = await tier.readDecision(this.rule, domain, this.sharedBudgetMs());
     if (!found || involvesUs(found.decision, this.locality)) return undefined;
     if (found.freshMs <= 0) return { stale: { ...found, keptMs: Math.min(found.keptMs, this.settings.staleTtlMs) } };
     if (found.freshMs <= minFreshMs) return undefined;
