@@ -3,7 +3,8 @@
 # sendmail and Postfix conflict as Debian packages, so Postfix is only unpacked (not installed) into
 # $POSTFIX_ROOT, where the tests look for it, and the users it runs as are created here. Also the tools the
 # tests use around them: ip (iproute2, test addresses on lo), unshare (util-linux), python3 (a stand-in for
-# systemd's socket activation), systemd-analyze and systemd-notify (systemd), man (man-db, the package test reads mx4map(8)), redis-server (the shared-cache tests start their own). Needs root (apt-get). Package
+# systemd's socket activation), systemd-analyze and systemd-notify (systemd), man (man-db, the package test reads mx4map(8)), redis-server (the shared-cache tests start their own),
+# debootstrap and systemd-nspawn with a Debian root for the real-systemd test (scripts/systemd-root.sh). Needs root (apt-get). Package
 # scripts are kept from starting daemons on this machine.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-mtas.sh: run as root (it uses apt-get)" >&2; exit 1; fi
@@ -21,6 +22,11 @@ command -v python3 >/dev/null || need+=(python3)
 command -v systemd-analyze >/dev/null && command -v systemd-notify >/dev/null || need+=(systemd)
 command -v man >/dev/null || need+=(man-db)
 command -v redis-server >/dev/null || need+=(redis-server)
+# A real systemd for the package's units (test/e2e/systemd.test.ts): a Debian root booted with systemd-nspawn.
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v systemd-nspawn >/dev/null || need+=(systemd-container)
+# /bin/kill, which the unit's ExecReload= runs: the .deb depends on procps.
+[ -x /bin/kill ] || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
@@ -37,5 +43,6 @@ fi
 getent group postfix >/dev/null || groupadd --system postfix
 getent passwd postfix >/dev/null || useradd --system --gid postfix --home-dir /nonexistent --shell /usr/sbin/nologin postfix
 getent group postdrop >/dev/null || groupadd --system postdrop
+bash "$(dirname "$0")/systemd-root.sh"
 echo "install-mtas.sh: postfix $(LD_LIBRARY_PATH=$POSTFIX_ROOT/usr/lib/postfix $POSTFIX_ROOT/usr/sbin/postconf -d mail_version 2>/dev/null | sed 's/.*= //') unpacked in $POSTFIX_ROOT"
 echo "install-mtas.sh: sendmail $(sendmail -d0.1 -bt </dev/null 2>/dev/null | sed -n 's/^Version //p' | head -1) ready"

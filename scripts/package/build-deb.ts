@@ -48,8 +48,10 @@ function buildExecutable(): string {
     legalComments: 'none',
     logLevel: 'error',
   });
-  writeFileSync(join(OUT, 'sea-config.json'), JSON.stringify({ main: bundle, output: join(OUT, 'sea-prep.blob'), disableExperimentalSEAWarning: true }));
-  run(process.execPath, ['--experimental-sea-config', join(OUT, 'sea-config.json')]);
+  // Paths relative to OUT (run's working directory): the blob keeps `main` as the script's file name,
+  // which stack traces print; an absolute one would name the build machine's directories.
+  writeFileSync(join(OUT, 'sea-config.json'), JSON.stringify({ main: 'mx4map.cjs', output: 'sea-prep.blob', disableExperimentalSEAWarning: true }));
+  run(process.execPath, ['--experimental-sea-config', 'sea-config.json']);
   const executable = join(OUT, 'mx4map');
   copyFileSync(process.execPath, executable);
   chmodSync(executable, 0o755);
@@ -88,7 +90,11 @@ License: MIT
 /** Maintainer scripts: systemd told about the units; nothing started before the administrator says so. */
 const POSTINST = `#!/bin/sh
 set -e
-if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload >/dev/null 2>&1 || true
+  # An upgrade: a running service moves to the new executable (its socket unit holds the MTAs' connections).
+  if [ "$1" = configure ] && [ -n "$2" ]; then systemctl try-restart mx4map.service >/dev/null 2>&1 || true; fi
+fi
 exit 0
 `;
 const PRERM = `#!/bin/sh
@@ -99,8 +105,13 @@ exit 0
 const POSTRM = `#!/bin/sh
 set -e
 if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
-# The cache snapshot kept by StateDirectory= (DynamicUser keeps it under /var/lib/private).
-if [ "$1" = purge ]; then rm -rf /var/lib/mx4map /var/lib/private/mx4map; fi
+if [ "$1" = purge ]; then
+  # The cache snapshot kept by StateDirectory= (DynamicUser keeps it under /var/lib/private), and the
+  # links \`systemctl enable\` made (a removed package keeps them, so a reinstall comes back enabled).
+  rm -rf /var/lib/mx4map /var/lib/private/mx4map
+  rm -f /etc/systemd/system/*.wants/mx4map.service /etc/systemd/system/*.wants/mx4map.socket
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
+fi
 exit 0
 `;
 
@@ -138,7 +149,8 @@ function main(): void {
       `Installed-Size: ${installedKb}`,
       'Section: mail',
       'Priority: optional',
-      'Depends: libc6 (>= 2.28), libstdc++6 (>= 8), libgcc-s1',
+      // procps: /bin/kill, which the unit's ExecReload= runs (a minimal Debian has none).
+      'Depends: libc6 (>= 2.28), libstdc++6 (>= 8), libgcc-s1, procps',
       'Recommends: systemd',
       'Description: socketmap server routing mail for some domains over IPv4',
       ' mx4map answers sendmail mailertable and Postfix transport lookups live: domains whose',

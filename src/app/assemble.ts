@@ -12,8 +12,8 @@ import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine, EngineSettings } from '../engine/engine.js';
 import { DomainSet, Overrides, buildDomainSet, buildDomainSetInSlices } from '../engine/overrides.js';
-import { Locality, buildLocality, interfaceAddresses } from '../engine/locality.js';
-import { hostname, networkInterfaces } from 'node:os';
+import { Locality, buildLocality } from '../engine/locality.js';
+import { InterfaceRead, readHostNames, readInterfaceAddresses } from './host-addresses.js';
 import { SenderIdentity } from '../identity/sender-identity.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
 
@@ -69,17 +69,35 @@ export function loadLocalDomainsInSlices(config: Config): Promise<DomainSet> {
   return buildDomainSetInSlices(config.localDomains, 'local_domains');
 }
 
+export interface HostView {
+  readonly locality: Locality;
+  /** The interface read; with a problem, the locality knows only local_addresses and the host name. */
+  readonly interfaces: InterfaceRead;
+}
+
 /**
  * This host as the configuration and the machine describe it now: interfaces and host name are read at
  * each call; `domains` is the local_domains set, built once per configuration.
  */
-export function currentLocality(config: Config, domains: DomainSet = buildDomainSet(config.localDomains, 'local_domains')): Locality {
-  return buildLocality({
-    domains,
-    hostNames: [hostname()],
-    configured: config.localAddresses,
-    interfaces: interfaceAddresses(networkInterfaces()),
-  });
+export function currentHostView(config: Config, domains: DomainSet, readInterfaces: () => InterfaceRead = readInterfaceAddresses): HostView {
+  const interfaces = readInterfaces();
+  const locality = buildLocality({ domains, hostNames: readHostNames(), configured: config.localAddresses, interfaces: interfaces.addresses });
+  return { locality, interfaces };
+}
+
+/** Logs a change in whether the interfaces can be read: one warning when they cannot, one line when they can again. */
+export function reportInterfaces(before: InterfaceRead | undefined, now: InterfaceRead, log: Logger): void {
+  const problem = 'problem' in now ? now.problem : undefined;
+  const previous = before && 'problem' in before ? before.problem : undefined;
+  if (problem === previous) return;
+  if (problem !== undefined) {
+    log.warn(
+      { evt: 'interfaces-unreadable', error: problem },
+      `cannot read this host's interface addresses (${problem}); our own addresses are known only from local_addresses and the host name until a later read works`,
+    );
+  } else if (before) {
+    log.info({ evt: 'interfaces-readable' }, "this host's interface addresses can be read again");
+  }
 }
 
 export interface EngineEdges {
@@ -94,6 +112,8 @@ export interface AssembledEngine {
   readonly localDomains: DomainSet;
   readonly dns: WireDnsClient;
   readonly prober: Prober;
+  /** The first read of this host's interfaces (serve reads them again on a timer). */
+  readonly interfaces: InterfaceRead;
 }
 
 export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
@@ -113,8 +133,10 @@ export function assembleEngine(config: Config, log: Logger, edges: EngineEdges =
   );
   const engine = new Engine(engineSettings(config), loadOverrides(config), dns, prober, log);
   const localDomains = buildDomainSet(config.localDomains, 'local_domains');
-  engine.setLocality(currentLocality(config, localDomains));
-  return { engine, dns, prober, localDomains };
+  const host = currentHostView(config, localDomains);
+  reportInterfaces(undefined, host.interfaces, log);
+  engine.setLocality(host.locality);
+  return { engine, dns, prober, localDomains, interfaces: host.interfaces };
 }
 
 /**

@@ -6,7 +6,7 @@ import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, assembleSenderIdentity, currentLocality, engineSettings, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
+import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, reportInterfaces, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
@@ -68,8 +68,11 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   };
   await Promise.race([checkIdentity(), new Promise((resolve) => setTimeout(resolve, IDENTITY_WAIT_MS).unref())]);
   let localDomains: DomainSet = assembled.localDomains;
+  let interfaces = assembled.interfaces;
   const refreshLocality = (): void => {
-    const locality = currentLocality(config, localDomains);
+    const { locality, interfaces: read } = currentHostView(config, localDomains);
+    reportInterfaces(interfaces, read, log);
+    interfaces = read;
     if (engine.setLocality(locality)) log.info({ evt: 'locality', addresses: locality.addresses }, "this host's names or addresses changed; domains routed to them are decided again");
   };
   const localityTimer = setInterval(refreshLocality, LOCALITY_REFRESH_MS).unref();
@@ -95,6 +98,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       freshness: () => ({ stale: engine.counters.staleAnswers, refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped } }),
       shared: shared && (() => ({ ...shared.counters, up: shared.up })),
       identity: () => identity.current,
+      interfacesReadable: () => !('problem' in interfaces),
     });
   }
 
@@ -119,7 +123,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     await fail(err);
   }
   let serving = true;
-  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: () => (config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []), decisions: () => engine.forcedDecisions() });
+  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: () => [
+      ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
+      ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
+    ], decisions: () => engine.forcedDecisions() });
   let httpBound: string | undefined;
   if (ops) {
     const endpoint = parseHttpListen(config.http) as HttpEndpoint;

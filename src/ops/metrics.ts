@@ -36,6 +36,8 @@ export interface MetricSources {
   readonly freshness: () => { readonly stale: Readonly<Record<string, number>>; readonly refreshes: { started: number; skipped: number } };
   /** Our IPv6 sending identity (sender-ipv6-unready). */
   readonly identity?: () => IdentityState;
+  /** Whether this host's interface addresses could be read at the last try. */
+  readonly interfacesReadable?: () => boolean;
   /** The fleet's shared cache, when configured. */
   readonly shared?: () => SharedCounters & { readonly up: boolean };
 }
@@ -122,6 +124,17 @@ export class Metrics {
         registers,
         collect() {
           this.set(shared().up ? 1 : 0);
+        },
+      });
+    }
+    const interfacesReadable = sources.interfacesReadable;
+    if (interfacesReadable) {
+      new Gauge({
+        name: 'mx4map_host_interfaces_readable',
+        help: "Whether this host's interface addresses could be read at the last try (1); 0: own addresses known from local_addresses and the host name only",
+        registers,
+        collect() {
+          this.set(interfacesReadable() ? 1 : 0);
         },
       });
     }
