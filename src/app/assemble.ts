@@ -20,7 +20,8 @@ import { discoverIpv6Source } from '../identity/source-address.js';
 /** Most addresses of one MX host that are probed. */
 export const PROBES_PER_HOST = 2;
 
-export function engineSettings(config: Config): EngineSettings {
+/** The engine's settings from a configuration and its strict_receivers patterns (read with the other lists). */
+export function engineSettings(config: Config, strictReceivers: DomainSet): EngineSettings {
   return {
     triggers: new Set(config.triggers),
     probe: config.probe,
@@ -41,7 +42,7 @@ export function engineSettings(config: Config): EngineSettings {
     secureDomains: config.maps.some((m) => m.nexthop === 'literal') ? config.secureDomains : 'force',
     dnssec: config.dnssec === 'trust-ad',
     sharedReadBudgetMs: config.sharedReadBudget,
-    strictReceivers: buildDomainSet(config.strictReceivers, 'strict_receivers'),
+    strictReceivers,
   };
 }
 
@@ -55,18 +56,40 @@ export function answerPolicy(config: Config): AnswerPolicy {
   };
 }
 
-/** Reads the override lists and files; throws ConfigError naming the bad pattern or file. */
-export function loadOverrides(config: Config): Overrides {
-  return { never: buildDomainSet(config.never, 'never'), force: buildDomainSet(config.forceIpv4, 'force_ipv4') };
+/** Every pattern list of a configuration (inline patterns and pattern files), read and checked together. */
+export interface PatternLists {
+  readonly overrides: Overrides;
+  readonly localDomains: DomainSet;
+  readonly strictReceivers: DomainSet;
 }
 
-/** The same for a running server (reloads): large pattern files are parsed without holding the event loop. */
-export async function loadOverridesInSlices(config: Config): Promise<Overrides> {
-  return { never: await buildDomainSetInSlices(config.never, 'never'), force: await buildDomainSetInSlices(config.forceIpv4, 'force_ipv4') };
+/** Each list: its items in a configuration and the option name that messages use. */
+function listSources(config: Config): Record<'never' | 'force' | 'localDomains' | 'strictReceivers', [readonly string[], string]> {
+  return {
+    never: [config.never, 'never'],
+    force: [config.forceIpv4, 'force_ipv4'],
+    localDomains: [config.localDomains, 'local_domains'],
+    strictReceivers: [config.strictReceivers, 'strict_receivers'],
+  };
 }
 
-export function loadLocalDomainsInSlices(config: Config): Promise<DomainSet> {
-  return buildDomainSetInSlices(config.localDomains, 'local_domains');
+/** At start: read now; throws ConfigError naming the bad pattern or file. */
+export function loadPatternLists(config: Config): PatternLists {
+  const l = listSources(config);
+  return { overrides: { never: buildDomainSet(...l.never), force: buildDomainSet(...l.force) }, localDomains: buildDomainSet(...l.localDomains), strictReceivers: buildDomainSet(...l.strictReceivers) };
+}
+
+/**
+ * For a running server (reloads): the same lists, every one parsed in slices so that files of hundreds of
+ * thousands of patterns never hold the event loop. Rejects with ConfigError before anything is applied.
+ */
+export async function loadPatternListsInSlices(config: Config): Promise<PatternLists> {
+  const l = listSources(config);
+  return {
+    overrides: { never: await buildDomainSetInSlices(...l.never), force: await buildDomainSetInSlices(...l.force) },
+    localDomains: await buildDomainSetInSlices(...l.localDomains),
+    strictReceivers: await buildDomainSetInSlices(...l.strictReceivers),
+  };
 }
 
 export interface HostView {
@@ -131,8 +154,9 @@ export function assembleEngine(config: Config, log: Logger, edges: EngineEdges =
     },
     edges.probe ?? probeSmtp,
   );
-  const engine = new Engine(engineSettings(config), loadOverrides(config), dns, prober, log);
-  const localDomains = buildDomainSet(config.localDomains, 'local_domains');
+  const lists = loadPatternLists(config);
+  const engine = new Engine(engineSettings(config, lists.strictReceivers), lists.overrides, dns, prober, log);
+  const { localDomains } = lists;
   const host = currentHostView(config, localDomains);
   reportInterfaces(undefined, host.interfaces, log);
   engine.setLocality(host.locality);

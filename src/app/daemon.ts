@@ -6,7 +6,7 @@ import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, reportInterfaces, loadLocalDomainsInSlices, loadOverridesInSlices } from './assemble.js';
+import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, PatternLists } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
@@ -145,15 +145,14 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
    */
   const reload = coalesced(async () => {
     let next: Config;
-    let overrides;
-    let nextLocalDomains: DomainSet;
+    let lists: PatternLists;
     try {
       next = loadConfig(input.flags, input.configPath);
       // What would stop the next start stops this reload too: the running configuration stays.
       const problems = await systemProblems(next, { activated: activated !== undefined });
       if (problems.length > 0) throw new ConfigError(problems.join('; '));
-      overrides = await loadOverridesInSlices(next);
-      nextLocalDomains = await loadLocalDomainsInSlices(next);
+      // Every list, strict_receivers included, read and checked before anything is applied.
+      lists = await loadPatternListsInSlices(next);
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
@@ -168,9 +167,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     config = Object.freeze(merged) as Config;
     limits = serverLimits(config);
     registry.reconfigure(config.maps, answerPolicy(config));
-    const effect = engine.reconfigure(engineSettings(config), overrides);
+    const effect = engine.reconfigure(engineSettings(config, lists.strictReceivers), lists.overrides);
     prober.useShared(shared, config.sharedReadBudget);
-    localDomains = nextLocalDomains;
+    localDomains = lists.localDomains;
     refreshLocality();
     void checkIdentity();
     log.level = config.logLevel;

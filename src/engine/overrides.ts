@@ -133,11 +133,16 @@ function* patternLines(items: readonly string[], option: string): Generator<Patt
       yield { text: item };
       continue;
     }
-    const lines = readPatternFile(item, option).split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const hash = lines[i].indexOf('#');
-      const content = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim();
-      if (content !== '') yield { text: content, file: item, line: i + 1 };
+    // Line by line, never split whole: a file of a million lines is not copied into an array first.
+    const text = readPatternFile(item, option);
+    for (let start = 0, number = 1; start < text.length; number++) {
+      const newline = text.indexOf('\n', start);
+      const end = newline < 0 ? text.length : newline;
+      const line = text.slice(start, end);
+      const hash = line.indexOf('#');
+      const content = (hash >= 0 ? line.slice(0, hash) : line).trim();
+      if (content !== '') yield { text: content, file: item, line: number };
+      start = end + 1;
     }
   }
 }

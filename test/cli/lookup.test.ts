@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSnapshot } from '../../src/snapshot/format';
 import { ruleFingerprint } from '../../src/engine/engine';
-import { engineSettings } from '../../src/app/assemble';
+import { engineSettings, loadPatternLists } from '../../src/app/assemble';
 import { resolveConfig } from '../../src/config/load';
 import { startSignedDns } from '../support/signed-dns';
 
@@ -78,7 +78,8 @@ describe('mx4map lookup', () => {
     const forced = (address: string) => ({ action: 'force-ipv4' as const, triggers: ['cname-mx' as const], routes: [[address]] });
     function snapshot(): string {
       const now = Date.now();
-      const rule = ruleFingerprint(engineSettings(resolveConfig({ flags: {}, env: {} })));
+      const config = resolveConfig({ flags: {}, env: {} });
+      const rule = ruleFingerprint(engineSettings(config, loadPatternLists(config).strictReceivers));
       const path = join(mkdtempSync(join(tmpdir(), 'mx4map-lookup-')), 'cache.snapshot');
       const entries = [
         { domain: 'servfail.test', decision: forced('192.0.2.91'), expiresAt: now - 150_000, staleUntil: now + 3_600_000 },

@@ -2,7 +2,7 @@
  * Reloads (SIGHUP) of the built serve: atomic — a lookup in flight across a reload is answered under the
  * new configuration —, cheap — nothing changed, nothing asked again —, and coalesced.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServeProcess, startServe } from '../support/cli';
@@ -139,4 +139,71 @@ test('100 SIGHUPs in a second with a 200,000-line never file: reloads are coales
   expect(answered).toBeGreaterThan(50);
   expect(slowest).toBeLessThan(500); // answered throughout (17.6 s stalls before), not a speed target
   expect(s.lines.some((l) => l.evt === 'reload-failed')).toBe(false);
+}, 60_000);
+
+/** Waits for a reload-failed line after SIGHUP; returns its error. */
+async function failedReload(s: ServeProcess): Promise<string> {
+  const before = s.lines.filter((l) => l.evt === 'reload-failed').length;
+  s.child.kill('SIGHUP');
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const failed = s.lines.filter((l) => l.evt === 'reload-failed');
+    if (failed.length > before) return String(failed[failed.length - 1].error);
+    if (s.child.exitCode !== null) throw new Error(`serve exited ${s.child.exitCode} on the reload`);
+    if (Date.now() > until) throw new Error('no reload-failed line');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.each(['never', 'force_ipv4', 'local_domains', 'strict_receivers'])('a reload with a broken %s file keeps serving the running configuration', (option) => {
+  test.each([
+    ['missing', (path: string) => path, 'does not exist'],
+    ['a directory', (path: string) => (mkdirSync(path), path), 'is a directory, not a regular file'],
+    ['a bad line', (path: string) => (writeFileSync(path, 'good.example\nbad..example\n'), path), ':2 ('],
+  ])('%s', async (_what, make, expected) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-reload-'));
+    const good = join(dir, 'good.list');
+    writeFileSync(good, 'listed.example\n');
+    const config = configFile(`${option}: [${good}]\n`);
+    const s = await start(config);
+    const c = await client(s);
+    expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+    const broken = make(join(dir, 'broken.list'));
+    writeFileSync(config, `${option}: [${broken}]\nmax_in_flight: 16\n`);
+    expect(await failedReload(s)).toContain(expected);
+    expect(s.child.exitCode).toBeNull();
+    expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+    // Nothing of the failed reload was applied: a later good reload reports max_in_flight as changed.
+    writeFileSync(config, `${option}: [${good}]\nmax_in_flight: 16\n`);
+    await reload(s);
+    expect(s.lines.filter((l) => l.evt === 'reloaded').pop()?.changed).toEqual(['max_in_flight']);
+  });
+});
+
+test('a reload reading a 200,000-pattern strict_receivers file keeps cache hits answered', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mx4map-reload-'));
+  const strict = join(dir, 'strict.list');
+  writeFileSync(strict, Array.from({ length: 200_000 }, (_, i) => `.receiver${i}.example`).join('\n'));
+  const config = configFile('max_in_flight: 32\n');
+  const s = await start(config);
+  const c = await client(s);
+  expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+  writeFileSync(config, `strict_receivers: [${strict}]\n`);
+  let slowest = 0;
+  let answered = 0;
+  let reloading = true;
+  const hits = (async () => {
+    while (reloading) {
+      const started = performance.now();
+      expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+      slowest = Math.max(slowest, performance.now() - started);
+      answered++;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  await reload(s);
+  reloading = false;
+  await hits;
+  expect(answered).toBeGreaterThan(5);
+  expect(slowest).toBeLessThan(300); // answered while the file was parsed (901 ms stalls before), not a speed target
 }, 60_000);
