@@ -4,7 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
 import { Started, cpuSeconds, metric, rssMb, startProcess, startServe } from '../lib/process.js';
@@ -150,7 +152,9 @@ async function main(): Promise<void> {
   if (missing) sharedNotes.push(`shared cache: not measured (${missing})`);
   else {
     const redis = await startRedis();
-    const withShared = (): Promise<Started> => startMx4map(dns.spec, smtp.port, ['--shared-cache', redis.spec]);
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'mx4map-bench-')), 'fleet.key');
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const withShared = (): Promise<Started> => startMx4map(dns.spec, smtp.port, ['--shared-cache', redis.spec, '--shared-cache-key-file', keyFile]);
     const first = await withShared();
     sharedServers.push(first);
     await load({ port: first.port, connections: 10, durationMs: 0, chains: hitChains, warmupMs: 0 });

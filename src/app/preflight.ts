@@ -13,7 +13,7 @@ import { buildDomainSet } from '../engine/overrides.js';
 import { directoryProblem } from '../snapshot/file.js';
 import { resolveGroup } from '../server/unix-socket.js';
 import { systemDnsServers } from '../dns/servers.js';
-import { readPasswordFile } from '../shared/open-shared-tier.js';
+import { readFleetSecret, readPasswordFile } from '../shared/open-shared-tier.js';
 
 export interface ProcessIdentity {
   readonly uid: number;
@@ -81,6 +81,7 @@ export async function systemProblems(config: Config, options: PreflightOptions =
     if (problem) problems.push(`cache_snapshot ${config.cacheSnapshot}: ${problem}`);
   }
   if (config.sharedCachePasswordFile !== '') attempt(() => readPasswordFile(config.sharedCachePasswordFile));
+  if (config.sharedCache !== '') attempt(() => readFleetSecret(config));
   if (config.dns.length === 0 && systemDnsServers().length === 0) problems.push('dns: none given and the system has none (resolv.conf): give --dns HOST:PORT');
   return problems;
 }

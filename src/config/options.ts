@@ -373,6 +373,16 @@ export const OPTIONS = {
     describe: 'File holding the shared cache password (its first line), so the password is not in the configuration or the process list. Empty = the password in shared_cache, if any.',
     reloadable: false,
   }),
+  sharedCacheKeyFile: option({
+    kind: text((v) => {
+      if (v !== '' && !v.startsWith('/')) throw new ValueProblem('must be an absolute path');
+    }),
+    default: '',
+    unit: '-',
+    describe:
+      "File holding the fleet's secret (its first line, at least 32 characters, the same on every instance; openssl rand -base64 32): every value written to the shared cache is sealed with it (HMAC-SHA256 over key, expiry and value) and a value that does not check out is never believed. Required with shared_cache.",
+    reloadable: false,
+  }),
   sharedReadBudget: option({
     kind: duration('ms', 1, 1000),
     default: 50,

@@ -108,8 +108,10 @@ export class Prober {
     const budget = (): number => Math.min(this.sharedBudgetMs, until - performance.now());
     const remembered = (v: { ttlMs: number } & ProbeResult): Found => {
       const result: ProbeResult = { ok: v.ok, outcome: v.outcome, detail: v.detail, ms: v.ms };
-      this.cache.set(address, result, v.ttlMs);
-      return { result, probed: false, ttlMs: v.ttlMs };
+      // Believed no longer than a verdict of our own would be, whatever life the fleet's value claims.
+      const ttlMs = Math.min(v.ttlMs, v.ok ? this.options.okTtlMs : this.options.failTtlMs);
+      this.cache.set(address, result, ttlMs);
+      return { result, probed: false, ttlMs };
     };
     const known = await tier.readProbe(this.options.port, address, budget());
     if (known) return remembered(known);

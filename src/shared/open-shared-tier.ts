@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { RedisTier } from './redis-tier.js';
 import { hidePassword, parseRedisSpec } from './redis-spec.js';
 import { SharedTier } from './shared-tier.js';
+import { ValueSeal, readSealSecret } from './value-seal.js';
 
 /** A command written to Redis and not answered in this long fails (and marks the tier down). */
 export const SHARED_COMMAND_TIMEOUT_MS = 1000;
@@ -19,11 +20,22 @@ export function readPasswordFile(path: string): string {
   }
 }
 
+/** The fleet's secret that seals shared values; throws ConfigError when shared_cache has none or it is unusable. */
+export function readFleetSecret(config: Config): Buffer {
+  if (config.sharedCacheKeyFile === '') {
+    throw new ConfigError(
+      "shared_cache needs shared_cache_key_file: a file whose first line is a secret shared by the fleet (openssl rand -base64 32), so that only values an instance wrote are believed",
+    );
+  }
+  return readSealSecret(config.sharedCacheKeyFile);
+}
+
 export function openSharedTier(config: Config, log: Logger): SharedTier | undefined {
   if (config.sharedCache === '') return undefined;
   return new RedisTier(
     {
       spec: parseRedisSpec(config.sharedCache),
+      seal: new ValueSeal(readFleetSecret(config)),
       ...(config.sharedCachePasswordFile !== '' ? { password: readPasswordFile(config.sharedCachePasswordFile) } : {}),
       commandTimeoutMs: SHARED_COMMAND_TIMEOUT_MS,
       shown: hidePassword(config.sharedCache),

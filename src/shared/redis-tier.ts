@@ -6,8 +6,13 @@
  *  - every read is also raced against its lookup's budget, so a slow Redis costs a lookup at most that;
  *  - at most MAX_PENDING commands are outstanding: past that (Redis stalled), reads and writes are skipped;
  *  - after a failure the tier is down: reads and writes are skipped, costing nothing, while a PING a second
- *    tries Redis again and ioredis reconnects in the background with backoff. One log line when it goes
- *    down, one when it is back, never one per lookup.
+ *    tries Redis again and ioredis reconnects in the background with backoff. It is up again only once a
+ *    command is answered (a connection alone proves nothing: a peer speaking garbage connects every time), so
+ *    one log line when it goes down, one when it is back, never one per lookup or reconnection.
+ * A hostile peer is bounded too: every byte it sends passes a RespGuard first, and a reply past its limits
+ * (size, elements, nesting) drops the connection before ioredis parses it; a command timeout drops it as
+ * well. Only single-value commands are sent (GET, SET, PING), so no reply's shape is the peer's to choose,
+ * and every value is sealed (value-seal.ts): one that a fleet member did not write reads as invalid.
  */
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -18,6 +23,8 @@ import { RedisSpec } from './redis-spec.js';
 import { HostFacts } from '../engine/facts.js';
 import { SharedDecision, decisionKey, decodeDecision, decodeHost, decodeProbe, encodeDecision, encodeHost, encodeProbe, hostKey, probeKey, probeLeaseKey } from './shared-entries.js';
 import { ReadResult, SharedCounters, SharedProbe, SharedTier, emptyCounters } from './shared-tier.js';
+import { RespGuard } from './resp-guard.js';
+import { ValueSeal } from './value-seal.js';
 
 /** Outstanding commands at most; a stalled Redis cannot make mx4map hold more. */
 const MAX_PENDING = 1024;
@@ -33,6 +40,10 @@ export interface RedisTierOptions {
   readonly commandTimeoutMs: number;
   /** For messages: the spec as configured, password hidden. */
   readonly shown: string;
+  /** Seals what is written and checks what is read. */
+  readonly seal: ValueSeal;
+  /** Wall-clock time, for the expiry sealed into values (injected by tests). */
+  readonly now?: () => number;
 }
 
 const TIMED_OUT = Symbol('budget');
@@ -45,6 +56,11 @@ export class RedisTier implements SharedTier {
   private health: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly shown: string;
+  private readonly seal: ValueSeal;
+  private readonly now: () => number;
+  private readonly commandTimeoutMs: number;
+  /** When a command was last answered (performance.now()). */
+  private lastAnswerAt = 0;
 
   constructor(
     options: RedisTierOptions,
@@ -64,6 +80,10 @@ export class RedisTier implements SharedTier {
       ...(spec.username ? { username: spec.username } : {}),
       ...((options.password ?? spec.password) ? { password: options.password ?? spec.password } : {}),
       ...(spec.tls ? { tls: { servername: spec.host } } : {}),
+      // RESP2: the guard's grammar is its five reply types (RESP3's HELLO answers with a map of the peer's choosing).
+      protocol: 2,
+      // No INFO: its reply is the peer's to shape, and a `loading` Redis made ioredis ask ~860 times a second.
+      enableReadyCheck: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs,
@@ -73,7 +93,9 @@ export class RedisTier implements SharedTier {
       reconnectOnError: () => false,
       lazyConnect: false,
     });
-    this.client.on('ready', () => this.worked());
+    this.client.on('connect', () => this.guard());
+    // Connected is not up: a PING must be answered first.
+    this.client.on('ready', () => this.tryAgain());
     // ioredis emits an error per failed attempt; only the change of state is logged.
     this.client.on('error', (err: Error) => this.failed(err));
     this.client.on('end', () => this.failed(new Error('connection closed')));
@@ -81,6 +103,24 @@ export class RedisTier implements SharedTier {
       if (this.state === 'up') this.failed(new Error('connection closed'));
     });
     this.shown = options.shown;
+    this.seal = options.seal;
+    this.now = options.now ?? Date.now;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+  }
+
+  /** Puts a RespGuard in front of the client's parser on the new connection. */
+  private guard(): void {
+    const stream = (this.client as unknown as { stream?: NodeJS.ReadableStream & { destroy(): void } }).stream;
+    if (!stream) return;
+    const guard = new RespGuard();
+    stream.prependListener('data', (chunk: Buffer) => {
+      const broken = guard.push(chunk);
+      if (!broken) return;
+      // Taken off the stream before the parser sees more: the rest of this reply is never buffered.
+      stream.removeAllListeners('data');
+      stream.destroy();
+      this.failed(new Error(`the peer sent ${broken}; connection dropped`));
+    });
   }
 
   get up(): boolean {
@@ -111,7 +151,15 @@ export class RedisTier implements SharedTier {
 
   /** The health check while down: a PING over the connection, when there is one. */
   private tryAgain(): void {
-    if (this.client.status === 'ready' && this.pending < MAX_PENDING) this.send(() => this.client.ping()).catch(() => undefined);
+    if (this.client.status !== 'ready' || this.pending >= MAX_PENDING) return;
+    // Up again only on a PING sent now and answered: a late reply to a command sent before an outage proves nothing.
+    this.send(() => this.client.ping()).then(() => this.worked(), (err: Error) => {
+      // An error reply to PING (a peer that refuses everything, a Redis still loading): not usable; a new
+      // connection is tried, at the reconnection backoff.
+      if (err.name !== 'ReplyError') return;
+      this.failed(err);
+      this.client.disconnect(true);
+    });
   }
 
   /** Runs one command, counted as outstanding until Redis (or its timeout) settles it. */
@@ -121,13 +169,18 @@ export class RedisTier implements SharedTier {
     done.then(
       () => {
         this.pending--;
-        this.worked();
+        this.lastAnswerAt = performance.now();
       },
       (err: Error) => {
         this.pending--;
         // An error reply (OOM under maxmemory with noeviction, a READONLY replica) comes over a working
         // connection: counted by the caller, but no reason to stop asking (nor to log down and up each second).
-        if (err.name !== 'ReplyError') this.failed(err);
+        if (err.name === 'ReplyError') return;
+        // A connection that has answered nothing for a command timeout is not waited on: a new one starts
+        // clean (a silent or stopped peer, one dribbling a reply). Not when it answered meanwhile: a timeout
+        // of a command sent before a pause must not drop the connection that has just come back.
+        if (err.message === 'Command timed out' && performance.now() - this.lastAnswerAt > this.commandTimeoutMs) this.client.disconnect(true);
+        this.failed(err);
       },
     );
     return done;
@@ -149,63 +202,60 @@ export class RedisTier implements SharedTier {
     }
   }
 
-  /** A key's value and remaining lifetime (PTTL), read together in one transaction. */
-  private async valueWithTtl(key: string): Promise<[unknown, unknown]> {
-    const replies = await this.client.multi().get(key).pttl(key).exec();
-    if (!replies) throw new Error('transaction aborted');
-    for (const [err] of replies) if (err) throw err;
-    return [replies[0][1], replies[1][1]];
+  /** A key's sealed value: its text and remaining life, null when absent, 'invalid' when it does not check out. */
+  private async unsealed(key: string): Promise<{ text: string; remainingMs: number } | null | 'invalid'> {
+    const value = await this.client.get(key);
+    if (value === null) return null;
+    return this.seal.open(key, value, this.now()) ?? 'invalid';
+  }
+
+  /** Writes a value sealed for its key, living `lifeMs` here and in Redis. */
+  private writeSealed(key: string, text: string, lifeMs: number): void {
+    const life = Math.round(lifeMs);
+    if (life <= 0) return;
+    this.write(() => this.client.set(key, this.seal.seal(key, text, this.now() + life), 'PX', life));
+  }
+
+  /** Reads and decodes one entry, counting how the read ended. */
+  private async readEntry<T>(counters: Record<ReadResult, number>, key: string, budgetMs: number, decode: (text: string, remainingMs: number) => T | undefined): Promise<T | undefined> {
+    const outcome = await this.read(budgetMs, () => this.unsealed(key));
+    if (outcome === null) return this.count(counters, 'miss');
+    if (typeof outcome === 'string') return this.count(counters, outcome);
+    const found = decode(outcome.text, outcome.remainingMs);
+    if (found === undefined) return this.count(counters, 'invalid');
+    counters.hit++;
+    return found;
   }
 
   async readDecision(rule: string, domain: string, budgetMs: number): Promise<SharedDecision | undefined> {
-    const outcome = await this.read(budgetMs, () => this.valueWithTtl(decisionKey(rule, domain)));
-    if (typeof outcome === 'string') return this.count(this.counters.decisionReads, outcome);
-    const [text, pttl] = outcome;
-    if (text === null) return this.count(this.counters.decisionReads, 'miss');
-    const found = typeof text === 'string' && typeof pttl === 'number' ? decodeDecision(text, pttl) : undefined;
-    if (!found) return this.count(this.counters.decisionReads, 'invalid');
-    this.counters.decisionReads.hit++;
-    return { ...found, decision: intern(found.decision) };
+    const found = await this.readEntry(this.counters.decisionReads, decisionKey(rule, domain), budgetMs, decodeDecision);
+    return found && { ...found, decision: intern(found.decision) };
   }
 
   writeDecision(rule: string, domain: string, decision: Decision, freshMs: number, staleMs: number): void {
-    const lifeMs = Math.round(freshMs + staleMs);
-    if (lifeMs <= 0) return;
-    this.write(() => this.client.set(decisionKey(rule, domain), encodeDecision(decision, Math.round(staleMs)), 'PX', lifeMs));
+    this.writeSealed(decisionKey(rule, domain), encodeDecision(decision, Math.round(staleMs)), freshMs + staleMs);
   }
 
-  async readHost(name: string, maxAddresses: number, budgetMs: number): Promise<HostFacts | undefined> {
-    const outcome = await this.read(budgetMs, () => this.valueWithTtl(hostKey(name)));
-    if (typeof outcome === 'string') return this.count(this.counters.hostReads, outcome);
-    const [text, pttl] = outcome;
-    if (text === null) return this.count(this.counters.hostReads, 'miss');
-    const found = typeof text === 'string' && typeof pttl === 'number' ? decodeHost(name, text, pttl, maxAddresses) : undefined;
-    if (!found) return this.count(this.counters.hostReads, 'invalid');
-    this.counters.hostReads.hit++;
-    return found;
+  readHost(name: string, maxAddresses: number, budgetMs: number): Promise<HostFacts | undefined> {
+    return this.readEntry(this.counters.hostReads, hostKey(name), budgetMs, (text, remainingMs) => decodeHost(name, text, remainingMs, maxAddresses));
   }
 
   writeHost(facts: HostFacts, ttlMs: number): void {
     const text = encodeHost(facts);
     // Only what a reader would believe is written (a name our checks refuse would read as invalid forever).
     if (ttlMs <= 0 || !decodeHost(facts.name, text, ttlMs, Infinity)) return;
-    this.write(() => this.client.set(hostKey(facts.name), text, 'PX', Math.round(ttlMs)));
+    this.writeSealed(hostKey(facts.name), text, ttlMs);
   }
 
-  async readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined> {
-    const outcome = await this.read(budgetMs, () => this.valueWithTtl(probeKey(port, address)));
-    if (typeof outcome === 'string') return this.count(this.counters.probeReads, outcome);
-    const [text, pttl] = outcome;
-    if (text === null) return this.count(this.counters.probeReads, 'miss');
-    const found = typeof text === 'string' ? decodeProbe(text) : undefined;
-    if (!found || typeof pttl !== 'number' || pttl <= 0) return this.count(this.counters.probeReads, 'invalid');
-    this.counters.probeReads.hit++;
-    return { ...found, ttlMs: pttl };
+  readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined> {
+    return this.readEntry(this.counters.probeReads, probeKey(port, address), budgetMs, (text, remainingMs) => {
+      const found = decodeProbe(text);
+      return found && { ...found, ttlMs: remainingMs };
+    });
   }
 
   writeProbe(port: number, address: string, result: ProbeResult, ttlMs: number): void {
-    if (ttlMs <= 0) return;
-    this.write(() => this.client.set(probeKey(port, address), encodeProbe(result), 'PX', Math.round(ttlMs)));
+    this.writeSealed(probeKey(port, address), encodeProbe(result), ttlMs);
   }
 
   async takeProbeLease(port: number, address: string, ms: number, budgetMs: number): Promise<boolean | undefined> {

@@ -14,8 +14,8 @@ import { isSpecialAddress } from '../engine/special-address.js';
 import { checkDecision, keep } from '../snapshot/format.js';
 import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult } from '../probe/smtp-probe.js';
 
-/** Bumped whenever a key or value changes shape. */
-const FORMAT_VERSION = 1;
+/** Bumped whenever a key or value changes shape (2: values sealed, see value-seal.ts). */
+const FORMAT_VERSION = 2;
 const PREFIX = `mx4map:${FORMAT_VERSION}`;
 
 /** `rule` is the engine's rule fingerprint, kept short in the key by a hash. */
@@ -43,9 +43,9 @@ export function shareable(decision: Decision): boolean {
 }
 
 /**
- * A decision's value. Its key expires with the decision's whole kept life (fresh plus stale); the value
- * says how much of that life is stale, so a reader knows, from the key's remaining time alone, whether the
- * decision is still fresh: no clock is compared between hosts.
+ * A decision's value. It lives the decision's whole kept life (fresh plus stale), sealed with its expiry;
+ * the value says how much of that life is stale, so a reader knows from the remaining life whether the
+ * decision is still fresh.
  */
 export function encodeDecision(decision: Decision, staleMs: number): string {
   return JSON.stringify({ d: decision, s: staleMs });
@@ -58,7 +58,7 @@ export interface SharedDecision {
   readonly keptMs: number;
 }
 
-/** Reads a decision's value given its key's remaining time (PTTL); undefined when it does not check out. */
+/** Reads a decision's value given its remaining life; undefined when it does not check out. */
 export function decodeDecision(text: string, pttlMs: number): SharedDecision | undefined {
   if (!(pttlMs > 0)) return undefined;
   const value = parse(text);
@@ -68,7 +68,7 @@ export function decodeDecision(text: string, pttlMs: number): SharedDecision | u
   return { decision, freshMs: pttlMs - value.s, keptMs: pttlMs };
 }
 
-/** A host's facts as stored: without the TTL, which the key's own lifetime carries. */
+/** A host's facts as stored: without the TTL, which the sealed expiry carries. */
 export function encodeHost(facts: HostFacts): string {
   const { ttl: _ttl, ...rest } = facts;
   return JSON.stringify(rest);
@@ -79,7 +79,7 @@ const MAX_NAMES = 16;
 const MAX_ADDRESSES = 64;
 
 /**
- * Reads a host's facts given its key's remaining time; undefined unless every field checks out: the
+ * Reads a host's facts given their remaining life; undefined unless every field checks out: the
  * names are host names, the chain starts at `name`, addresses are of their family and not special-purpose.
  * At most `maxAddresses` of each family are kept (the reader's own setting), the rest counted as dropped.
  */

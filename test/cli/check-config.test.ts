@@ -48,6 +48,25 @@ describe('mx4map check-config', () => {
     expect([off.status, off.stdout]).toEqual([0, expect.stringContaining('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n')]);
   });
 
+  test('shared_cache needs the fleet key file: missing, short or unreadable is one line and exit 2; a good one is OK and never shown', () => {
+    const none = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0']);
+    expect([none.status, none.stderr]).toEqual([
+      2,
+      'mx4map: shared_cache needs shared_cache_key_file: a file whose first line is a secret shared by the fleet (openssl rand -base64 32), so that only values an instance wrote are believed\n',
+    ]);
+    const short = configFile('too-short\n');
+    const weak = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0', '--shared-cache-key-file', short]);
+    expect([weak.status, weak.stderr]).toEqual([2, expect.stringContaining(`mx4map: shared_cache_key_file ${short}: its first line must hold a secret of at least 32 characters`)]);
+    const missing = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0', '--shared-cache-key-file', '/nonexistent/fleet.key']);
+    expect([missing.status, missing.stderr]).toEqual([2, 'mx4map: shared_cache_key_file /nonexistent/fleet.key does not exist\n']);
+    const secret = 'Zm9yLXRoZS1jaGVjay1jb25maWctdGVzdC0wMTIzNDU2Nzg5';
+    const good = configFile(`${secret}\n`);
+    const ok = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0', '--shared-cache-key-file', good]);
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(effective(ok.stdout).shared_cache_key_file).toBe(good);
+    expect(ok.stdout).not.toContain(secret);
+  });
+
   test('precedence: flags > environment > file > defaults', () => {
     const file = configFile('max_connections: 10\nmax_in_flight: 5\nrequest_timeout: 3s\n');
     const r = runCli(['check-config', '--config', file, '--max-connections', '30'], { MX4MAP_MAX_CONNECTIONS: '20', MX4MAP_MAX_IN_FLIGHT: '6' });

@@ -3,7 +3,9 @@
  * endpoint. What one instance learns, the others answer without DNS or probes; one instance probes an
  * address for all; and Redis failing in any way costs no answer.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AddressInfo, Socket, createServer } from 'node:net';
 import { DnsFixture, FixtureRecord, Zone, startDnsFixture } from '../support/dns-fixture';
 import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
@@ -17,6 +19,14 @@ import { until } from '../support/until';
 const DOMAINS = 1000;
 /** h0…h199.fleet.test, over ten MX hosts (a provider's) that have no IPv6. */
 const HOST_DOMAINS = 200;
+
+/** The fleet's secret, as an administrator would deploy it to every instance. */
+function fleetKeyFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'mx4map-fleet-')), 'fleet.key');
+  writeFileSync(path, 'k9Qd2V0c3RmbGVldHNlY3JldGZvcnRoZXRlc3RzMTIzNA==\n', { mode: 0o600 });
+  return path;
+}
+const KEY_FILE = fleetKeyFile();
 
 /** A process's open descriptors and resident memory, read from /proc. */
 function resources(pid: number): { fds: number; rssKb: number } {
@@ -69,7 +79,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
   let smtp: SmtpFixture;
   const instances: ServeProcess[] = [];
   const start = async (extra: string[] = [], probePort = smtp.port): Promise<ServeProcess> => {
-    const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(probePort), '--shared-cache', redis.spec, '--log-level', 'info', ...extra]);
+    const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(probePort), '--shared-cache', redis.spec, '--shared-cache-key-file', KEY_FILE, '--log-level', 'info', ...extra]);
     instances.push(serve);
     await serve.waitFor('shared-cache-up');
     return serve;
@@ -138,7 +148,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     const asked = dns.queries.slice(before).filter((q) => !q.startsWith('_mta-sts.'));
     expect(asked.filter((q) => q.includes('hosts.fleet.test'))).toEqual([]);
     expect(asked).toHaveLength(half);
-    expect(await redis.client.keys('mx4map:1:host:*')).toHaveLength(10);
+    expect(await redis.client.keys('mx4map:2:host:*')).toHaveLength(10);
   });
 
   test('FLUSHALL under running instances: nothing fails, the one holding decisions answers from memory, and what is decided next is shared again', async () => {
@@ -153,8 +163,27 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     expect(dns.queries.length).toBe(before);
     expect(Object.fromEntries(await askAll(second.port, keys))).toEqual(Object.fromEntries(fromMemory));
     expect(dns.queries.length - before).toBeGreaterThanOrEqual(keys.length);
-    expect(await redis.client.keys('mx4map:1:decision:*')).toHaveLength(keys.length);
+    expect(await redis.client.keys('mx4map:2:decision:*')).toHaveLength(keys.length);
     expect(first.lines.filter((l) => l.evt === 'shared-cache-down')).toEqual([]);
+  });
+
+  test('a value planted in Redis routes nothing: a forged MX host and a rewritten decision are not believed, nor written back', async () => {
+    await redis.client.flushall();
+    const first = await start();
+    await askAll(first.port, ['d0.fleet.test']);
+    const [decisionKey] = await redis.client.keys('mx4map:2:decision:*:d0.fleet.test');
+    expect(decisionKey).toBeDefined();
+    // The attacks as found: the MX host of h0…h199's first tenth given an attacker's address and no IPv6,
+    // and the forced d0 turned into "leave, IPv6 works".
+    const planted = { name: 'mx0.hosts.fleet.test', aliases: [], canonical: 'mx0.hosts.fleet.test', a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 }, aaaa: { kind: 'nodata', ttl: 3600 } };
+    await redis.client.set('mx4map:2:host:mx0.hosts.fleet.test', JSON.stringify(planted), 'PX', 3_600_000);
+    await redis.client.set(decisionKey, JSON.stringify({ d: { action: 'leave', reason: 'ipv6-ok' }, s: 0 }), 'PX', 3_600_000);
+    const second = await start();
+    const replies = await askAll(second.port, ['h0.fleet.test', 'h10.fleet.test', 'd0.fleet.test']);
+    expect(Object.fromEntries(replies)).toEqual({ 'h0.fleet.test': 'OK esmtp:[192.0.2.40]', 'h10.fleet.test': 'OK esmtp:[192.0.2.40]', 'd0.fleet.test': 'OK esmtp:[192.0.2.31]' });
+    // Nothing derived from the planted values was shared: every value in Redis names no attacker address.
+    const values = await Promise.all((await redis.client.keys('mx4map:2:*')).map((k) => redis.client.get(k)));
+    expect(values.filter((v) => v?.includes('203.0.113.66') && !v.startsWith('{'))).toEqual([]);
   });
 
   const impostors: Array<[string, (socket: Socket) => void]> = [
@@ -171,7 +200,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
     try {
       const port = (hole.address() as AddressInfo).port;
-      const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port), '--shared-cache', `redis://127.0.0.1:${port}/0`, '--deadline', '1s']);
+      const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port), '--shared-cache', `redis://127.0.0.1:${port}/0`, '--shared-cache-key-file', KEY_FILE, '--deadline', '1s']);
       instances.push(serve);
       const keys = Array.from({ length: 200 }, (_, i) => `d${i}.fleet.test`);
       const started = performance.now();

@@ -10,6 +10,12 @@ import { describeRequiring } from '../support/requires';
 import { RedisFixture, SentinelFixture, redisMissing, startRedis, startSentinelGroup } from '../support/redis';
 import { until } from '../support/until';
 import { LogSink, logSink } from '../support/log-sink';
+import { ValueSeal } from '../../src/shared/value-seal';
+
+const SECRET = 'fleet-secret-for-the-tests-0123456789abcdef';
+const seal = new ValueSeal(Buffer.from(SECRET));
+/** The tier's options for a spec, sealing with the fleet's test secret. */
+const tierOptions = (spec: string) => ({ spec: parseRedisSpec(spec), commandTimeoutMs: 1000, shown: spec, seal });
 
 /** A TCP server standing in for a broken Redis: `answer` gets each chunk a client sends. */
 async function fakeRedis(answer: (socket: Socket, chunk: Buffer) => void): Promise<{ spec: string; sockets: Socket[]; close(): Promise<void> }> {
@@ -50,7 +56,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
   beforeEach(async () => {
     await redis.client.flushall();
     sink = logSink('info');
-    tier = new RedisTier({ spec: parseRedisSpec(redis.spec), commandTimeoutMs: 1000, shown: redis.spec }, sink.log);
+    tier = new RedisTier(tierOptions(redis.spec), sink.log);
     await until(() => tier.up, 5000, 'the tier to connect');
   });
   afterEach(() => tier.close());
@@ -60,7 +66,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     tier.writeDecision('rule-a', 'example.com', forced, 60_000, 3_600_000);
     const key = decisionKey('rule-a', 'example.com');
     await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
-    expect(key).toMatch(/^mx4map:1:decision:[0-9a-f]{16}:example\.com$/);
+    expect(key).toMatch(/^mx4map:2:decision:[0-9a-f]{16}:example\.com$/);
     const pttl = await redis.client.pttl(key);
     expect(pttl).toBeGreaterThan(3_650_000);
     expect(pttl).toBeLessThanOrEqual(3_660_000);
@@ -78,10 +84,13 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(tier.counters.decisionReads.miss).toBe(1);
   });
 
-  test('values that do not check out are misses, counted apart: garbage, a route to loopback, a bad verdict', async () => {
-    await redis.client.set(decisionKey('r', 'garbage.example'), 'not json', 'PX', 60_000);
-    await redis.client.set(decisionKey('r', 'loopback.example'), JSON.stringify({ d: { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['127.0.0.1']] }, s: 0 }), 'PX', 60_000);
-    await redis.client.set(probeKey(25, '2001:db8::1'), JSON.stringify({ ok: true, o: 'timeout', d: 'x', ms: 1 }), 'PX', 60_000);
+  /** A value as a fleet member with the secret would write it (content the readers must still check). */
+  const plant = (key: string, text: string, lifeMs = 60_000): Promise<unknown> => redis.client.set(key, seal.seal(key, text, Date.now() + lifeMs), 'PX', lifeMs);
+
+  test('sealed values that do not check out are misses, counted apart: garbage, a route to loopback, a bad verdict', async () => {
+    await plant(decisionKey('r', 'garbage.example'), 'not json');
+    await plant(decisionKey('r', 'loopback.example'), JSON.stringify({ d: { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['127.0.0.1']] }, s: 0 }));
+    await plant(probeKey(25, '2001:db8::1'), JSON.stringify({ ok: true, o: 'timeout', d: 'x', ms: 1 }));
     expect(await tier.readDecision('r', 'garbage.example', 500)).toBeUndefined();
     expect(await tier.readDecision('r', 'loopback.example', 500)).toBeUndefined();
     expect(await tier.readProbe(25, '2001:db8::1', 500)).toBeUndefined();
@@ -108,13 +117,47 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
       ['family.example', { ...host, name: 'family.example', aaaa: { kind: 'records', addresses: ['192.0.2.9'], ttl: 1 } }],
       ['failure.example', { ...host, name: 'failure.example', a: { kind: 'failure', detail: 'SERVFAIL' } }],
     ];
-    for (const [name, value] of bad) await redis.client.set(hostKey(name), JSON.stringify(value), 'PX', 60_000);
+    for (const [name, value] of bad) await plant(hostKey(name), JSON.stringify(value));
     for (const [name] of bad) expect(await tier.readHost(name, 8, 500)).toBeUndefined();
     expect(tier.counters.hostReads.invalid).toBe(bad.length);
   });
 
+  test('values a fleet member did not write are not believed: unsealed, sealed with another secret, moved to another key, past their sealed life', async () => {
+    const planted = JSON.stringify({ name: 'mx.example.com', aliases: [], canonical: 'mx.example.com', a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 }, aaaa: { kind: 'nodata', ttl: 3600 } });
+    const key = hostKey('mx.example.com');
+    // The attack as found: the plain JSON value of the old format, under the key.
+    await redis.client.set(key, planted, 'PX', 3_600_000);
+    expect(await tier.readHost('mx.example.com', 8, 500)).toBeUndefined();
+    // Sealed, but with a secret that is not the fleet's.
+    const other = new ValueSeal(Buffer.from('not-the-fleet-secret-0123456789abcdefgh'));
+    await redis.client.set(key, other.seal(key, planted, Date.now() + 3_600_000), 'PX', 3_600_000);
+    expect(await tier.readHost('mx.example.com', 8, 500)).toBeUndefined();
+    // A value the fleet wrote for another host, copied under this key.
+    const elsewhere = hostKey('mx.other.example');
+    await redis.client.set(key, seal.seal(elsewhere, planted, Date.now() + 3_600_000), 'PX', 3_600_000);
+    expect(await tier.readHost('mx.example.com', 8, 500)).toBeUndefined();
+    // A genuine value whose sealed life is over, kept alive in Redis by a new PX.
+    await redis.client.set(key, seal.seal(key, planted, Date.now() - 1), 'PX', 3_600_000);
+    expect(await tier.readHost('mx.example.com', 8, 500)).toBeUndefined();
+    // The expiry cannot be edited either: the MAC covers it.
+    const genuine = seal.seal(key, planted, Date.now() + 1000);
+    await redis.client.set(key, genuine.replace(/^\d+/, String(Date.now() + 3_600_000)), 'PX', 3_600_000);
+    expect(await tier.readHost('mx.example.com', 8, 500)).toBeUndefined();
+    expect(tier.counters.hostReads).toMatchObject({ invalid: 5, hit: 0 });
+    // And a value it did write is read, with the life it was given.
+    await redis.client.set(key, genuine, 'PX', 1000);
+    expect((await tier.readHost('mx.example.com', 8, 500))?.a).toMatchObject({ addresses: ['203.0.113.66'] });
+  });
+
+  test('a decision key rewritten by hand is not believed', async () => {
+    const key = decisionKey('r', 'bank.example');
+    await redis.client.set(key, JSON.stringify({ d: { action: 'leave', reason: 'ipv6-ok' }, s: 0 }), 'PX', 3_600_000);
+    expect(await tier.readDecision('r', 'bank.example', 500)).toBeUndefined();
+    expect(tier.counters.decisionReads.invalid).toBe(1);
+  });
+
   test('a probe lease is taken by one instance only', async () => {
-    const other = new RedisTier({ spec: parseRedisSpec(redis.spec), commandTimeoutMs: 1000, shown: redis.spec }, pino({ level: 'silent' }));
+    const other = new RedisTier(tierOptions(redis.spec), pino({ level: 'silent' }));
     await until(() => other.up, 5000, 'the second tier');
     const results = await Promise.all([tier.takeProbeLease(25, '2001:db8::1', 2500, 500), other.takeProbeLease(25, '2001:db8::1', 2500, 500)]);
     expect(results.sort()).toEqual([false, true]);
@@ -173,7 +216,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
 });
 
 describe('a Redis address that does not behave like Redis', () => {
-  const open = (spec: string, sink: LogSink): RedisTier => new RedisTier({ spec: parseRedisSpec(spec), commandTimeoutMs: 1000, shown: spec }, sink.log);
+  const open = (spec: string, sink: LogSink): RedisTier => new RedisTier(tierOptions(spec), sink.log);
   const downLines = (sink: LogSink): number => sink.events('shared-cache-down').length;
 
   test('black-holed (accepts, never answers): the tier is down once, after the connect timeout, and reads are skipped', async () => {
@@ -220,6 +263,78 @@ describe('a Redis address that does not behave like Redis', () => {
   }, 20_000);
 });
 
+describe('a hostile peer at the Redis address: replies bounded before the client parses them', () => {
+  const open = (spec: string, sink: LogSink): RedisTier => new RedisTier(tierOptions(spec), sink.log);
+
+  /** Runs an attack: the peer's answer to the first bytes mx4map sends; watches the loop and memory meanwhile. */
+  async function attack(respond: (socket: Socket) => void, watchMs = 3000): Promise<{ sink: LogSink; maxLoopGapMs: number; rssGrowthMb: number; peer: Awaited<ReturnType<typeof fakeRedis>>; closedByUs: number }> {
+    let closedByUs = 0;
+    const answered = new WeakSet<Socket>();
+    const peer = await fakeRedis((socket) => {
+      if (answered.has(socket)) return;
+      answered.add(socket);
+      socket.on('close', () => closedByUs++);
+      respond(socket);
+    });
+    const sink = logSink('info');
+    const rssBefore = process.memoryUsage().rss;
+    let maxLoopGapMs = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxLoopGapMs = Math.max(maxLoopGapMs, now - last);
+      last = now;
+    }, 10);
+    const tier = open(peer.spec, sink);
+    try {
+      await new Promise((r) => setTimeout(r, watchMs));
+      return { sink, maxLoopGapMs, rssGrowthMb: (process.memoryUsage().rss - rssBefore) / 2 ** 20, peer, closedByUs };
+    } finally {
+      clearInterval(ticker);
+      await tier.close();
+      await peer.close();
+    }
+  }
+
+  test('an array of 300,000 elements (a 17 s stall before): the connection is dropped at its header, the loop never stalls', async () => {
+    const r = await attack((socket) => socket.write(`*300000\r\n${':1\r\n'.repeat(300_000)}`));
+    expect(r.closedByUs).toBeGreaterThanOrEqual(1);
+    expect(r.maxLoopGapMs).toBeLessThan(1000);
+    expect(r.sink.events('shared-cache-down')).toHaveLength(1);
+    expect(String(r.sink.events('shared-cache-down')[0].error)).toContain('an array of 300000 elements');
+  }, 20_000);
+
+  test('an endless simple string (4 GB in 20 s before): dropped past the line limit, memory stays flat', async () => {
+    const chunk = 'A'.repeat(64 * 1024);
+    const r = await attack((socket) => {
+      socket.write('+');
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(chunk));
+        if (!socket.destroyed) socket.once('drain', pump);
+      };
+      pump();
+    });
+    expect(r.closedByUs).toBeGreaterThanOrEqual(1);
+    expect(r.rssGrowthMb).toBeLessThan(100);
+    expect(String(r.sink.events('shared-cache-down')[0].error)).toContain('a line over');
+  }, 20_000);
+
+  test('a $2000000000 bulk header (3.8 GB before): dropped at the header', async () => {
+    const r = await attack((socket) => socket.write(`$2000000000\r\n${'x'.repeat(1 << 20)}`));
+    expect(r.closedByUs).toBeGreaterThanOrEqual(1);
+    expect(r.rssGrowthMb).toBeLessThan(100);
+    expect(String(r.sink.events('shared-cache-down')[0].error)).toContain('a bulk string of 2000000000 bytes');
+  }, 20_000);
+
+  test('a reply dribbled a byte at a time: dropped on the command timeout, one down line', async () => {
+    const r = await attack((socket) => {
+      const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write('$')), 100);
+    }, 4000);
+    expect(r.closedByUs).toBeGreaterThanOrEqual(1);
+    expect(r.sink.events('shared-cache-down')).toHaveLength(1);
+  }, 20_000);
+});
+
 describeRequiring(redisMissing(), 'shared cache tests')('through Redis Sentinel (redis-sentinel://)', () => {
   let group: SentinelFixture;
   beforeAll(async () => {
@@ -229,7 +344,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('through Redis Sentinel 
 
   test('the tier finds the master through the sentinel, and follows it when Sentinel fails over', async () => {
     const sink = logSink('info');
-    const tier = new RedisTier({ spec: parseRedisSpec(group.spec), commandTimeoutMs: 1000, shown: group.spec }, sink.log);
+    const tier = new RedisTier(tierOptions(group.spec), sink.log);
     try {
       await until(() => tier.up, 10_000, 'the tier to connect through the sentinel');
       const before = await group.masterPort();
