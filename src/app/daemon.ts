@@ -9,6 +9,7 @@ import { MapRegistry } from '../maps/registry.js';
 import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, PatternLists } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
+import { DecisionsView } from '../ops/decisions-view.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
@@ -126,7 +127,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: () => [
       ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
       ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
-    ], decisions: () => engine.forcedDecisions() });
+    ], decisions: new DecisionsView(() => engine.forcedDecisions()) });
   let httpBound: string | undefined;
   if (ops) {
     const endpoint = parseHttpListen(config.http) as HttpEndpoint;

@@ -15,7 +15,8 @@ export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
 
 /** Renders decisions as map lines; pure. */
 export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
-  const kept = decisions.filter((d) => !d.protection?.length);
+  // The server sends them unsorted (sorting 200,000 would hold its loop); sorted here, so files diff well.
+  const kept = decisions.filter((d) => !d.protection?.length).sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   const left = decisions.length - kept.length;
   const what = map.format === 'sendmail' ? 'sendmail mailertable' : 'Postfix transport';
   const lines = [`# mx4map export, ${now.toISOString()}: ${kept.length} forced domains (${what})${left ? `; ${left} left out: they publish DANE or MTA-STS` : ''}`];

@@ -269,12 +269,10 @@ export class Engine implements Decider {
   }
 
   /** The forced decisions held now, with their remaining lifetime (for /decisions and `export`). */
-  forcedDecisions(): ExportedDecision[] {
-    const out: ExportedDecision[] = [];
+  *forcedDecisions(): IterableIterator<ExportedDecision> {
     for (const [domain, d, ttlMs] of this.decisions.fresh()) {
-      if (d.action === 'force-ipv4') out.push({ domain, triggers: d.triggers, routes: d.routes, ttlMs, ...(d.protection ? { protection: d.protection } : {}) });
+      if (d.action === 'force-ipv4') yield { domain, triggers: d.triggers, routes: d.routes, ttlMs, ...(d.protection ? { protection: d.protection } : {}) };
     }
-    return out.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   }
 
   /** Cached decisions, stale ones included, with their expiry (the engine's clock is wall-clock time), for the snapshot file. */

@@ -5,7 +5,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, isIP } from 'node:net';
 import { Metrics } from './metrics.js';
-import { ExportedDecision } from '../engine/decision.js';
+import { DecisionsView, parsePage, writeJsonArray } from './decisions-view.js';
 
 /**
  * Limits of the ops listener, so slow or numerous HTTP clients cannot take the descriptors and time that
@@ -45,7 +45,8 @@ export interface OpsSources {
   readonly healthy: () => boolean;
   /** Lines after the status in /healthz: what an operator should know (our IPv6 identity). */
   readonly details?: () => readonly string[];
-  readonly decisions: () => ExportedDecision[];
+  /** The forced decisions held now (a rendering of them, see decisions-view.ts). */
+  readonly decisions: DecisionsView;
 }
 
 export class OpsServer {
@@ -83,7 +84,7 @@ export class OpsServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
     try {
       switch (path) {
@@ -94,8 +95,12 @@ export class OpsServer {
           const healthy = this.sources.healthy();
           return send(res, healthy ? 200 : 503, 'text/plain', `${[healthy ? 'ok' : 'not serving', ...(this.sources.details?.() ?? [])].join('\n')}\n`);
         }
-        case '/decisions':
-          return send(res, 200, 'application/json', `${JSON.stringify(this.sources.decisions())}\n`);
+        case '/decisions': {
+          const page = parsePage(query);
+          if ('problem' in page) return send(res, 400, 'text/plain', `${page.problem}\n`);
+          const parts = await this.sources.decisions.parts();
+          return await writeJsonArray(res, parts.slice(page.offset, page.offset + page.limit));
+        }
         default:
           return send(res, 404, 'text/plain', 'not found: try /metrics, /healthz or /decisions\n');
       }

@@ -90,7 +90,7 @@ describe('a lookup in flight across a reload', () => {
     r.engine.reconfigure(settings(), { never: buildDomainSet(['alias.example'], 'never'), force: new DomainSet() });
     r.dns.release('alias.example');
     expect(await answer).toEqual({ action: 'leave', reason: 'never' });
-    expect(r.engine.forcedDecisions()).toEqual([]);
+    expect([...r.engine.forcedDecisions()]).toEqual([]);
   });
 
   test('a reload that changes only lifetimes does not redo it', async () => {

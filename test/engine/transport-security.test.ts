@@ -199,7 +199,7 @@ describe('secure_domains and force_ipv4', () => {
     current = await rig();
     await current.ask('mailertable', 'dane.test');
     await current.ask('mailertable', 'plain.test');
-    const decisions = current.engine.forcedDecisions();
+    const decisions = [...current.engine.forcedDecisions()].sort((x, y) => x.domain.localeCompare(y.domain));
     expect(decisions.map((d) => [d.domain, d.protection])).toEqual([
       ['dane.test', ['dane']],
       ['plain.test', undefined],
