@@ -5,31 +5,32 @@
  * configuration by itself. Exit 0 when rejections were found, 1 when none, 2 on an error.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
 import { loadConfig } from '../config/load.js';
 import { buildDomainSet } from '../engine/overrides.js';
-import { HostSummary, Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
+import { HostSummary, MAX_LINE, Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
+import { LineCounts, logLines } from '../learn/log-lines.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 
-export async function readRejections(input: Readable): Promise<{ lines: number; rejections: Rejection[] }> {
+export async function readRejections(input: Readable): Promise<{ lines: number; skipped: number; rejections: Rejection[] }> {
   const rejections: Rejection[] = [];
-  let lines = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lines++;
+  const counts: LineCounts = { lines: 0, skipped: 0 };
+  for await (const line of logLines(input, MAX_LINE, counts)) {
     const found = rejectionIn(line);
     if (found) rejections.push(found);
   }
-  return { lines, rejections };
+  return { ...counts, rejections };
 }
 
 /** The report, pure: one block per host, most rejections first. */
-export function renderLearned(lines: number, rejections: readonly Rejection[], hosts: readonly HostSummary[], covered: (host: string) => boolean): string {
-  if (hosts.length === 0) return `${lines} lines read: no mail rejected over IPv6 for reverse DNS (PTR) found\n`;
-  const out = [`${lines} lines read: ${rejections.length} deliveries rejected over IPv6 for reverse DNS, by ${hosts.length} MX host(s)`];
+export function renderLearned(lines: number, rejections: readonly Rejection[], hosts: readonly HostSummary[], covered: (host: string) => boolean, skipped = 0): string {
+  const read = `${lines} lines read${skipped ? ` (${skipped} longer than ${MAX_LINE} bytes skipped)` : ''}`;
+  if (hosts.length === 0) return `${read}: no mail rejected over IPv6 for reverse DNS (PTR) found\n`;
+  const out = [`${read}: ${rejections.length} deliveries rejected over IPv6 for reverse DNS, by ${hosts.length} MX host(s)`];
   for (const h of hosts) {
     const domains = h.domains.slice(0, 5).map(([d, n]) => `${d} (${n})`).join(', ') + (h.domains.length > 5 ? `, … ${h.domains.length - 5} more` : '');
     out.push(`${h.host}  ${h.count} rejection(s)  ${covered(h.host) ? 'covered by strict_receivers' : `not covered: suggest ${h.pattern}`}`);
@@ -73,9 +74,9 @@ export const learnCommand: CommandModule = {
     const strict = buildDomainSet(config.strictReceivers, 'strict_receivers');
     // yargs hands a lone `-` over as an empty string.
     const path = argv.log === '' || argv.log === '-' ? '-' : String(argv.log);
-    const { lines, rejections } = await readRejections(openLog(path));
+    const { lines, skipped, rejections } = await readRejections(openLog(path));
     const hosts = summarise(rejections);
-    process.stdout.write(renderLearned(lines, rejections, hosts, (host) => strict.has(host)));
+    process.stdout.write(renderLearned(lines, rejections, hosts, (host) => strict.has(host), skipped));
     const target = argv.write as string | undefined;
     if (target !== undefined && hosts.length > 0) {
       try {
@@ -84,7 +85,8 @@ export const learnCommand: CommandModule = {
       } catch (err) {
         throw new ConfigError(`cannot write --write ${target}: ${(err as Error).message}`);
       }
-      process.stdout.write(`patterns written to ${target}; to use them: strict_receivers: [${[...config.strictReceivers, target].join(', ')}]\n`);
+      // A pattern file is named by an absolute path (anything else would be read as a domain pattern).
+      process.stdout.write(`patterns written to ${target}; to use them: strict_receivers: [${[...config.strictReceivers, resolve(target)].join(', ')}]\n`);
     }
     process.exitCode = hosts.length > 0 ? 0 : 1;
   },

@@ -9,6 +9,8 @@
  * sendmail logs the reply text only for temporary failures (`stat=Deferred: 421 …`); a permanent one shows
  * as `dsn=5.7.25` or, for Google's 5.7.1, not at all: its bounce message has the text.
  */
+import { isIP } from 'node:net';
+import { parseDeliveryLine } from './delivery-line.js';
 
 export interface Rejection {
   /** The recipient's domain (lower case). */
@@ -22,19 +24,13 @@ export interface Rejection {
 
 export type RejectionSignal = 'google-ipv6-guidelines' | 'google-no-ptr' | 'inconsistent-ptr' | 'dsn-5.7.25';
 
+export { MAX_LINE } from './delivery-line.js';
+
 const TEXTS: ReadonlyArray<[RegExp, RejectionSignal]> = [
   [/does not meet IPv6 sending guidelines regarding PTR records/i, 'google-ipv6-guidelines'],
   [/does not have a PTR record setup/i, 'google-no-ptr'],
   [/inconsistent or no DNS PTR record/i, 'inconsistent-ptr'],
 ];
-
-/** Longest line looked at: a log line is a few hundred bytes; a longer one is not an MTA's. */
-export const MAX_LINE = 8192;
-
-const TO = /\bto=<?([^>,\s]*@([^>,\s]+))>?,/;
-const POSTFIX_RELAY = /\brelay=([^\s[,]+)\[([^\]]+)\](?::\d+)?,/;
-const SENDMAIL_RELAY = /\brelay=([^\s,[]+?)\.? \[(?:IPv6:)?([^\]]+)\]/;
-const DSN = /\bdsn=([245]\.\d{1,3}\.\d{1,3})\b/;
 
 /**
  * A multi-line SMTP reply as MTAs log it, joined back into one text: Postfix keeps each line's
@@ -46,23 +42,17 @@ export function unwrapped(line: string): string {
 
 /** The rejection a log line records, if it records one. */
 export function rejectionIn(line: string): Rejection | undefined {
-  if (line.length > MAX_LINE || !line.includes('relay=')) return undefined;
-  const to = TO.exec(line);
-  const relay = POSTFIX_RELAY.exec(line) ?? SENDMAIL_RELAY.exec(line);
-  if (!to || !relay) return undefined;
-  const address = relay[2];
-  const overIpv6 = address.includes(':');
+  const delivery = parseDeliveryLine(line);
+  if (!delivery?.host || !delivery.address) return undefined;
   // The rejection is about our IPv6 identity only when the mail went over IPv6: a PTR complaint over
   // IPv4 concerns our IPv4 address, which this trigger cannot help.
-  if (!overIpv6) return undefined;
-  const reply = unwrapped(line);
+  if (isIP(delivery.address) !== 6) return undefined;
+  const reply = unwrapped(delivery.text);
   const text = TEXTS.find(([pattern]) => pattern.test(reply));
-  const dsn = DSN.exec(line)?.[1];
+  const { dsn } = delivery;
   const signal = text?.[1] ?? (dsn === '5.7.25' || dsn === '4.7.25' ? 'dsn-5.7.25' : undefined);
   if (!signal) return undefined;
-  const domain = to[2].toLowerCase().replace(/\.$/, '');
-  const host = relay[1].toLowerCase().replace(/\.$/, '');
-  return { domain, host, address, signal };
+  return { domain: delivery.domain, host: delivery.host, address: delivery.address, signal };
 }
 
 export interface HostSummary {
