@@ -14,7 +14,7 @@ import { Endpoint, formatEndpoint, isLoopback } from '../protocol/endpoint.js';
 import { ListenError } from '../errors.js';
 import { Answer, Connection, ConnectionLimits } from './connection.js';
 import { LoopClock, plainClock } from './loop-watch.js';
-import { UnixListener, bindUnixSocket, passedSocketPath, removeOwnSocket } from './unix-socket.js';
+import { UnixListener, bindUnixSocket, passedSocketListening, passedSocketPath, removeOwnSocket } from './unix-socket.js';
 
 export interface ServerLimits extends ConnectionLimits {
   readonly maxConnections: number;
@@ -93,13 +93,19 @@ export class SocketmapServer {
   async listenOn(descriptors: readonly { readonly fd: number; readonly name: string }[]): Promise<void> {
     try {
       for (const { fd, name } of descriptors) {
+        const what = `passed socket ${fd} (${name})`;
+        if (passedSocketListening(fd) === false) throw new ListenError(`${what} is not a listening socket bound to an address: check ListenStream= in the socket unit`);
         const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
         this.listeners.push(server);
-        await listenOn(server, { fd }, `passed socket ${fd} (${name})`);
+        await listenOn(server, { fd }, what);
         const address = server.address();
         if (typeof address === 'string') this.bound.push(`unix:${address}`);
-        else if (address) this.bound.push(address.family === 'IPv6' ? `inet6:${address.port}@[${address.address}]` : `inet:${address.port}@${address.address}`);
-        else {
+        else if (address) {
+          const endpoint: Endpoint = { kind: 'inet', family: address.family === 'IPv6' ? 6 : 4, host: address.address, port: address.port, spec: `passed socket ${fd}` };
+          const spec = formatEndpoint(endpoint);
+          this.bound.push(spec);
+          if (!isLoopback(endpoint)) this.options.log.warn({ evt: 'listen-exposed', listen: spec, passed: name }, 'a passed socket listens on a non-loopback address: the socketmap protocol has no authentication');
+        } else {
           const path = passedSocketPath(fd);
           this.bound.push(path ? `unix:${path}` : `fd:${fd}`);
         }

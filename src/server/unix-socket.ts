@@ -152,3 +152,32 @@ export function passedSocketPath(fd: number): string | undefined {
   }
   return undefined;
 }
+
+/** TCP state LISTEN in /proc/net/tcp; a listening UNIX socket carries __SO_ACCEPTCON in its flags. */
+const TCP_LISTEN = '0A';
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * Whether a passed descriptor is a listening stream socket: false for a socket that was never bound or
+ * never listened on (Node would listen on it anyway, and the kernel bind it to a random port on every
+ * address); undefined when /proc cannot tell.
+ */
+export function passedSocketListening(fd: number): boolean | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    if (!inode) return false;
+    for (const table of ['tcp', 'tcp6']) {
+      for (const line of readFileSync(`/proc/self/net/${table}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields[9] === inode) return fields[3] === TCP_LISTEN;
+      }
+    }
+    for (const line of readFileSync('/proc/self/net/unix', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[6] === inode) return (parseInt(fields[3], 16) & SO_ACCEPTCON) !== 0;
+    }
+    return false;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, Socket } from 'node:net';
 import { Activator, startActivator } from '../support/activator';
+import { until } from '../support/until';
 import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { ruleZone } from '../support/rule-zone';
 import { NetstringDecoder, encodeNetstring } from '../../src/protocol/netstring';
@@ -37,6 +38,22 @@ test('serves the passed socket (not its listen option) and tells systemd it is r
   expect(ready.message).toBe(`READY=1\nMAINPID=${started.pid as number}`);
   activator.send('stop');
   await activator.waitFor((l) => l.event === 'notify' && l.message === 'STOPPING=1');
+});
+
+test('a passed socket that was never bound is refused with one line naming the unit setting, not served on a random port', async () => {
+  activator = await startActivator('unbound', serveArgs());
+  activator.send('start');
+  const a = activator;
+  await until(() => a.stderr().includes('mx4map: passed socket 3 (mx4map) is not a listening socket bound to an address: check ListenStream= in the socket unit\n'), 10_000, 'the refusal');
+  expect(activator.lines.some((l) => l.evt === 'listening')).toBe(false);
+});
+
+test('a passed socket on every address is served with a listen-exposed warning', async () => {
+  activator = await startActivator('0.0.0.0:0', serveArgs());
+  activator.send('start');
+  const warned = await activator.waitFor((l) => l.evt === 'listen-exposed');
+  expect(warned.listen).toBe(`inet:${activator.address.split(':')[1]}@0.0.0.0`);
+  await activator.waitFor((l) => l.evt === 'listening');
 });
 
 /** One lookup on a fresh connection. Resolves with the reply, or the connect error's code. */

@@ -11,6 +11,8 @@ export interface Activator {
   readonly lines: Array<Record<string, unknown>>;
   /** host:port or path of the listening socket it holds. */
   readonly address: string;
+  /** What the activator and the server wrote on standard error so far. */
+  stderr(): string;
   send(command: 'start' | 'restart' | 'stop' | 'quit'): void;
   waitFor(check: (line: Record<string, unknown>) => boolean, ms?: number, from?: number): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startActivator(listen: string, serveArgs: string[]): Promi
     child,
     lines,
     address: listening.address as string,
+    stderr: () => stderr,
     send: (command) => void child.stdin.write(`${command}\n`),
     waitFor,
     async close() {

@@ -2,7 +2,8 @@
 """Stands in for systemd in tests of socket activation and readiness.
 
 Usage: socket-activator.py LISTEN COMMAND...
-  LISTEN is host:port (port 0 picks one) or an absolute path for a UNIX socket.
+  LISTEN is host:port (port 0 picks one), an absolute path for a UNIX socket, or "unbound" (a socket
+  never bound nor listened on).
 Binds and listens (backlog 511), then runs COMMAND with the socket as descriptor 3 and LISTEN_FDS=1,
 LISTEN_PID (its own pid) and LISTEN_FDNAMES=mx4map set, as systemd does, and keeps the socket across
 restarts of COMMAND. NOTIFY_SOCKET points at a datagram socket of its own; what arrives there is reported.
@@ -16,7 +17,11 @@ def report(**fields):
     sys.stdout.flush()
 
 listen, command = sys.argv[1], sys.argv[2:]
-if listen.startswith("/"):
+if listen == "unbound":
+    # A socket unit gone wrong: a stream socket that was never bound or listened on.
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    address = "unbound"
+elif listen.startswith("/"):
     lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsock.bind(listen)
     address = listen
@@ -26,7 +31,8 @@ else:
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind((host, int(port)))
     address = "%s:%d" % lsock.getsockname()
-lsock.listen(511)
+if listen != "unbound":
+    lsock.listen(511)
 os.dup2(lsock.fileno(), 3)
 os.set_inheritable(3, True)
 
