@@ -88,7 +88,13 @@ export function parseConfigText(text: string, path: string): Record<string, unkn
     const line = first.linePos?.[0].line;
     throw new ConfigError(`${path}${line ? `:${line}` : ''} is not valid YAML: ${first.message.split('\n')[0]}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // yaml refuses aliases that expand far past the text ("Excessive alias count …"): one line, exit 2.
+    throw new ConfigError(`${path} is not usable YAML: ${(err as Error).message}`);
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${path} must hold a mapping of option keys, like "max_connections: 1024"`);
   return value as Record<string, unknown>;

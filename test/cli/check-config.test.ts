@@ -93,6 +93,14 @@ describe('mx4map check-config', () => {
     expect(r.stderr).toMatch(new RegExp(`^mx4map: ${file}:\\d+ is not valid YAML`));
   });
 
+  test('a YAML alias bomb: one line naming the file, exit 2 (an internal error with a stack before)', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f'].entries()) levels.push(`${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`);
+    const file = configFile(`${levels.join('\n')}\n`);
+    const r = runCli(['check-config', '--config', file]);
+    expect([r.status, r.stderr]).toEqual([2, `mx4map: ${file} is not usable YAML: Excessive alias count indicates a resource exhaustion attack\n`]);
+  });
+
   test('what serve would refuse at start, check-config refuses too: one line each, exit 2', () => {
     const r = runCli(['check-config', '--never', '/nonexistent-mx4map/never.list', '--cache-snapshot', '/nonexistent-mx4map/cache.snapshot', '--listen', 'unix:/nonexistent-mx4map/s.sock', '--socket-group', 'no-such-group-mx4map']);
     expect(r.status).toBe(2);
