@@ -8,6 +8,10 @@ import { classifyKey } from '../domain/key.js';
 import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
 import { AnswerPolicy, replyOrders, skippedFor } from './format.js';
+import { LogBudget } from '../ops/log-budget.js';
+
+/** `{ suppressed: N }` on a line that follows N left out, nothing otherwise. */
+const suppressed = (b: { suppressed: number }): { suppressed?: number } => (b.suppressed > 0 ? { suppressed: b.suppressed } : {});
 
 /** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
 export type AnswerObserver = (map: string, answer: string, reason: string) => void;
@@ -28,6 +32,8 @@ export class MapRegistry {
    * hit answers with a buffer built once, with no allocation.
    */
   private encoded = new WeakMap<Decision, Array<EncodedReply | undefined>>();
+  /** Warnings clients cause (bad requests) are rate-limited: a client must not choose our log volume. */
+  private readonly warnings: LogBudget;
 
   constructor(
     definitions: readonly MapDefinition[],
@@ -35,7 +41,9 @@ export class MapRegistry {
     private policy: AnswerPolicy,
     private readonly log: Logger,
     private readonly observe: AnswerObserver = () => undefined,
+    warnings: LogBudget = new LogBudget(),
   ) {
+    this.warnings = warnings;
     this.setMaps(definitions);
   }
 
@@ -57,14 +65,16 @@ export class MapRegistry {
   readonly answer = (payload: Buffer, log: Logger = this.log): Buffer | Promise<Buffer> => {
     const request = parseRequest(payload);
     if (!request) {
-      log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80) }, 'request without "<map> <key>"');
+      const budget = this.warnings.take('malformed-request');
+      if (budget) log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80), ...suppressed(budget) }, 'request without "<map> <key>"');
       this.observe('-', 'PERM', 'malformed-request');
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }
     const entry = this.maps.get(request.map);
     if (!entry) {
       const name = printable(request.map, 64);
-      log.warn({ evt: 'unknown-map', map: name }, 'request for a map that is not configured');
+      const budget = this.warnings.take('unknown-map');
+      if (budget) log.warn({ evt: 'unknown-map', map: name, ...suppressed(budget) }, 'request for a map that is not configured');
       this.observe('-', 'PERM', 'unknown-map'); // never the client's map name: it would be an unbounded label
       return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
     }
