@@ -10,6 +10,7 @@ import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, 
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
+import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
@@ -56,6 +57,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let metrics: Metrics | undefined;
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
   const { engine, prober, dns } = assembled;
+  const trustAd = config.dnssec === 'trust-ad' ? trustAdWarning(config.dns.length > 0 ? config.dns : systemDnsServers()) : undefined;
+  if (trustAd) log.warn({ evt: 'dnssec-remote-resolver' }, trustAd);
   const shared = openSharedTier(config, log);
   engine.useShared(shared);
   prober.useShared(shared, config.sharedReadBudget);

@@ -44,3 +44,14 @@ export function systemDnsServers(): DnsServer[] {
     .map(parseDnsServer)
     .filter((s): s is DnsServer => !('problem' in s));
 }
+
+/**
+ * The warning for `dnssec: trust-ad` with a resolver that is not on this host: its AD bit crosses the
+ * network unauthenticated, and a spoofed one would suppress forcing (which fails open, but still is not
+ * what the administrator asked for). Undefined when every resolver is on loopback.
+ */
+export function trustAdWarning(servers: readonly DnsServer[]): string | undefined {
+  const remote = servers.filter((s) => !(s.host.startsWith('127.') || s.host === '::1'));
+  if (remote.length === 0) return undefined;
+  return `dnssec: trust-ad believes the AD bit of ${remote.map((s) => s.host).join(', ')}, not on this host: anyone on the path can set it; use a validating resolver on loopback (unbound, systemd-resolved with DNSSEC) or dnssec: off`;
+}

@@ -67,6 +67,14 @@ describe('mx4map check-config', () => {
     expect(ok.stdout).not.toContain(secret);
   });
 
+  test('dnssec: trust-ad with a resolver off this host is warned about; on loopback it is not', () => {
+    const remote = runCli(['check-config', '--dnssec', 'trust-ad', '--dns', '192.0.2.53', '--dns', '127.0.0.1:5353']);
+    expect(remote.status).toBe(0);
+    expect(remote.stdout).toContain('warning: dnssec: trust-ad believes the AD bit of 192.0.2.53, not on this host: anyone on the path can set it;');
+    const local = runCli(['check-config', '--dnssec', 'trust-ad', '--dns', '127.0.0.1:5353']);
+    expect(local.stdout).not.toContain('warning: dnssec');
+  });
+
   test('precedence: flags > environment > file > defaults', () => {
     const file = configFile('max_connections: 10\nmax_in_flight: 5\nrequest_timeout: 3s\n');
     const r = runCli(['check-config', '--config', file, '--max-connections', '30'], { MX4MAP_MAX_CONNECTIONS: '20', MX4MAP_MAX_IN_FLIGHT: '6' });
