@@ -25,7 +25,7 @@ const dns: DnsClient = {
       if (i % 2 === 0) rcode = RCODE.NXDOMAIN;
       else answers.push({ name, type: 'MX', ttl: 3600, exchange: `mx${i % 20}.provider.test`, priority: 10 });
     }
-    return { kind: 'response', response: { id: 0, rcode, truncated: false, authenticated: false, question: { name, type: 0 }, answers, authorities: [{ name: 'test', type: 'SOA', ttl: 3600, minimum: 3600 }] } };
+    return { kind: 'response', response: { id: 0, rcode, truncated: false, authenticated: false, question: { name, type: 0 }, answers, authorities: [{ name: 'test', type: 'SOA', ttl: 3600, minimum: 3600 }], answersDropped: 0 } };
   },
 };
 

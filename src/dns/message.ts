@@ -39,6 +39,8 @@ export interface DnsResponse {
   readonly question: { readonly name: string; readonly type: number } | undefined;
   readonly answers: readonly DnsRecord[];
   readonly authorities: readonly DnsRecord[];
+  /** Answer records walked past unread once MAX_KEPT were kept: the answers are then not the whole RRset. */
+  readonly answersDropped: number;
 }
 
 /** Records of the kinds we use kept per section; a 4,000-address answer keeps the first 256. */
@@ -203,6 +205,7 @@ function ipv6Text(buf: Buffer, at: number): string {
 interface Section {
   readonly records: DnsRecord[];
   next: number;
+  dropped: number;
 }
 
 /**
@@ -226,8 +229,10 @@ function ownerName(buf: Buffer, offset: number, cache: NameCache): { name: strin
 function readSection(buf: Buffer, offset: number, count: number, names: NameCache): Section {
   const records: DnsRecord[] = [];
   let at = offset;
+  let dropped = 0;
   for (let i = 0; i < count; i++) {
     if (records.length >= MAX_KEPT) {
+      dropped++;
       // Enough kept: the rest is only walked past (unchecked: never used), to find where the next section starts.
       at = skipName(buf, at);
       if (at + 10 > buf.length) throw new MalformedResponse('record header runs past the end');
@@ -295,7 +300,7 @@ function readSection(buf: Buffer, offset: number, count: number, names: NameCach
         break;
     }
   }
-  return { records, next: at };
+  return { records, next: at, dropped };
 }
 
 /** A TXT record's character-strings joined (RFC 7208 §3.3), its first TXT_KEPT characters, as latin1. */
@@ -336,6 +341,7 @@ export function decodeResponse(buf: Buffer): DnsResponse {
     question,
     answers: answers.records,
     authorities: authorities.records,
+    answersDropped: answers.dropped,
   };
 }
 

@@ -14,7 +14,12 @@ interface Answered {
 }
 
 export type RRset<T extends DnsRecord> =
-  | (Answered & { readonly kind: 'records'; readonly records: readonly T[] })
+  | (Answered & {
+      readonly kind: 'records';
+      readonly records: readonly T[];
+      /** The answer held more records than are read (MAX_KEPT): what is not here cannot be ruled out. */
+      readonly incomplete?: true;
+    })
   | (Answered & { readonly kind: 'nodata' })
   | (Answered & { readonly kind: 'nxdomain' })
   | { readonly kind: 'failure'; readonly detail: string };
@@ -52,7 +57,7 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       const records = owned.filter((r): r is RecordOf<K> => r.type === type);
       if (records.length > 0) {
         for (const r of records) ttl = Math.min(ttl, r.ttl);
-        return { kind: 'records', records, aliases, canonical: current, ttl, authenticated };
+        return { kind: 'records', records, aliases, canonical: current, ttl, authenticated, ...(response.answersDropped > 0 ? { incomplete: true as const } : {}) };
       }
       const cname = owned.find((r) => r.type === 'CNAME');
       if (!cname || cname.type !== 'CNAME') break;

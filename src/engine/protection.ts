@@ -13,7 +13,7 @@
  */
 import { DnsClient } from '../dns/client.js';
 import { RRset, resolveRRset } from '../dns/rrset.js';
-import { DnsRecord } from '../dns/message.js';
+import { DnsRecord, MAX_KEPT } from '../dns/message.js';
 import { Protection } from './decision.js';
 import { HostFacts, MxFacts } from './facts.js';
 
@@ -97,7 +97,10 @@ async function mtaSts(dns: DnsClient, domain: string, ttls: number[]): Promise<S
   if (set.kind === 'failure') return { found: 'failure', detail: set.detail };
   ttls.push(set.ttl);
   const record = set.kind === 'records' ? set.records.find((r) => STS_VERSION.test(r.text)) : undefined;
-  return record ? { found: 'record', record: record.text } : { found: 'none' };
+  if (record) return { found: 'record', record: record.text };
+  // A policy record among those past the cut cannot be ruled out: not knowing counts as protected.
+  if (set.kind === 'records' && set.incomplete) return { found: 'failure', detail: `more TXT records than the ${MAX_KEPT} read; a v=STSv1 among the rest cannot be ruled out` };
+  return { found: 'none' };
 }
 
 export async function checkProtection(dns: DnsClient, domain: string, mx: MxFacts, hosts: readonly HostFacts[], options: ProtectionOptions): Promise<ProtectionFacts> {

@@ -13,7 +13,7 @@ function scripted(table: Record<string, { rcode?: number; answers?: DnsRecord[];
       if (entry === 'fail') return { kind: 'failure', detail: 'timeout' };
       const e = entry ?? { rcode: RCODE.NXDOMAIN };
       const authorities: DnsRecord[] = e.soa !== undefined ? [{ name: 'test', type: 'SOA', ttl: 3600, minimum: e.soa }] : [];
-      return { kind: 'response', response: { id: 1, rcode: e.rcode ?? RCODE.NOERROR, truncated: false, authenticated: e.ad ?? false, question: { name, type: 1 }, answers: e.answers ?? [], authorities } };
+      return { kind: 'response', response: { id: 1, rcode: e.rcode ?? RCODE.NOERROR, truncated: false, authenticated: e.ad ?? false, question: { name, type: 1 }, answers: e.answers ?? [], authorities, answersDropped: 0 } };
     },
   };
 }

@@ -46,6 +46,11 @@ function zone(): Record<string, SignedRecord[]> {
     '_25._tcp.real.half.test': [{ type: 'TLSA', usage: 3 }],
     ...cnameMx('bogus.test', '192.0.2.15'),
     ...cnameMx('sts-down.test', '192.0.2.16'),
+    // 300 TXT records, the policy record last: past the 256 a response is read for.
+    ...cnameMx('many-txt.test', '192.0.2.17'),
+    '_mta-sts.many-txt.test': [...Array.from({ length: 299 }, (_, i) => ({ type: 'TXT' as const, text: `filler ${i}` })), { type: 'TXT', text: 'v=STSv1; id=1' }],
+    ...cnameMx('few-txt.test', '192.0.2.18'),
+    '_mta-sts.few-txt.test': Array.from({ length: 200 }, (_, i) => ({ type: 'TXT' as const, text: `filler ${i}` })),
   };
 }
 
@@ -164,6 +169,14 @@ describe('MTA-STS', () => {
     current = await rig({ dnssec: false });
     expect(await current.ask('mailertable', 'sts-down.test')).toBe('NOTFOUND ');
     expect((await current.engine.evaluate('sts-down.test')).ttlMs).toBe(TEST_SETTINGS.failureTtlMs);
+  });
+
+  test('more TXT records at _mta-sts than are read: a policy among the rest cannot be ruled out (forced before)', async () => {
+    current = await rig({ dnssec: false });
+    expect(await current.ask('mailertable', 'many-txt.test')).toBe('NOTFOUND ');
+    expect((await current.engine.evaluate('many-txt.test')).protection?.mtaSts).toMatchObject({ found: 'failure' });
+    // All of them read and none a policy: forced as before.
+    expect(await current.ask('mailertable', 'few-txt.test')).toBe('OK esmtp:[192.0.2.18]');
   });
 
   test('domains that are not forced cost no transport-security lookup', async () => {

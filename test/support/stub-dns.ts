@@ -27,9 +27,9 @@ export function stubDns(records: Record<string, DnsRecord[]> = {}): StubDns {
     const owned = map.get(name);
     const question = { name, type: TYPE_CODE[type] };
     const authenticated = stub.signed.has(name);
-    if (!owned) return { kind: 'response', response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, authenticated, question, answers: [], authorities: [soa(name)] } };
+    if (!owned) return { kind: 'response', response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, authenticated, question, answers: [], authorities: [soa(name)], answersDropped: 0 } };
     const answers = owned.filter((r) => r.type === type || r.type === 'CNAME');
-    return { kind: 'response', response: { id: 0, rcode: RCODE.NOERROR, truncated: false, authenticated, question, answers, authorities: answers.length ? [] : [soa(name)] } };
+    return { kind: 'response', response: { id: 0, rcode: RCODE.NOERROR, truncated: false, authenticated, question, answers, authorities: answers.length ? [] : [soa(name)], answersDropped: 0 } };
   };
   const stub: StubDns = {
     records: map,
