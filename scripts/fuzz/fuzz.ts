@@ -8,6 +8,7 @@
  * Prints its figures; exits 1 on any violation.
  *
  *   npm run fuzz [-- --inputs 1000000] [--seconds S] [--connections 16] [--seed N] [--max-rss-mb 400]
+ *   npm run fuzz -- --mode resp|log-lines|all [--seconds S]   (a hostile Redis peer; hostile log lines; everything)
  */
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { Inputs, random } from './inputs.js';
 import { metric, peakRssMb, rssMb, startServe } from '../lib/process.js';
 import { ScriptClient, quantile } from '../lib/client.js';
 import { FUZZ_DOMAINS, startDnsFuzz } from './dns.js';
+import { fuzzHostileResp } from './hostile-resp.js';
+import { fuzzLogLines } from './log-lines.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'index.js');
@@ -39,6 +42,17 @@ const SECONDS = flag('seconds', 0);
 const CONNECTIONS = flag('connections', 16);
 const SEED = flag('seed', Date.now() % 2 ** 31);
 const MAX_RSS_MB = flag('max-rss-mb', 400);
+
+const MODES = ['server', 'resp', 'log-lines', 'all'] as const;
+const MODE = (() => {
+  const i = process.argv.indexOf('--mode');
+  const value = i < 0 ? 'server' : process.argv[i + 1];
+  if (!(MODES as readonly string[]).includes(value)) {
+    console.error(`fuzz: --mode needs one of ${MODES.join(', ')}, got ${value ?? 'nothing'}`);
+    process.exit(2);
+  }
+  return value as (typeof MODES)[number];
+})();
 
 const REPLY = /^(OK \S.*|NOTFOUND |TEMP .*|TIMEOUT .*|PERM .*)$/s;
 const ENDING = /^PERM (malformed netstring|request not completed)/;
@@ -193,7 +207,32 @@ async function dnsFuzzer(port: number, g: Inputs): Promise<number[]> {
   return latencies;
 }
 
+/** The in-process modes: a hostile Redis peer, hostile log lines. */
+async function otherModes(): Promise<void> {
+  const master = random(SEED);
+  const seconds = SECONDS > 0 ? SECONDS : 10;
+  const found: string[] = [];
+  console.log(`mx4map fuzz --mode ${MODE}: Node ${process.version}, seed ${SEED}, ${seconds} s each, ${new Date().toISOString().slice(0, 10)}`);
+  if (MODE === 'resp' || MODE === 'all') {
+    const r = await fuzzHostileResp(new Inputs(random(Math.floor(master() * 2 ** 31)), []), seconds);
+    r.figures.forEach((f) => console.log(f));
+    found.push(...r.violations);
+  }
+  if (MODE === 'log-lines' || MODE === 'all') {
+    const r = fuzzLogLines(new Inputs(random(Math.floor(master() * 2 ** 31)), []), seconds);
+    r.figures.forEach((f) => console.log(f));
+    found.push(...r.violations);
+  }
+  console.log(`violations            ${found.length}`);
+  for (const v of found) console.log(`  - ${v}`);
+  if (found.length) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
+  if (MODE !== 'server') {
+    await otherModes();
+    if (MODE !== 'all') return;
+  }
   const zone = cliZone();
   const fixture = await startDnsFixture(zone);
   const master = random(SEED);
@@ -251,7 +290,7 @@ async function main(): Promise<void> {
   console.log(`crashes               ${crashed ? `1 (${crashed})` : 0}`);
   console.log(`violations            ${violations.length}`);
   for (const v of violations) console.log(`  - ${v}`);
-  process.exitCode = crashed || violations.length ? 1 : 0;
+  if (crashed || violations.length) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

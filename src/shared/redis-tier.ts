@@ -153,13 +153,14 @@ export class RedisTier implements SharedTier {
   private tryAgain(): void {
     if (this.client.status !== 'ready' || this.pending >= MAX_PENDING) return;
     // Up again only on a PING sent now and answered: a late reply to a command sent before an outage proves nothing.
-    this.send(() => this.client.ping()).then(() => this.worked(), (err: Error) => {
-      // An error reply to PING (a peer that refuses everything, a Redis still loading): not usable; a new
-      // connection is tried, at the reconnection backoff.
-      if (err.name !== 'ReplyError') return;
-      this.failed(err);
-      this.client.disconnect(true);
-    });
+    this.send(() => this.client.ping()).then(
+      () => this.worked(),
+      (err: Error) => {
+        // An error reply to PING (a peer that refuses everything, a Redis still loading): down, and asked
+        // again by the health PING once a second, no faster.
+        if (err.name === 'ReplyError') this.failed(err);
+      },
+    );
   }
 
   /** Runs one command, counted as outstanding until Redis (or its timeout) settles it. */
