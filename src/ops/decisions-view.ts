@@ -32,7 +32,12 @@ export class DecisionsView {
 
   private async render(): Promise<readonly string[]> {
     const parts: string[] = [];
+    // The cache is walked across turns while lookups go on: a hit moves its entry to the end (LRU), where
+    // the walk meets it a second time. Each domain is listed once.
+    const seen = new Set<string>();
     for (const decision of this.source()) {
+      if (seen.has(decision.domain)) continue;
+      seen.add(decision.domain);
       parts.push(JSON.stringify(decision));
       if (parts.length % SLICE === 0) await turn();
     }
