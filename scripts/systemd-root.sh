@@ -6,7 +6,8 @@
 # Needs root.
 set -euo pipefail
 ROOT_DIR=${MX4MAP_SYSTEMD_ROOT:-/var/cache/mx4map-test/systemd-root}
-if [ -x "$ROOT_DIR/usr/lib/systemd/systemd" ] && [ -x "$ROOT_DIR/bin/nc" ] && [ -x "$ROOT_DIR/bin/kill" ]; then exit 0; fi
+# Checked by real files: the root's /usr/bin/nc is an absolute link into its own /etc/alternatives.
+if [ -x "$ROOT_DIR/usr/lib/systemd/systemd" ] && [ -x "$ROOT_DIR/usr/bin/nc.openbsd" ] && [ -x "$ROOT_DIR/usr/bin/kill" ]; then exit 0; fi
 # The Debian mirror this machine's apt uses.
 mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null)

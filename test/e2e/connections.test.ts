@@ -63,15 +63,18 @@ describe('3,000 sendmail processes, then 500 more', () => {
       const open = () => first.filter((c) => !c.closed).length;
       await first[0].until(() => open() <= 624, 5000); // the last closes may still be on their way
       expect(open()).toBeLessThanOrEqual(624);
-      // Log lines travel through a pipe: wait for them rather than race them.
-      await first[0].until(() => evicted() >= 3000 - 624, 5000);
-      const evictedBefore = evicted();
-      expect(evictedBefore).toBeGreaterThanOrEqual(3000 - 624);
+      // Log lines travel through a pipe: wait for them rather than race them. A reader that falls behind
+      // (this test process, busy with 3,000 clients) makes serve drop lines, and it says how many.
+      const dropped = () => Math.max(0, ...serve.lines.filter((l) => l.evt === 'log-dropped').map((l) => Number(l.total)));
+      await first[0].until(() => evicted() + dropped() >= 3000 - 624, 5000);
+      const logged = () => evicted() + dropped();
+      const before = logged();
+      expect(before).toBeGreaterThanOrEqual(3000 - 624);
       const later = await crowd(serve.port, 500);
       expect(answered(later)).toBe(500);
       // The 500 were admitted by closing connections idle longer, each logged, and none was refused.
-      await later[0].until(() => evicted() - evictedBefore >= 500, 5000);
-      expect(evicted() - evictedBefore).toBeGreaterThanOrEqual(500);
+      await later[0].until(() => logged() - before >= 500, 5000);
+      expect(logged() - before).toBeGreaterThanOrEqual(500);
       expect(serve.lines.filter((l) => l.evt === 'connection-refused')).toEqual([]);
     } finally {
       await serve.stop();
