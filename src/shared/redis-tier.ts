@@ -7,11 +7,11 @@
  *  - at most MAX_PENDING commands are outstanding: past that (Redis stalled), reads and writes are skipped;
  *  - after a failure the tier is down: reads and writes are skipped, costing nothing, while a PING a second
  *    tries Redis again and ioredis reconnects in the background with backoff. It is up again only once a
- *    command is answered (a connection alone proves nothing: a peer speaking garbage connects every time), so
- *    one log line when it goes down, one when it is back, never one per lookup or reconnection.
+ *    PING sent then is answered (a connection alone proves nothing: a peer speaking garbage connects every
+ *    time), so one log line when it goes down, one when it is back, never one per lookup or reconnection.
  * A hostile peer is bounded too: every byte it sends passes a RespGuard first, and a reply past its limits
- * (size, elements, nesting) drops the connection before ioredis parses it; a command timeout drops it as
- * well. Only single-value commands are sent (GET, SET, PING), so no reply's shape is the peer's to choose,
+ * (size, elements, nesting) drops the connection before ioredis parses it; a connection that answers
+ * nothing for a command timeout is dropped as well. Only single-value commands are sent (GET, SET, PING), so no reply's shape is the peer's to choose,
  * and every value is sealed (value-seal.ts): one that a fleet member did not write reads as invalid.
  */
 import Redis from 'ioredis';
