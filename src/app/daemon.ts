@@ -10,6 +10,7 @@ import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, 
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
+import { isLoopbackHost } from '../protocol/endpoint.js';
 import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
@@ -134,7 +135,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let httpBound: string | undefined;
   if (ops) {
     const endpoint = parseHttpListen(config.http) as HttpEndpoint;
-    if (!/^(127\.|::1$|localhost$)/.test(endpoint.host)) log.warn({ evt: 'listen-exposed', http: config.http }, 'the operations listener is on a non-loopback address and has no authentication');
+    if (!isLoopbackHost(endpoint.host)) log.warn({ evt: 'listen-exposed', http: config.http }, 'the operations listener is on a non-loopback address and has no authentication');
     try {
       httpBound = await ops.listen(endpoint);
     } catch (err) {

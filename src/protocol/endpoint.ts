@@ -67,9 +67,13 @@ export function formatEndpoint(endpoint: Endpoint, boundPort?: number): string {
 
 const LOOPBACK_NAMES = new Set(['localhost', 'ip6-localhost', 'ip6-loopback']);
 
+/** True for a host only this machine can reach: 127/8, ::1, v4-mapped 127/8, and the loopback names. */
+export function isLoopbackHost(text: string): boolean {
+  const host = text.toLowerCase();
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.') || LOOPBACK_NAMES.has(host);
+}
+
 /** True for addresses only this machine can reach; the protocol has no authentication, so the rest warrant a warning. */
 export function isLoopback(endpoint: Endpoint): boolean {
-  if (endpoint.kind === 'unix') return true;
-  const host = endpoint.host.toLowerCase();
-  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.') || LOOPBACK_NAMES.has(host);
+  return endpoint.kind === 'unix' || isLoopbackHost(endpoint.host);
 }

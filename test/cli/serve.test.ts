@@ -20,6 +20,14 @@ describe('mx4map serve (built CLI)', () => {
     c.destroy();
   });
 
+  test('the ops listener on a v4-mapped loopback address is not reported exposed; on every address it is', async () => {
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '[::ffff:127.0.0.1]:0']);
+    expect(serve.lines.filter((l) => l.evt === 'listen-exposed')).toEqual([]);
+    await serve.stop();
+    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '0.0.0.0:0']);
+    expect(serve.lines.filter((l) => l.evt === 'listen-exposed').map((l) => l.http)).toEqual(['0.0.0.0:0']);
+  });
+
   test('listens on TCP and a UNIX socket at once', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-cli-')), 'mx4map.sock');
     serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--listen', `unix:${path}`]);

@@ -1,4 +1,4 @@
-import { formatEndpoint, isLoopback, parseEndpoint } from '../../src/protocol/endpoint';
+import { formatEndpoint, isLoopback, isLoopbackHost, parseEndpoint } from '../../src/protocol/endpoint';
 
 describe('socket specs in sendmail syntax', () => {
   test.each([
@@ -40,5 +40,10 @@ describe('socket specs in sendmail syntax', () => {
     expect(isLoopback(parseEndpoint('unix:/x'))).toBe(true);
     expect(isLoopback(parseEndpoint('inet:1@0.0.0.0'))).toBe(false);
     expect(isLoopback(parseEndpoint('inet:1@192.0.2.1'))).toBe(false);
+  });
+
+  test('one loopback test for every listener: 127/8, ::1, v4-mapped 127/8, the loopback names', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) expect(isLoopbackHost(host)).toBe(true);
+    for (const host of ['0.0.0.0', '::', '::ffff:192.0.2.1', '192.0.2.1', '128.0.0.1']) expect(isLoopbackHost(host)).toBe(false);
   });
 });
