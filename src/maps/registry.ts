@@ -8,7 +8,7 @@ import { classifyKey } from '../domain/key.js';
 import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
 import { AnswerPolicy, replyOrders, skippedFor } from './format.js';
-import { LogBudget } from '../ops/log-budget.js';
+import { LogBudget } from '../limits/log-budget.js';
 
 /** `{ suppressed: N }` on a line that follows N left out, nothing otherwise. */
 const suppressed = (b: { suppressed: number }): { suppressed?: number } => (b.suppressed > 0 ? { suppressed: b.suppressed } : {});

@@ -1,4 +1,4 @@
-import { LogBudget } from '../../src/ops/log-budget';
+import { LogBudget } from '../../src/limits/log-budget';
 import { MapRegistry } from '../../src/maps/registry';
 import { defaults } from '../../src/config/options';
 import { DEFAULT_POLICY } from '../../src/maps/format';
