@@ -7,7 +7,8 @@ import { Config } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { AnswerPolicy } from '../maps/format.js';
 import { WireDnsClient, QueryObserver } from '../dns/client.js';
-import { systemDnsServers } from '../dns/servers.js';
+import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
+import type { DnsServer } from '../dns/transport.js';
 import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine, EngineSettings } from '../engine/engine.js';
@@ -139,8 +140,18 @@ export interface AssembledEngine {
   readonly interfaces: InterfaceRead;
 }
 
+/** The DNS servers a configuration asks: those given, else the system's (resolv.conf). */
+export function dnsServersOf(config: Config): readonly DnsServer[] {
+  return config.dns.length > 0 ? config.dns : systemDnsServers();
+}
+
+/** The warning for `dnssec: trust-ad` with a resolver off this host (dns/servers.ts), or undefined. */
+export function trustAdProblem(config: Config): string | undefined {
+  return config.dnssec === 'trust-ad' ? trustAdWarning(dnsServersOf(config)) : undefined;
+}
+
 export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
-  const servers = config.dns.length > 0 ? config.dns : systemDnsServers();
+  const servers = dnsServersOf(config);
   if (servers.length === 0) throw new ConfigError('no DNS servers: the system has none configured (resolv.conf); give --dns HOST:PORT');
   const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight, dnssec: config.dnssec === 'trust-ad' }, edges.observeQuery);
   const prober = new Prober(

@@ -6,12 +6,11 @@ import { Config, OPTIONS, fileKey } from '../config/options.js';
 import { RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, PatternLists } from './assemble.js';
+import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, trustAdProblem, PatternLists } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../protocol/endpoint.js';
-import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
@@ -58,7 +57,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let metrics: Metrics | undefined;
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
   const { engine, prober, dns } = assembled;
-  const trustAd = config.dnssec === 'trust-ad' ? trustAdWarning(config.dns.length > 0 ? config.dns : systemDnsServers()) : undefined;
+  const trustAd = trustAdProblem(config);
   if (trustAd) log.warn({ evt: 'dnssec-remote-resolver' }, trustAd);
   const shared = openSharedTier(config, log);
   engine.useShared(shared);
@@ -128,10 +127,12 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     await fail(err);
   }
   let serving = true;
-  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: () => [
-      ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
-      ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
-    ], decisions: new DecisionsView(() => engine.forcedDecisions()) });
+  // What /healthz adds after its status: information, never a failure.
+  const healthDetails = (): string[] => [
+    ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
+    ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
+  ];
+  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
   let httpBound: string | undefined;
   if (ops) {
     const endpoint = parseHttpListen(config.http) as HttpEndpoint;

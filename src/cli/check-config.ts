@@ -5,7 +5,7 @@ import { connectionCap, describeCap, openFileLimit } from '../app/descriptors.js
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { preflight } from '../app/preflight.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
-import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
+import { trustAdProblem } from '../app/assemble.js';
 
 export const checkConfigCommand: CommandModule = {
   command: 'check-config',
@@ -31,7 +31,7 @@ export const checkConfigCommand: CommandModule = {
       process.stdout.write(`${'(ipv6 source)'.padEnd(width)}  ${found ? `${found} (the kernel's choice; serve checks its PTR)` : 'none found: sender-ipv6-unready stays inert'}\n`);
     }
     if (!unready && config.ipv6Source.length > 0) process.stdout.write('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n');
-    const trustAd = config.dnssec === 'trust-ad' ? trustAdWarning(config.dns.length > 0 ? config.dns : systemDnsServers()) : undefined;
+    const trustAd = trustAdProblem(config);
     if (trustAd) process.stdout.write(`warning: ${trustAd}\n`);
     process.stdout.write('configuration OK\n');
   },

@@ -2,6 +2,7 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { DnsServer } from './transport.js';
+import { isLoopbackHost } from '../protocol/endpoint.js';
 
 /** Parses one server, or returns why it is not one. */
 export function parseDnsServer(text: string): DnsServer | { problem: string } {
@@ -51,7 +52,7 @@ export function systemDnsServers(): DnsServer[] {
  * what the administrator asked for). Undefined when every resolver is on loopback.
  */
 export function trustAdWarning(servers: readonly DnsServer[]): string | undefined {
-  const remote = servers.filter((s) => !(s.host.startsWith('127.') || s.host === '::1'));
+  const remote = servers.filter((s) => !isLoopbackHost(s.host));
   if (remote.length === 0) return undefined;
   return `dnssec: trust-ad believes the AD bit of ${remote.map((s) => s.host).join(', ')}, not on this host: anyone on the path can set it; use a validating resolver on loopback (unbound, systemd-resolved with DNSSEC) or dnssec: off`;
 }

@@ -32,8 +32,6 @@ export class MapRegistry {
    * hit answers with a buffer built once, with no allocation.
    */
   private encoded = new WeakMap<Decision, Array<EncodedReply | undefined>>();
-  /** Warnings clients cause (bad requests) are rate-limited: a client must not choose our log volume. */
-  private readonly warnings: LogBudget;
 
   constructor(
     definitions: readonly MapDefinition[],
@@ -41,9 +39,9 @@ export class MapRegistry {
     private policy: AnswerPolicy,
     private readonly log: Logger,
     private readonly observe: AnswerObserver = () => undefined,
-    warnings: LogBudget = new LogBudget(),
+    /** Warnings clients cause (bad requests) are rate-limited: a client must not choose our log volume. */
+    private readonly warnings: LogBudget = new LogBudget(),
   ) {
-    this.warnings = warnings;
     this.setMaps(definitions);
   }
 

@@ -101,7 +101,7 @@ export class SocketmapServer {
         const address = server.address();
         if (typeof address === 'string') this.bound.push(`unix:${address}`);
         else if (address) {
-          const endpoint: Endpoint = { kind: 'inet', family: address.family === 'IPv6' ? 6 : 4, host: address.address, port: address.port, spec: `passed socket ${fd}` };
+          const endpoint: Endpoint = { kind: 'inet', family: address.family === 'IPv6' ? 6 : 4, host: address.address, port: address.port, spec: what };
           const spec = formatEndpoint(endpoint);
           this.bound.push(spec);
           if (!isLoopback(endpoint)) this.options.log.warn({ evt: 'listen-exposed', listen: spec, passed: name }, 'a passed socket listens on a non-loopback address: the socketmap protocol has no authentication');

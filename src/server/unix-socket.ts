@@ -135,22 +135,34 @@ export async function removeOwnSocket(listener: UnixListener, log: Logger): Prom
   }
 }
 
+/** The inode of a socket descriptor, or undefined when it is no socket; throws when /proc cannot be read. */
+function socketInode(fd: number): string | undefined {
+  return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+}
+
+/** The row of a socket table of this process's network namespace (/proc/self/net/<table>) for an inode. */
+function socketRow(table: 'tcp' | 'tcp6' | 'unix', inode: string): string[] | undefined {
+  const column = table === 'unix' ? 6 : 9;
+  for (const line of readFileSync(`/proc/self/net/${table}`, 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[column] === inode) return fields;
+  }
+  return undefined;
+}
+
 /**
  * The path of a UNIX socket descriptor passed to us (socket activation): Node cannot getsockname() one it
- * did not bind, so the inode is looked up in /proc/net/unix. Undefined when unknown (not Linux, no path).
+ * did not bind, so the inode is looked up in /proc/self/net/unix. Undefined when unknown (not Linux, no path).
  */
 export function passedSocketPath(fd: number): string | undefined {
   try {
-    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
-    if (!inode) return undefined;
-    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[6] === inode && fields[7]?.startsWith('/')) return fields[7];
-    }
+    const inode = socketInode(fd);
+    const path = inode === undefined ? undefined : socketRow('unix', inode)?.[7];
+    return path?.startsWith('/') ? path : undefined;
   } catch {
     // no /proc: the descriptor number will do
+    return undefined;
   }
-  return undefined;
 }
 
 /** TCP state LISTEN in /proc/net/tcp; a listening UNIX socket carries __SO_ACCEPTCON in its flags. */
@@ -164,19 +176,12 @@ const SO_ACCEPTCON = 0x10000;
  */
 export function passedSocketListening(fd: number): boolean | undefined {
   try {
-    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
-    if (!inode) return false;
-    for (const table of ['tcp', 'tcp6']) {
-      for (const line of readFileSync(`/proc/self/net/${table}`, 'utf8').split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        if (fields[9] === inode) return fields[3] === TCP_LISTEN;
-      }
-    }
-    for (const line of readFileSync('/proc/self/net/unix', 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[6] === inode) return (parseInt(fields[3], 16) & SO_ACCEPTCON) !== 0;
-    }
-    return false;
+    const inode = socketInode(fd);
+    if (inode === undefined) return false;
+    const tcp = socketRow('tcp', inode) ?? socketRow('tcp6', inode);
+    if (tcp) return tcp[3] === TCP_LISTEN;
+    const unix = socketRow('unix', inode);
+    return unix !== undefined && (parseInt(unix[3], 16) & SO_ACCEPTCON) !== 0;
   } catch {
     return undefined;
   }
