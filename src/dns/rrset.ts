@@ -57,7 +57,9 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
       const records = owned.filter((r): r is RecordOf<K> => r.type === type);
       if (records.length > 0) {
         for (const r of records) ttl = Math.min(ttl, r.ttl);
-        return { kind: 'records', records, aliases, canonical: current, ttl, authenticated, ...(response.answersDropped > 0 ? { incomplete: true as const } : {}) };
+        const set = { kind: 'records' as const, records, aliases, canonical: current, ttl, authenticated };
+        // Marked only when records were left unread: the common answer is built as before, no spread.
+        return response.answersDropped > 0 ? { ...set, incomplete: true } : set;
       }
       const cname = owned.find((r) => r.type === 'CNAME');
       if (!cname || cname.type !== 'CNAME') break;
