@@ -7,7 +7,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { DnsClient, QueryOutcome } from '../../src/dns/client.js';
 import { DnsRecord, RCODE } from '../../src/dns/message.js';
 import { Prober } from '../../src/probe/prober.js';
-import { DomainSet } from '../../src/engine/overrides.js';
+import { DomainSet } from '../../src/domain/domain-set.js';
 import { ALL_TRIGGERS } from '../../src/config/options.js';
 
 /** Half the domains do not exist; the rest have MX on one of 20 shared hosts, half of them aliases. */

@@ -10,19 +10,20 @@ import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, 
 import { Metrics } from '../ops/metrics.js';
 import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
-import { isLoopbackHost } from '../protocol/endpoint.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
 import { connectionCap, describeCap, openFileLimit } from './descriptors.js';
-import { coalesced } from './coalesced.js';
+import { coalesced } from '../limits/coalesced.js';
 import { passedSockets } from './activation.js';
 import { notifySystemd } from './notify.js';
 import { preflight, systemProblems } from './preflight.js';
-import { openSharedTier } from '../shared/open-shared-tier.js';
+import { openSharedTier } from './open-shared-tier.js';
+import { fleetOf } from '../shared/fleet-shelves.js';
 import { describeIdentity } from '../identity/sender-identity.js';
-import type { DomainSet } from '../engine/overrides.js';
+import type { DomainSet } from '../domain/domain-set.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
 const LOCALITY_REFRESH_MS = 60_000;
@@ -60,8 +61,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const trustAd = trustAdProblem(config);
   if (trustAd) log.warn({ evt: 'dnssec-remote-resolver' }, trustAd);
   const shared = openSharedTier(config, log);
-  engine.useShared(shared);
-  prober.useShared(shared, config.sharedReadBudget);
+  engine.useShared(shared && fleetOf(shared));
   // Our IPv6 sending identity, for sender-ipv6-unready: checked before listening (for at most
   // IDENTITY_WAIT_MS: a dead resolver must not hold the start), then on a timer and on every reload.
   const identity = assembleSenderIdentity(() => config.ipv6Source, dns, engine, log);
@@ -174,7 +174,6 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     limits = serverLimits(config);
     registry.reconfigure(config.maps, answerPolicy(config));
     const effect = engine.reconfigure(engineSettings(config, lists.strictReceivers), lists.overrides);
-    prober.useShared(shared, config.sharedReadBudget);
     localDomains = lists.localDomains;
     refreshLocality();
     void checkIdentity();

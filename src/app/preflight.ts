@@ -9,11 +9,11 @@ import { access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Config } from '../config/options.js';
 import { ConfigError, Mx4mapError } from '../errors.js';
-import { buildDomainSet } from '../engine/overrides.js';
+import { buildDomainSet } from '../domain/domain-set.js';
 import { directoryProblem } from '../snapshot/file.js';
 import { resolveGroup } from '../server/unix-socket.js';
 import { systemDnsServers } from '../dns/servers.js';
-import { readFleetSecret, readPasswordFile } from '../shared/open-shared-tier.js';
+import { readFleetSecret, readPasswordFile } from './open-shared-tier.js';
 
 export interface ProcessIdentity {
   readonly uid: number;

@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 import { ClientError, ConfigError } from '../errors.js';
 import { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
-import { MapDefinition } from '../config/map-definitions.js';
+import { MapDefinition } from '../maps/definitions.js';
 import { httpBaseUrl } from '../ops/http.js';
 
 export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';

@@ -11,7 +11,7 @@ import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
 import { loadConfig } from '../config/load.js';
-import { buildDomainSet } from '../engine/overrides.js';
+import { buildDomainSet } from '../domain/domain-set.js';
 import { HostSummary, MAX_LINE, Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
 import { LineCounts, logLines } from '../learn/log-lines.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';

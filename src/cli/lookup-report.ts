@@ -1,13 +1,13 @@
 /** Renders an evaluation as the reason trail `mx4map lookup` prints. Pure. */
-import { Explanation } from '../engine/engine.js';
+import { Explanation } from '../engine/explanation.js';
 import { Decision } from '../engine/decision.js';
 import { AddressFacts } from '../engine/facts.js';
-import { MapDefinition } from '../config/map-definitions.js';
+import { MapDefinition } from '../maps/definitions.js';
 import { AnswerPolicy, intendedReply, replyFor, skippedFor } from '../maps/format.js';
 import { ProtectionFacts, TlsaFact } from '../engine/protection.js';
 import { printable } from '../protocol/socketmap.js';
 import { showReply } from './query.js';
-import { showMs } from '../config/values.js';
+import { showMs } from '../text/values.js';
 
 function ignored(facts: AddressFacts): string {
   const parts: string[] = [];

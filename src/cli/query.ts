@@ -6,9 +6,9 @@ import type { CommandModule } from 'yargs';
 import { parseEndpoint } from '../protocol/endpoint.js';
 import { Reply } from '../protocol/socketmap.js';
 import { SocketmapClient } from '../client/socketmap-client.js';
-import { duration } from '../config/values.js';
+import { duration } from '../text/values.js';
 import { ConfigError } from '../errors.js';
-import { ValueProblem } from '../config/values.js';
+import { ValueProblem } from '../text/values.js';
 
 export const DEFAULT_CONNECT = 'inet:8425@127.0.0.1';
 

@@ -7,7 +7,7 @@ import { Endpoint } from '../protocol/endpoint.js';
 import { NetstringDecoder, NetstringError } from '../protocol/netstring.js';
 import { Reply, encodeRequest, parseReply } from '../protocol/socketmap.js';
 import { ClientError } from '../errors.js';
-import { showMs } from '../config/values.js';
+import { showMs } from '../text/values.js';
 
 /** Postfix's reply limit (socketmap_table(5)); nothing we answer comes near it. */
 const MAX_REPLY_BYTES = 100_000;

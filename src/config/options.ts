@@ -6,15 +6,15 @@
 import { isIP } from 'node:net';
 import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import { EndpointError } from '../errors.js';
-import { MapDefinition, mapDefinitions } from './map-definitions.js';
-import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from './values.js';
+import { MapDefinition, mapDefinitions } from '../maps/definitions.js';
+import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from '../text/values.js';
 import { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decision.js';
-import { isPatternFile, normalisePattern } from '../engine/overrides.js';
+import { isPatternFile, normalisePattern } from '../domain/domain-set.js';
 import { redisSpecText } from '../shared/redis-spec.js';
 import { parseAddressItem } from '../engine/locality.js';
-import { isSpecialAddress } from '../engine/special-address.js';
+import { isSpecialAddress } from '../net/special-address.js';
 import { parseHttpListen } from '../ops/http.js';
 
 export interface OptionSpec<T> {

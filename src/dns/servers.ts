@@ -2,7 +2,8 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
 import { DnsServer } from './transport.js';
-import { isLoopbackHost } from '../protocol/endpoint.js';
+import { isLoopbackHost } from '../net/loopback.js';
+import { canonicalIpv6 } from '../net/ipv6-text.js';
 
 /** Parses one server, or returns why it is not one. */
 export function parseDnsServer(text: string): DnsServer | { problem: string } {
@@ -24,15 +25,6 @@ export function parseDnsServer(text: string): DnsServer | { problem: string } {
   if (family === 0) return { problem: `"${text}" is not an IP address with an optional port (192.0.2.53:53, [2001:db8::53]:53)` };
   if (!(port >= 1 && port <= 65535)) return { problem: `"${text}" has a port outside 1-65535` };
   return { host: family === 6 ? canonicalIpv6(host) : host, port, family: family as 4 | 6 };
-}
-
-/**
- * The form node gives the source of a reply ([0:0:0:0:0:0:0:1] and [::0001] are both ::1): replies are
- * accepted only from the server asked, compared as text, so the configured address must be written this way.
- */
-export function canonicalIpv6(host: string): string {
-  if (host.includes('%')) return host.toLowerCase(); // a zone: kept as written
-  return new URL(`http://[${host}]`).hostname.slice(1, -1);
 }
 
 export function formatDnsServer(server: DnsServer): string {

@@ -1,150 +1,34 @@
 /**
- * The decision engine: overrides, MX, host facts, probes, rule; a cache per domain in front, shared host
- * and probe caches behind, single flight throughout, and an answer deadline after which the lookup is
- * answered "leave" while the work finishes into the cache.
+ * The decision engine as the maps see it: `decide` answers from the decision store, or waits for one
+ * fill of the domain (the fleet's copy, else the pipeline) no longer than the deadline — then answers
+ * "leave", or the stale decision, while the work finishes into the store. A hit late in a decision's life
+ * starts a refresh in the background. The parts: pipeline.ts evaluates, decision-store.ts keeps,
+ * cache/tier.ts puts the fleet between them.
  */
 import type { Logger } from 'pino';
-import { DnsClient, QueryOutcome } from '../dns/client.js';
-import { RecordType } from '../dns/message.js';
-import { CacheEntry, TtlCache } from '../cache/ttl-cache.js';
+import { DnsClient } from '../dns/client.js';
+import type { Flight } from '../cache/tier.js';
+import type { CacheEntry } from '../cache/ttl-cache.js';
 import { Prober } from '../probe/prober.js';
-import { Decider, Decision, ExportedDecision, SecureDomains, Trigger } from './decision.js';
-import { HostReport, MxFacts, ProbeFact } from './facts.js';
+import { Decider, Decision, ExportedDecision } from './decision.js';
+import { KeptDecision, keep } from './decision-codec.js';
+import { logDecision } from './decision-log.js';
+import { DecisionStore, Reconfigured, StaleCause } from './decision-store.js';
+import { Explanation, explain } from './explanation.js';
+import type { EngineFleet } from './fleet.js';
 import { HostDirectory } from './hosts.js';
-import { limitMxHosts, resolveMx } from './mx.js';
-import { intern, leave } from './intern.js';
-import { Overrides, fitsOverride, matchOverride, sameOverrides } from './overrides.js';
+import { leave } from './intern.js';
 import { Locality, nowhere } from './locality.js';
-import type { SnapshotEntry } from '../snapshot/format.js';
-import { RuleSettings, decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
-import { ProtectionFacts, checkProtection } from './protection.js';
-import { SharedTier } from '../shared/shared-tier.js';
-import { SharedDecision, shareable } from '../shared/shared-entries.js';
+import { OverrideMatch, Overrides, matchOverride, sameOverrides } from './overrides.js';
+import { Evaluation, Pipeline } from './pipeline.js';
+import { EngineSettings, Policy, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
 
-export interface EngineSettings extends RuleSettings {
-  readonly deadlineMs: number;
-  readonly minTtlMs: number;
-  readonly maxTtlMs: number;
-  readonly failureTtlMs: number;
-  readonly cacheSize: number;
-  readonly hostCacheSize: number;
-  /** Most addresses probed per MX host. */
-  readonly probesPerHost: number;
-  /** Most probes one lookup may ask for, most preferred hosts first. */
-  readonly maxProbes: number;
-  /** Most MX hosts considered per domain, most preferred first. */
-  readonly maxMxHosts: number;
-  /** Most addresses kept per host and per decision. */
-  readonly maxAddresses: number;
-  /** How long an expired decision is kept to be answered when its refresh fails (serve-stale); 0 = never. */
-  readonly staleTtlMs: number;
-  /** Fraction of a decision's lifetime, at its end, in which a hit starts a background refresh; 0 = never. */
-  readonly refreshAhead: number;
-  readonly dryRun: boolean;
-  /**
-   * What a forced domain that publishes DANE or MTA-STS answers on maps that route to IP literals: skip
-   * (NOTFOUND: the MTA's MX routing keeps the protection), warn (forced, logged at warn) or force (forced,
-   * and nothing is looked up). Maps that keep the next hop (Postfix `nexthop: domain`) are not affected.
-   */
-  readonly secureDomains: SecureDomains;
-  /** AD bits from the resolver are believed (`dnssec: trust-ad`): DANE can be found. */
-  readonly dnssec: boolean;
-  /** Longest wait for the fleet's shared cache on a local miss (with `shared_cache`). */
-  readonly sharedReadBudgetMs: number;
-}
-
-export interface Evaluation {
-  readonly domain: string;
-  readonly override: 'never' | 'force' | undefined;
-  readonly mx: MxFacts | undefined;
-  readonly hosts: readonly HostReport[];
-  readonly decision: Decision;
-  /** How long the decision is cached. */
-  readonly ttlMs: number;
-  /** Addresses past max_addresses left out of the routes. */
-  readonly routesDropped: number;
-  readonly dnsQueries: number;
-  readonly probesSent: number;
-  readonly durationMs: number;
-  /** The transport-security lookups made for a forced domain, and what they found. */
-  readonly protection?: ProtectionFacts;
-  /** Read from the fleet's shared cache, not evaluated here. */
-  readonly shared?: boolean;
-}
-
-/** What `decide` would answer now, beside a fresh evaluation: for `mx4map lookup`. */
-export type Explanation = Evaluation & {
-  /** The decision answered: the cached one while it is fresh, a stale one when the evaluation failed. */
-  readonly answered: Decision;
-  /** evaluated: the evaluation is answered (and cached); cached: a fresh cached decision is; stale: an expired one is. */
-  readonly answeredFrom: 'evaluated' | 'cached' | 'stale';
-  /** For cached and stale answers: ms until expiry (negative: since), and ms it is kept stale for yet. */
-  readonly cached?: { readonly expiresInMs: number; readonly keptForMs: number };
+/** Runs `fn` after `ms`; returns what cancels it. Injected so tests drive the deadline with their own clock. */
+export type After = (ms: number, fn: () => void) => () => void;
+const realTimer: After = (ms, fn) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 };
-
-/** What a reload changed, for its log line; each part invalidates what depends on it, and only that. */
-export interface Reconfigured {
-  readonly rule: boolean;
-  readonly overrides: boolean;
-  readonly lifetimes: boolean;
-}
-
-/** Whether a decision involves this host: a `local` answer, or a route to one of our addresses. */
-function involvesUs(decision: Decision, locality: Locality): boolean {
-  if (decision.action === 'leave') return decision.reason === 'local';
-  return decision.action === 'force-ipv4' && decision.routes.some((group) => group.some((a) => locality.isOwn(a)));
-}
-
-/** The part of the settings a decision's content depends on, as a string (also kept in cache snapshots). */
-export function ruleFingerprint(
-  settings: RuleSettings & { readonly maxAddresses: number; readonly maxMxHosts: number; readonly secureDomains: SecureDomains; readonly dnssec: boolean },
-): string {
-  // Whether transport security was looked up, and with which DNSSEC trust, is part of every forced decision.
-  const checks = settings.secureDomains === 'force' ? 'off' : settings.dnssec ? 'dnssec' : 'sts';
-  const base = `triggers=${[...settings.triggers].sort().join(',')};probe=${settings.probe};addresses=${settings.maxAddresses};mx=${settings.maxMxHosts};secure=${checks}`;
-  // Whether our IPv6 identity fails, and who rejects it, decide sender-ipv6-unready: part of the rule then.
-  if (!settings.triggers.has('sender-ipv6-unready')) return base;
-  return `${base};strict=${settings.strictReceivers?.fingerprint ?? ''};unready=${settings.senderUnready === true}`;
-}
-
-function forcedByOverride(decision: Decision): boolean {
-  return decision.action === 'force-ipv4' && decision.triggers.includes('override');
-}
-
-/** Whether a decision depends on the rule (triggers, probing); nxdomain and null MX do not, nor overrides. */
-export function dependsOnRule(decision: Decision): boolean {
-  if (decision.action === 'force-ipv4') return !(decision.triggers.length === 1 && decision.triggers[0] === 'override');
-  return decision.action === 'leave' && (decision.reason === 'ipv6-ok' || decision.reason === 'no-ipv4');
-}
-
-interface Flight {
-  /** The configuration generation it started under. */
-  readonly generation: number;
-  readonly result: Promise<Evaluation>;
-}
-
-interface Tally {
-  dnsQueries: number;
-  probesSent: number;
-}
-
-/** The lookup's view of the DNS client: its queries counted, and none started after its deadline. */
-function counting(dns: DnsClient, tally: Tally, until: number): DnsClient {
-  return {
-    query(name: string, type: RecordType): Promise<QueryOutcome> {
-      tally.dnsQueries++;
-      return dns.query(name, type, until);
-    },
-  };
-}
-
-
-/**
- * Why a stale decision was answered: its refresh failed (DNS failure), missed the deadline, or is held off
- * (failure_ttl after a failed one).
- */
-export const STALE_CAUSES = ['failed', 'deadline', 'held'] as const;
-export type StaleCause = (typeof STALE_CAUSES)[number];
 
 /** What the cache did, for /metrics. */
 export interface EngineCounters {
@@ -157,38 +41,31 @@ export interface EngineCounters {
 }
 
 export class Engine implements Decider {
-  readonly counters: EngineCounters = { staleAnswers: { failed: 0, deadline: 0, held: 0 }, refreshesAhead: 0, refreshesSkipped: 0 };
-  private readonly decisions: TtlCache<string, Decision>;
-  private readonly flights = new Map<string, Flight>();
+  readonly counters: EngineCounters;
+  private policy: Policy;
+  private readonly store: DecisionStore;
   private readonly hosts: HostDirectory;
-  /**
-   * Configuration generations: bumped by every reconfigure. Each part of the configuration a decision
-   * depends on records the generation that last changed it; an entry or a lookup from before that is
-   * checked (entries, on their next hit) or done again (lookups in flight) under the new configuration.
-   */
-  private generation = 0;
-  private ruleChanged = 0;
-  private overridesChanged = 0;
-  private lifetimesChanged = 0;
-  private localityChanged = 0;
-  private locality: Locality = nowhere();
-  private shared: SharedTier | undefined;
+  private readonly pipeline: Pipeline;
+  private fleet: EngineFleet | undefined;
 
   constructor(
-    private settings: EngineSettings,
-    private overrides: Overrides,
+    settings: EngineSettings,
+    overrides: Overrides,
     private readonly dns: DnsClient,
     private readonly prober: Prober,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    private readonly after: After = realTimer,
   ) {
-    this.decisions = new TtlCache(settings.cacheSize, now);
-    this.hosts = new HostDirectory(settings.hostCacheSize, () => this.settings, now);
+    this.policy = { settings, overrides, locality: nowhere() };
+    this.store = new DecisionStore(() => this.policy, log, now);
+    this.hosts = new HostDirectory(settings.hostCacheSize, () => this.policy.settings, now);
+    this.pipeline = new Pipeline(() => this.policy, dns, this.hosts, prober);
+    this.counters = { staleAnswers: this.store.staleAnswers, refreshesAhead: 0, refreshesSkipped: 0 };
   }
 
   get cacheStats(): Record<'decisions' | 'hosts' | 'probes', { hits: number; misses: number; size: number }> {
-    const d = this.decisions;
-    return { decisions: { hits: d.hits, misses: d.misses, size: d.size }, hosts: this.hosts.cacheStats, probes: this.prober.cacheStats };
+    return { decisions: this.store.tier.stats, hosts: this.hosts.cacheStats, probes: this.prober.cacheStats };
   }
 
   /**
@@ -198,23 +75,19 @@ export class Engine implements Decider {
    */
   reconfigure(settings: EngineSettings, overrides: Overrides): Reconfigured {
     // The identity check's verdict is this engine's state, not configuration: it outlives a reload.
-    return this.apply({ ...settings, senderUnready: this.settings.senderUnready }, overrides);
+    return this.apply({ ...settings, senderUnready: this.policy.settings.senderUnready }, overrides);
   }
 
   private apply(settings: EngineSettings, overrides: Overrides): Reconfigured {
-    const before = this.settings;
+    const before = this.policy;
     const changed: Reconfigured = {
-      rule: ruleFingerprint(before) !== ruleFingerprint(settings),
-      overrides: !sameOverrides(this.overrides, overrides),
-      lifetimes: before.minTtlMs !== settings.minTtlMs || before.maxTtlMs !== settings.maxTtlMs || before.failureTtlMs !== settings.failureTtlMs,
+      rule: ruleFingerprint(before.settings) !== ruleFingerprint(settings),
+      overrides: !sameOverrides(before.overrides, overrides),
+      lifetimes: before.settings.minTtlMs !== settings.minTtlMs || before.settings.maxTtlMs !== settings.maxTtlMs || before.settings.failureTtlMs !== settings.failureTtlMs,
     };
-    this.generation++;
-    if (changed.rule) this.ruleChanged = this.generation;
-    if (changed.overrides) this.overridesChanged = this.generation;
-    if (changed.lifetimes) this.lifetimesChanged = this.generation;
-    this.settings = settings;
-    this.overrides = overrides;
-    this.decisions.resize(settings.cacheSize);
+    this.policy = { ...before, settings, overrides };
+    this.store.changed(changed);
+    this.connectFleet();
     return changed;
   }
 
@@ -223,9 +96,9 @@ export class Engine implements Decider {
    * re-checks cached decisions that answer `local` or route to an address, on their next hit.
    */
   setLocality(locality: Locality): boolean {
-    const changed = locality.fingerprint !== this.locality.fingerprint;
-    this.locality = locality;
-    if (changed) this.localityChanged = ++this.generation;
+    const changed = locality.fingerprint !== this.policy.locality.fingerprint;
+    this.policy = { ...this.policy, locality };
+    if (changed) this.store.changed({ rule: false, overrides: false, lifetimes: false, locality: true });
     return changed;
   }
 
@@ -234,122 +107,93 @@ export class Engine implements Decider {
    * the rule: cached decisions that depend on it are decided again on their next hit.
    */
   setSenderUnready(unready: boolean): boolean {
-    if ((this.settings.senderUnready === true) === unready) return false;
-    this.apply({ ...this.settings, senderUnready: unready }, this.overrides);
+    if ((this.policy.settings.senderUnready === true) === unready) return false;
+    this.apply({ ...this.policy.settings, senderUnready: unready }, this.policy.overrides);
     return true;
   }
 
   /** How long one read of the shared cache may take: its budget, never past the deadline. */
-  private readonly sharedBudgetMs = (): number => Math.min(this.settings.sharedReadBudgetMs, this.settings.deadlineMs);
+  private readonly sharedBudgetMs = (): number => Math.min(this.policy.settings.sharedReadBudgetMs, this.policy.settings.deadlineMs);
 
-  /** Puts the fleet's shared cache behind the local one (serve with `shared_cache`). */
-  useShared(tier: SharedTier | undefined): void {
-    this.shared = tier;
-    this.hosts.useShared(tier, this.sharedBudgetMs);
+  /** Puts the fleet's shared cache behind decisions, host facts and probe verdicts (serve with `shared_cache`). */
+  useShared(fleet: EngineFleet | undefined): void {
+    this.fleet = fleet;
+    this.prober.useShared(fleet, this.sharedBudgetMs);
+    this.connectFleet();
   }
 
-  /** Whether work begun under `generation` was overtaken by a change it depends on. */
-  private outdated(generation: number): boolean {
-    return generation < this.ruleChanged || generation < this.overridesChanged || generation < this.localityChanged;
-  }
-
-  /** Checks a cached entry from before the latest reconfigure (TtlCache.lookup). */
-  private readonly revalidate = (domain: string, entry: CacheEntry<Decision>): boolean => {
-    if (entry.stamp < this.ruleChanged && dependsOnRule(entry.value)) return false;
-    // A domain forced by an override is decided again after any override change: whether its pattern ends
-    // in `!` (no transport-security lookups) is not written in the decision.
-    if (entry.stamp < this.overridesChanged && (!fitsOverride(entry.value, matchOverride(this.overrides, domain)) || forcedByOverride(entry.value))) return false;
-    if (entry.stamp < this.localityChanged && (this.locality.isLocalDomain(domain) || involvesUs(entry.value, this.locality))) return false;
-    if (entry.stamp < this.lifetimesChanged) entry.expires = Math.min(entry.expires, this.now() + this.lifetimeCap(entry.value));
-    return true;
-  };
-
-  private lifetimeCap(decision: Decision): number {
-    return decision.action === 'dns-failure' ? this.settings.failureTtlMs : this.settings.maxTtlMs;
+  /** The fleet's shelves for the current rule and address limit (both may change on reload). */
+  private connectFleet(): void {
+    const { settings } = this.policy;
+    this.store.tier.share(this.fleet?.decisions(ruleFingerprint(settings)), this.sharedBudgetMs);
+    this.hosts.useShared(this.fleet?.hosts(settings.maxAddresses), this.sharedBudgetMs);
   }
 
   /** The forced decisions held now, with their remaining lifetime (for /decisions and `export`). */
-  *forcedDecisions(): IterableIterator<ExportedDecision> {
-    for (const [domain, d, ttlMs] of this.decisions.fresh()) {
-      if (d.action === 'force-ipv4') yield { domain, triggers: d.triggers, routes: d.routes, ttlMs, ...(d.protection ? { protection: d.protection } : {}) };
-    }
+  forcedDecisions(): IterableIterator<ExportedDecision> {
+    return this.store.forcedDecisions();
   }
 
-  /** Cached decisions, stale ones included, with their expiry (the engine's clock is wall-clock time), for the snapshot file. */
-  *snapshotEntries(): IterableIterator<SnapshotEntry> {
-    for (const [domain, entry] of this.decisions.kept()) {
-      yield { domain, decision: entry.value, expiresAt: entry.expires, ...(entry.keepUntil > entry.expires ? { staleUntil: entry.keepUntil } : {}) };
-    }
+  /** Cached decisions, stale ones included, with their wall-clock expiry, for the snapshot file. */
+  snapshotEntries(): IterableIterator<KeptDecision> {
+    return this.store.snapshotEntries();
   }
 
-  /**
-   * Puts decisions from a snapshot back into the cache (at start, before any lookup). Those that no longer
-   * fit — the rule they were made under (`rule`, a ruleFingerprint; undefined when unknown) differs from
-   * today's, or an override changed since — are dropped, not served.
-   */
-  restore(entries: Iterable<SnapshotEntry>, rule: string | undefined): { restored: number; dropped: number } {
-    const now = this.now();
-    const sameRule = rule === ruleFingerprint(this.settings);
-    let restored = 0;
-    let dropped = 0;
-    for (const { domain, decision, expiresAt, staleUntil } of entries) {
-      const keepUntil = Math.min(staleUntil ?? expiresAt, expiresAt + this.settings.staleTtlMs);
-      if (keepUntil <= now && expiresAt <= now) continue;
-      const fits = fitsOverride(decision, matchOverride(this.overrides, domain)) && !this.locality.isLocalDomain(domain) && !involvesUs(decision, this.locality);
-      if ((!sameRule && dependsOnRule(decision)) || !fits) {
-        dropped++;
-        continue;
-      }
-      const ttl = Math.min(expiresAt - now, this.lifetimeCap(decision));
-      this.decisions.set(domain, decision, ttl, this.generation, Math.max(0, keepUntil - (now + ttl)));
-      restored++;
-    }
-    return { restored, dropped };
+  /** Puts decisions from a snapshot back (at start, before any lookup); those that no longer fit are dropped. */
+  restore(entries: Iterable<KeptDecision>, rule: string | undefined): { restored: number; dropped: number } {
+    return this.store.restore(entries, rule);
   }
 
   /** The rule the cached decisions were made under, for the snapshot header. */
   get rule(): string {
-    return ruleFingerprint(this.settings);
+    return ruleFingerprint(this.policy.settings);
   }
 
   decide(domain: string): Decision | Promise<Decision> {
-    const entry = this.decisions.lookup(domain, this.generation, this.revalidate);
+    const entry = this.store.lookup(domain);
     const now = this.now();
+    const { settings, overrides, locality } = this.policy;
     if (entry && entry.expires > now) {
       // In the last part of its lifetime: answered now, refreshed in the background for the next asker.
-      if (now >= entry.expires - this.settings.refreshAhead * (entry.expires - entry.born)) this.refreshAhead(domain, entry, now);
+      if (now >= entry.expires - settings.refreshAhead * (entry.expires - entry.born)) this.refreshAhead(domain, entry, now);
       return entry.value;
     }
-    if (matchOverride(this.overrides, domain) === 'never') return leave('never');
-    if (this.locality.isLocalDomain(domain)) return leave('local');
+    const override = matchOverride(overrides, domain);
+    if (override === 'never') return leave('never');
+    if (locality.isLocalDomain(domain)) return leave('local');
     // Expired but kept: refreshed now, and answered if the refresh fails or misses the deadline.
-    const stale = entry;
-    if (stale && (stale.retryAt ?? 0) > now) return this.answerStale(stale.value, 'held');
+    if (entry && (entry.retryAt ?? 0) > now) return this.store.answerStale(entry.value, 'held');
+    return this.awaitDecision(domain, override, entry);
+  }
+
+  /** Waits for the domain's fill until the deadline; a stale decision (ours or the fleet's) stands in for a failed or late one. */
+  private awaitDecision(domain: string, override: OverrideMatch, stale: CacheEntry<Decision> | undefined): Promise<Decision> {
+    const deadlineMs = this.policy.settings.deadlineMs;
     return new Promise<Decision>((resolve) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const cancel = this.after(deadlineMs, () => {
         settled = true;
-        const kept = stale ?? this.keptFromFleet(domain);
-        if (kept) return resolve(this.answerStale(kept.value, 'deadline'));
-        this.log.info({ evt: 'deadline', domain, deadlineMs: this.settings.deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
+        const kept = stale ?? this.store.keptFromFleet(domain);
+        if (kept) return resolve(this.store.answerStale(kept.value, 'deadline'));
+        this.log.info({ evt: 'deadline', domain, deadlineMs }, 'no decision within the deadline; answered NOTFOUND, finishing in the background');
         resolve(leave('deadline'));
-      }, this.settings.deadlineMs);
+      });
       const finish = (decision: Decision): void => {
         settled = true;
-        clearTimeout(timer);
+        cancel();
         resolve(decision);
       };
       const attempt = (): void => {
-        const flight = this.flight(domain);
+        const flight = this.flight(domain, false, override);
         flight.result.then(
           (evaluation) => {
             if (settled) return;
             // Made under a configuration replaced meanwhile (a reload during the lookup): ask again.
-            if (this.outdated(flight.generation)) attempt();
+            if (this.store.outdated(flight.tag)) attempt();
             else if (evaluation.decision.action !== 'dns-failure') finish(evaluation.decision);
             else {
-              const kept = stale ?? this.keptFromFleet(domain);
-              finish(kept ? this.answerStale(kept.value, 'failed') : evaluation.decision);
+              const kept = stale ?? this.store.keptFromFleet(domain);
+              finish(kept ? this.store.answerStale(kept.value, 'failed') : evaluation.decision);
             }
           },
           (err: unknown) => {
@@ -364,35 +208,18 @@ export class Engine implements Decider {
   }
 
   /**
-   * Evaluates `domain` afresh and says what `decide` would answer with the cache as it is (in `lookup`:
-   * restored from the snapshot): the same choice between a fresh entry, a stale one and the evaluation.
+   * Evaluates `domain` afresh and says what `decide` would answer with the store as it is (in `lookup`:
+   * restored from the snapshot).
    */
   async explain(domain: string): Promise<Explanation> {
-    const entry = this.decisions.lookup(domain, this.generation, this.revalidate);
+    const entry = this.store.lookup(domain);
     const evaluation = await this.evaluate(domain);
-    if (!entry || evaluation.override === 'never' || (evaluation.decision.action === 'leave' && evaluation.decision.reason === 'local')) {
-      return { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated' };
-    }
-    const now = this.now();
-    const cached = { expiresInMs: Math.round(entry.expires - now), keptForMs: Math.round(Math.max(0, entry.keepUntil - now)) };
-    if (entry.expires > now) return { ...evaluation, answered: entry.value, answeredFrom: 'cached', cached };
-    const failed = evaluation.decision.action === 'dns-failure' || evaluation.durationMs > this.settings.deadlineMs;
-    return failed ? { ...evaluation, answered: entry.value, answeredFrom: 'stale', cached } : { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated', cached };
+    return explain(entry, evaluation, this.now(), this.policy.settings.deadlineMs);
   }
 
-  /**
-   * An expired decision kept for stale answers that this lookup found in the fleet's cache (no local one
-   * existed when it began): the same answer another instance would give stale.
-   */
-  private keptFromFleet(domain: string): CacheEntry<Decision> | undefined {
-    if (!this.shared) return undefined;
-    const entry = this.decisions.peek(domain);
-    return entry && entry.expires <= this.now() && entry.value.action !== 'dns-failure' ? entry : undefined;
-  }
-
-  private answerStale(decision: Decision, cause: StaleCause): Decision {
-    this.counters.staleAnswers[cause]++;
-    return decision;
+  /** Runs the whole rule for one domain, without the decision store (host and probe caches still apply). */
+  evaluate(domain: string, ahead = false): Promise<Evaluation> {
+    return this.pipeline.evaluate(domain, ahead);
   }
 
   /**
@@ -401,223 +228,53 @@ export class Engine implements Decider {
    * when the DNS budget is tight (the refresh can wait; lookups cannot).
    */
   private refreshAhead(domain: string, entry: CacheEntry<Decision>, now: number): void {
-    if (this.flights.has(domain) || (entry.retryAt ?? 0) > now) return;
+    if (this.store.tier.filling(domain) || (entry.retryAt ?? 0) > now) return;
     if (this.dns.busy?.()) {
       this.counters.refreshesSkipped++;
       return;
     }
     this.counters.refreshesAhead++;
-    this.flight(domain, true);
-  }
-
-  /** The lookup of `domain` under the current configuration: joined when one is running, else started. */
-  private flight(domain: string, ahead = false): Flight {
-    const running = this.flights.get(domain);
-    if (running && !this.outdated(running.generation)) return running;
-    const generation = this.generation;
-    const result = this.evaluateAndCache(domain, generation, ahead);
-    const flight: Flight = { generation, result };
-    this.flights.set(domain, flight);
-    const forget = (): void => {
-      if (this.flights.get(domain) === flight) this.flights.delete(domain);
-    };
-    result.then(forget, forget);
-    return flight;
-  }
-
-  private async evaluateAndCache(domain: string, generation: number, ahead: boolean): Promise<Evaluation> {
-    // Without a shared tier nothing is awaited before the evaluation starts: a single host runs as before.
-    if (this.shared) {
-      // A refresh ahead takes the fleet's decision only when another instance has refreshed it meanwhile.
-      const local = ahead ? this.decisions.peek(domain) : undefined;
-      const fromFleet = await this.fromShared(this.shared, domain, local ? local.expires - this.now() : 0);
-      if (fromFleet?.fresh && !this.outdated(generation)) {
-        this.store(domain, fromFleet.fresh);
-        return fromFleet.fresh;
-      }
-      // Only a stale one: kept here as expired, for the stale answer if DNS now fails or is too slow.
-      if (fromFleet?.stale && !this.decisions.peek(domain) && !this.outdated(generation)) {
-        this.decisions.set(domain, fromFleet.stale.decision, -1, this.generation, fromFleet.stale.keptMs);
-      }
-    }
-    const evaluation = await this.evaluate(domain, ahead);
-    // A decision made under a configuration since replaced is not kept: the next lookup decides afresh.
-    if (evaluation.ttlMs > 0 && !this.outdated(generation)) {
-      this.store(domain, evaluation);
-      this.share(domain, evaluation);
-    }
-    this.logDecision(evaluation);
-    return evaluation;
+    this.flight(domain, true, matchOverride(this.policy.overrides, domain));
   }
 
   /**
-   * The fleet's fresh decision for `domain`, read within the shared read budget (never past the deadline);
-   * `stale` when the fleet holds it only past its fresh life (for stale answers); undefined when it has
-   * none, none fresher than `minFreshMs`, when this instance's own policy decides the domain (an override,
-   * this host), or when the decision would route to this host.
+   * The fill of `domain` under the current configuration, joined when one is running: the fleet's decision
+   * (unless this instance's own policy decides the domain, or it would route to this host), else the
+   * pipeline's, which is stored, logged and offered to the fleet.
    */
-  private async fromShared(tier: SharedTier, domain: string, minFreshMs: number): Promise<{ fresh?: Evaluation; stale?: SharedDecision } | undefined> {
-    const override = matchOverride(this.overrides, domain);
-    if (override !== undefined || this.locality.isLocalDomain(domain)) return undefined;
-    const started = performance.now();
-    const found = await tier.readDecision(this.rule, domain, this.sharedBudgetMs());
-    if (!found || involvesUs(found.decision, this.locality)) return undefined;
-    if (found.freshMs <= 0) return { stale: { ...found, keptMs: Math.min(found.keptMs, this.settings.staleTtlMs) } };
-    if (found.freshMs <= minFreshMs) return undefined;
-    const fresh: Evaluation = {
+  private flight(domain: string, ahead: boolean, override: OverrideMatch): Flight<Evaluation> {
+    const generation = this.store.current;
+    const current = (): boolean => !this.store.outdated(generation);
+    return this.store.tier.fill<Evaluation>(
       domain,
-      override,
-      mx: undefined,
-      hosts: [],
-      decision: found.decision,
-      ttlMs: Math.min(found.freshMs, this.lifetimeCap(found.decision)),
-      routesDropped: 0,
-      dnsQueries: 0,
-      probesSent: 0,
-      durationMs: Math.round(performance.now() - started),
-      shared: true,
-    };
-    return { fresh };
-  }
-
-  /** Offers a fresh decision to the fleet: not one an override or this host's own policy made. */
-  private share(domain: string, evaluation: Evaluation): void {
-    if (!this.shared || evaluation.override !== undefined || !shareable(evaluation.decision)) return;
-    this.shared.writeDecision(this.rule, domain, evaluation.decision, evaluation.ttlMs, this.settings.staleTtlMs);
-  }
-
-  /**
-   * Caches an evaluation. A DNS failure never replaces a decision still kept (fresh, or stale within
-   * stale_ttl): that one goes on being answered, and no new attempt is made for failure_ttl. Anything else —
-   * NXDOMAIN, null MX, a new decision — replaces it at once, kept stale for stale_ttl after it expires.
-   */
-  private store(domain: string, evaluation: Evaluation): void {
-    const { decision } = evaluation;
-    const now = this.now();
-    const kept = this.decisions.peek(domain);
-    if (decision.action === 'dns-failure' && kept && kept.value.action !== 'dns-failure') {
-      kept.retryAt = now + this.settings.failureTtlMs;
-      if (kept.expires <= now) this.log.info({ evt: 'serving-stale', domain, detail: decision.detail, staleForMs: Math.round(now - kept.expires) }, `${domain}: DNS failed (${decision.detail}); answering the decision that expired ${Math.round((now - kept.expires) / 1000)} s ago`);
-      return;
-    }
-    const keepMs = decision.action === 'dns-failure' ? 0 : this.settings.staleTtlMs;
-    this.decisions.set(domain, decision, Math.min(evaluation.ttlMs, this.lifetimeCap(decision)), this.generation, keepMs);
-  }
-
-  /**
-   * Runs the whole rule for one domain, without the domain cache (shared host and probe caches still
-   * apply). `ahead`: a refresh before expiry, which asks again for host facts and probe verdicts that are
-   * about to expire themselves.
-   */
-  async evaluate(domain: string, ahead = false): Promise<Evaluation> {
-    const started = performance.now();
-    const tally: Tally = { dnsQueries: 0, probesSent: 0 };
-    const settings = this.settings;
-    const override = matchOverride(this.overrides, domain);
-    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number, routesDropped = 0, protection?: ProtectionFacts): Evaluation => ({
-      domain,
-      override,
-      mx,
-      hosts,
-      decision,
-      ttlMs,
-      routesDropped,
-      dnsQueries: tally.dnsQueries,
-      probesSent: tally.probesSent,
-      durationMs: Math.round(performance.now() - started),
-      ...(protection ? { protection } : {}),
-    });
-    if (override === 'never') return finish(undefined, [], leave('never'), 0);
-    const locality = this.locality;
-    if (locality.isLocalDomain(domain)) return finish(undefined, [], leave('local'), 0);
-
-    // Every DNS query and probe of this lookup must start before its deadline, or is not sent.
-    const until = started + settings.deadlineMs;
-    const dns = counting(this.dns, tally, until);
-    const mx = limitMxHosts(await resolveMx(dns, domain), settings.maxMxHosts);
-    const share = ahead ? settings.refreshAhead : 0;
-    const facts = mx.kind === 'hosts' ? await Promise.all(mx.hosts.map((h) => this.hosts.get(h.name, dns, share))) : [];
-    const forced = override === 'force';
-    const probing = mx.kind === 'hosts' && probesNeeded(facts, forced, settings);
-    // The lookup's probe budget goes to the most preferred hosts first (facts are in preference order).
-    let budget = probing ? settings.maxProbes : 0;
-    const planned = facts.map((host) => {
-      const addresses = host.aaaa.kind === 'records' ? host.aaaa.addresses.slice(0, Math.min(settings.probesPerHost, budget)) : [];
-      budget -= addresses.length;
-      return addresses;
-    });
-    let probesMissed = false;
-    const hosts: HostReport[] = await Promise.all(
-      facts.map(async (host, i) => {
-        const preference = mx.kind === 'hosts' ? mx.hosts[i].preference : 0;
-        const probes = await this.probeHost(planned[i], tally, until, share);
-        if (probes.length < planned[i].length) probesMissed = true;
-        const triggers: Trigger[] = [...dnsTriggers(host, settings), ...probeTrigger(host, probes, settings)];
-        return { ...host, preference, probes, triggers };
-      }),
+      {
+        askFleet: override === undefined && !this.policy.locality.isLocalDomain(domain),
+        refreshing: ahead,
+        believe: (copy) => {
+          const { settings, locality } = this.policy;
+          if (involvesUs(copy.value, locality)) return undefined;
+          if (copy.freshMs <= 0) return { ...copy, keptMs: Math.min(copy.keptMs, settings.staleTtlMs) };
+          const freshMs = Math.min(copy.freshMs, lifetimeCap(copy.value, settings));
+          return { value: copy.value, freshMs, keptMs: freshMs + settings.staleTtlMs };
+        },
+        keepStale: true,
+        fromFleet: (copy, ms) => ({ domain, override, mx: undefined, hosts: [], decision: copy.value, ttlMs: copy.freshMs, routesDropped: 0, dnsQueries: 0, probesSent: 0, durationMs: ms, shared: true }),
+        produce: async () => {
+          const evaluation = await this.pipeline.evaluate(domain, ahead, override);
+          const { settings } = this.policy;
+          logDecision(this.log, evaluation, settings);
+          // A decision made under a configuration since replaced is not kept (`current`): the next lookup decides afresh.
+          if (evaluation.ttlMs <= 0) return { result: evaluation };
+          const { decision } = evaluation;
+          const staleMs = decision.action === 'dns-failure' ? 0 : settings.staleTtlMs;
+          return { result: evaluation, keep: { value: decision, ttlMs: evaluation.ttlMs, keepMs: staleMs, share: evaluation.override === undefined && keep(decision) } };
+        },
+        current,
+        store: (key, decision, ttlMs) => this.store.store(key, decision, ttlMs),
+        stamp: generation,
+      },
+      generation,
+      (tag) => !this.store.outdated(tag),
     );
-    const outcome = decide(mx, hosts, { forced, isOwn: (address) => locality.isOwn(address), maxAddresses: settings.maxAddresses });
-    // A probe that could not run might have forced the domain: without it, no decision to keep for long.
-    let decision: Decision =
-      probesMissed && outcome.decision.action !== 'force-ipv4' ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' } : outcome.decision;
-    let ttl = outcome.ttl;
-    // Forced: does the domain publish transport security a literal route would drop? (Not asked under
-    // `secure_domains: force`, nor for a force_ipv4 pattern written with `!`.)
-    let protection: ProtectionFacts | undefined;
-    if (decision.action === 'force-ipv4' && settings.secureDomains !== 'force' && !(forced && this.overrides.force.isMarked(domain))) {
-      protection = await checkProtection(dns, domain, mx, facts, { dnssec: settings.dnssec, failureTtl: settings.failureTtlMs / 1000 });
-      if (protection.found.length > 0) decision = { ...decision, protection: protection.found };
-      ttl = Math.min(ttl, protection.ttl);
-    }
-    const ttlMs = decision.action === 'dns-failure' ? settings.failureTtlMs : Math.min(settings.maxTtlMs, Math.max(settings.minTtlMs, ttl * 1000));
-    return finish(mx, hosts, intern(decision), ttlMs, outcome.routesDropped ?? 0, protection);
-  }
-
-  /** Probes `addresses`; those that could not start before `until` are left out of the result. */
-  private async probeHost(addresses: readonly string[], tally: Tally, until: number, refreshShare: number): Promise<ProbeFact[]> {
-    const facts = await Promise.all(
-      addresses.map(async (address): Promise<ProbeFact | undefined> => {
-        const verdict = await this.prober.check(address, until, refreshShare);
-        if (!verdict) return undefined;
-        if (!verdict.cached) tally.probesSent++;
-        return { address, ok: verdict.ok, detail: verdict.detail, ms: verdict.ms, cached: verdict.cached, ttlMs: verdict.ttlMs };
-      }),
-    );
-    return facts.filter((f): f is ProbeFact => f !== undefined);
-  }
-
-  /**
-   * One line per fresh decision: at info for a forced one or a DNS failure (what an operator acts on),
-   * at debug for one left alone (most of them: a flood of new domains would flood the log). /metrics counts
-   * them all by reason either way.
-   */
-  private logDecision(e: Evaluation): void {
-    const d = e.decision;
-    const secure = d.action === 'force-ipv4' && d.protection ? d.protection : undefined;
-    const level = d.action === 'leave' ? 'debug' : secure && this.settings.secureDomains === 'warn' ? 'warn' : 'info';
-    if (!this.log.isLevelEnabled(level)) return;
-    const fields = {
-      evt: 'decision',
-      domain: e.domain,
-      action: d.action,
-      reasons: d.action === 'force-ipv4' ? d.triggers : d.action === 'leave' ? [d.reason] : ['dns-failure'],
-      routes: d.action === 'force-ipv4' ? d.routes : undefined, // at most max_addresses
-      routesDropped: e.routesDropped || undefined,
-      mxHostsDropped: e.mx?.kind === 'hosts' ? e.mx.dropped : undefined,
-      detail: d.action === 'dns-failure' ? d.detail : undefined,
-      ttlMs: e.ttlMs,
-      durationMs: e.durationMs,
-      dnsQueries: e.dnsQueries,
-      probes: e.probesSent,
-      dryRun: this.settings.dryRun || undefined,
-      protection: secure,
-    };
-    const publishes = secure && `publishes ${secure.join(' and ').toUpperCase()}`;
-    const note = !secure
-      ? ''
-      : this.settings.secureDomains === 'skip'
-        ? ` (${publishes}: answered NOTFOUND on maps that route to IP literals, secure_domains: skip)`
-        : ` although it ${publishes}: an IP-literal route drops that protection (secure_domains: warn)`;
-    this.log[level](fields, `${e.domain}: ${d.action}${note}${this.settings.dryRun ? ' (dry run: answered NOTFOUND)' : ''}`);
   }
 }

@@ -5,10 +5,10 @@
 import { DnsClient } from '../dns/client.js';
 import { RRset, resolveRRset } from '../dns/rrset.js';
 import { DnsRecord } from '../dns/message.js';
-import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { FleetShelf, Tier } from '../cache/tier.js';
 import { AddressFacts, HostFacts, signed } from './facts.js';
-import { isSpecialAddress } from './special-address.js';
-import { SharedTier } from '../shared/shared-tier.js';
+import { isSpecialAddress } from '../net/special-address.js';
 
 /** Special-purpose addresses shown in a host's facts; the rest are only counted out. */
 const SPECIAL_SHOWN = 4;
@@ -60,27 +60,23 @@ export interface HostLifetimes {
 }
 
 export class HostDirectory {
-  private readonly cache: TtlCache<string, HostFacts>;
-  private readonly flights = new SingleFlight<string, HostFacts>();
-  private shared: SharedTier | undefined;
-  private sharedBudgetMs: () => number = () => 0;
+  private readonly tier: Tier<HostFacts>;
 
   constructor(
     size: number,
     private readonly lifetimes: () => HostLifetimes,
     now: () => number = Date.now,
   ) {
-    this.cache = new TtlCache(size, now);
+    this.tier = new Tier(new TtlCache(size, now));
   }
 
-  /** Puts the fleet's shared cache behind this one: a host missing here is looked for there before DNS. */
-  useShared(tier: SharedTier | undefined, budgetMs: () => number): void {
-    this.shared = tier;
-    this.sharedBudgetMs = budgetMs;
+  /** Puts the fleet's copies behind this cache: a host missing here is looked for there before DNS. */
+  useShared(fleet: FleetShelf<HostFacts> | undefined, budgetMs: () => number): void {
+    this.tier.share(fleet, budgetMs);
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
-    return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
+    return this.tier.stats;
   }
 
   /**
@@ -89,29 +85,20 @@ export class HostDirectory {
    * lifetime are resolved anew, so the refresh learns what changed instead of what is about to expire.
    */
   get(name: string, dns: DnsClient, refreshShare = 0): HostFacts | Promise<HostFacts> {
-    const refreshing = refreshShare > 0 && this.cache.nearExpiry(name, refreshShare);
-    const cached = refreshing ? undefined : this.cache.get(name);
+    const cached = this.tier.fresh(name, refreshShare);
     // A cached host lives on only for what is left of its lifetime, so decisions made from it do too.
-    if (cached) return { ...cached, ttl: this.cache.remaining(name) / 1000 };
-    return this.flights.run(name, async () => {
-      const { minTtlMs, maxTtlMs, failureTtlMs, maxAddresses } = this.lifetimes();
-      const shared = this.shared;
-      if (shared) {
-        const fromFleet = await shared.readHost(name, maxAddresses, this.sharedBudgetMs());
-        // A refresh takes the fleet's facts only when another instance has resolved them since: clearly
-        // longer-lived than ours, not the same expiring facts read back.
-        const fresher = fromFleet && (!refreshing || fromFleet.ttl * 1000 > 2 * this.cache.remaining(name));
-        if (fromFleet && fresher) {
-          this.cache.set(name, fromFleet, Math.min(maxTtlMs, fromFleet.ttl * 1000));
-          return fromFleet;
-        }
-      }
-      const facts = await resolveHost(dns, name, failureTtlMs / 1000, maxAddresses);
-      const failed = facts.a.kind === 'failure' || facts.aaaa.kind === 'failure';
-      const ttlMs = failed ? failureTtlMs : Math.min(maxTtlMs, Math.max(minTtlMs, facts.ttl * 1000));
-      this.cache.set(name, facts, ttlMs);
-      if (shared && !failed) shared.writeHost(facts, ttlMs);
-      return facts;
-    });
+    if (cached) return { ...cached, ttl: this.tier.cache.remaining(name) / 1000 };
+    const { minTtlMs, maxTtlMs, failureTtlMs, maxAddresses } = this.lifetimes();
+    return this.tier.fill<HostFacts>(name, {
+      refreshing: refreshShare > 0,
+      believe: (copy) => ({ ...copy, freshMs: Math.min(maxTtlMs, copy.freshMs), keptMs: 0 }),
+      fromFleet: (copy) => copy.value,
+      produce: async () => {
+        const facts = await resolveHost(dns, name, failureTtlMs / 1000, maxAddresses);
+        const failed = facts.a.kind === 'failure' || facts.aaaa.kind === 'failure';
+        const ttlMs = failed ? failureTtlMs : Math.min(maxTtlMs, Math.max(minTtlMs, facts.ttl * 1000));
+        return { result: facts, keep: { value: facts, ttlMs, share: !failed } };
+      },
+    }).result;
   }
 }

@@ -11,8 +11,8 @@
  */
 import type { NetworkInterfaceInfo } from 'node:os';
 import { BlockList, isIP } from 'node:net';
-import { DomainSet } from './overrides.js';
-import { canonicalIpv6 } from '../dns/servers.js';
+import { DomainSet } from '../domain/domain-set.js';
+import { canonicalIpv6 } from '../net/ipv6-text.js';
 
 export interface Locality {
   /** Whether a domain is local: a local_domains pattern matches it, or it is this host's own name. */

@@ -5,7 +5,7 @@
  */
 import { DnsClient } from '../dns/client.js';
 import { resolveRRset } from '../dns/rrset.js';
-import { canonicalIpv6 } from '../dns/servers.js';
+import { canonicalIpv6 } from '../net/ipv6-text.js';
 import { DnsRecord } from '../dns/message.js';
 
 /**

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { DnsClient } from '../dns/client.js';
 import { IdentityCheck, IdentityVerdict, checkIdentity, failsIdentity } from './identity-check.js';
-import { coalesced } from '../app/coalesced.js';
+import { coalesced } from '../limits/coalesced.js';
 
 export interface IdentityState {
   /** The source addresses checked; empty when none is configured and none was found. */

@@ -5,8 +5,8 @@
  * means mail does not go out over IPv6 from here, and there is no IPv6 identity to check.
  */
 import { createSocket } from 'node:dgram';
-import { isSpecialAddress } from '../engine/special-address.js';
-import { canonicalIpv6 } from '../dns/servers.js';
+import { isSpecialAddress } from '../net/special-address.js';
+import { canonicalIpv6 } from '../net/ipv6-text.js';
 
 /** Any global unicast address will do; nothing is sent to it. (A root server's, stable for decades.) */
 const GLOBAL_DESTINATION = '2001:500:2::c';

@@ -5,7 +5,7 @@
  *   postfix, nexthop: domain:  smtp4:                      (empty next hop: the recipient domain, by MX)
  * A forced domain that publishes DANE or MTA-STS answers NOTFOUND on literal maps under secure_domains: skip.
  */
-import { MapDefinition } from '../config/map-definitions.js';
+import { MapDefinition } from './definitions.js';
 import { Decision, Protection, SecureDomains } from '../engine/decision.js';
 import { capRoutes } from '../engine/rule.js';
 import { Reply } from '../protocol/socketmap.js';

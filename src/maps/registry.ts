@@ -3,7 +3,7 @@
  * formats the decision for that map's MTA. This is the server's `answer` function.
  */
 import type { Logger } from 'pino';
-import { MapDefinition } from '../config/map-definitions.js';
+import { MapDefinition } from './definitions.js';
 import { classifyKey } from '../domain/key.js';
 import { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';

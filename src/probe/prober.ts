@@ -4,11 +4,12 @@
  * on only until the asking lookup's deadline. Special-purpose addresses are never probed (the engine never
  * asks for them); this is the last line.
  */
-import { SingleFlight, TtlCache } from '../cache/ttl-cache.js';
+import { TtlCache } from '../cache/ttl-cache.js';
+import { FleetShelf, Produced, Tier } from '../cache/tier.js';
 import { Gate } from '../limits/gate.js';
-import { isSpecialAddress } from '../engine/special-address.js';
+import { isSpecialAddress } from '../net/special-address.js';
 import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult, SmtpProbe } from './smtp-probe.js';
-import { SharedTier } from '../shared/shared-tier.js';
+import type { ProbeFleet } from './fleet.js';
 
 /** A lease outlives the probe it covers by this much (the holder still has to write its verdict). */
 const LEASE_MARGIN_MS = 500;
@@ -39,10 +40,9 @@ export interface ProbeVerdict extends ProbeResult {
 }
 
 export class Prober {
-  private readonly cache: TtlCache<string, ProbeResult>;
-  private readonly flights = new SingleFlight<string, Found | undefined>();
-  private shared: SharedTier | undefined;
-  private sharedBudgetMs = 0;
+  private readonly verdicts: Tier<ProbeResult>;
+  private fleet: { readonly leases: ProbeFleet; readonly verdicts: FleetShelf<ProbeResult> } | undefined;
+  private sharedBudgetMs: () => number = () => 0;
   private readonly gate: Gate;
   /** Probes sent, by outcome: every outcome present from the start. */
   readonly outcomes = Object.fromEntries(PROBE_OUTCOMES.map((o) => [o, 0])) as Record<ProbeOutcome, number>;
@@ -51,19 +51,22 @@ export class Prober {
     private readonly options: ProberOptions,
     private readonly probe: SmtpProbe,
     now: () => number = Date.now,
+    /** Waits (the lease poll); injected so tests drive it with the clock. */
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
-    this.cache = new TtlCache(options.cacheSize, now);
+    this.verdicts = new Tier(new TtlCache(options.cacheSize, now));
     this.gate = new Gate(options.concurrency);
   }
 
   /** Shares verdicts with the fleet, and takes a lease before probing so one instance probes for all. */
-  useShared(tier: SharedTier | undefined, budgetMs: number): void {
-    this.shared = tier;
+  useShared(fleet: ProbeFleet | undefined, budgetMs: () => number): void {
+    this.fleet = fleet && { leases: fleet, verdicts: fleet.verdicts(this.options.port) };
     this.sharedBudgetMs = budgetMs;
+    this.verdicts.share(this.fleet?.verdicts, budgetMs);
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
-    return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
+    return this.verdicts.stats;
   }
 
   /** Probes that could not start before their lookup's deadline (the pool was full). */
@@ -79,58 +82,65 @@ export class Prober {
   async check(address: string, until = Infinity, refreshShare = 0): Promise<ProbeVerdict | undefined> {
     if (isSpecialAddress(address)) return undefined;
     // A decision refreshed ahead of expiry probes again a verdict in its last share of life.
-    const cached = refreshShare > 0 && this.cache.nearExpiry(address, refreshShare) ? undefined : this.cache.get(address);
-    if (cached) return { ...cached, cached: true, ttlMs: this.cache.remaining(address) };
-    const found = await this.flights.run(address, async () => (await this.fromFleet(address, until)) ?? this.probeHere(address, until));
+    const cached = this.verdicts.fresh(address, refreshShare);
+    if (cached) return { ...cached, cached: true, ttlMs: this.verdicts.cache.remaining(address) };
+    const found = await this.verdicts.fill<Found | undefined>(address, {
+      refreshing: refreshShare > 0,
+      budgetMs: until - performance.now(),
+      // Believed no longer than a verdict of our own would be, whatever life the fleet's value claims.
+      believe: (copy) => ({ ...copy, freshMs: Math.min(copy.freshMs, this.lifetime(copy.value)), keptMs: 0 }),
+      fromFleet: (copy) => ({ result: copy.value, probed: false, ttlMs: copy.freshMs }),
+      produce: () => this.probeOrWait(address, until),
+    }).result;
     if (!found) return undefined;
     return { ...found.result, cached: !found.probed, ttlMs: found.ttlMs };
   }
 
-  private async probeHere(address: string, until: number): Promise<Found | undefined> {
-    return this.gate.run(until, async () => {
-      const r = await this.probe(address, this.options.port, this.options.timeoutMs);
-      this.outcomes[r.outcome]++;
-      const ttlMs = r.ok ? this.options.okTtlMs : this.options.failTtlMs;
-      this.cache.set(address, r, ttlMs);
-      this.shared?.writeProbe(this.options.port, address, r, ttlMs);
-      return { result: r, probed: true, ttlMs };
-    });
+  private lifetime(result: ProbeResult): number {
+    return result.ok ? this.options.okTtlMs : this.options.failTtlMs;
   }
 
   /**
-   * The fleet's verdict for `address`: one already there, or, when another instance holds the lease to
-   * probe it, the verdict it writes while this lookup can still wait for it (its probe's timeout at most).
-   * Undefined: probe here (no verdict, this instance won the lease, or the holder was too slow).
+   * Probes here, unless another instance holds the fleet's lease to probe `address`: then waits for the
+   * verdict it writes while this lookup can still wait (its probe's timeout at most), and probes here only
+   * if none comes.
    */
-  private async fromFleet(address: string, until: number): Promise<Found | undefined> {
-    const tier = this.shared;
-    if (!tier) return undefined;
-    const budget = (): number => Math.min(this.sharedBudgetMs, until - performance.now());
-    const remembered = (v: { ttlMs: number } & ProbeResult): Found => {
-      const result: ProbeResult = { ok: v.ok, outcome: v.outcome, detail: v.detail, ms: v.ms };
-      // Believed no longer than a verdict of our own would be, whatever life the fleet's value claims.
-      const ttlMs = Math.min(v.ttlMs, v.ok ? this.options.okTtlMs : this.options.failTtlMs);
-      this.cache.set(address, result, ttlMs);
-      return { result, probed: false, ttlMs };
-    };
-    const known = await tier.readProbe(this.options.port, address, budget());
-    if (known) return remembered(known);
+  private async probeOrWait(address: string, until: number): Promise<Produced<ProbeResult, Found | undefined>> {
+    const waited = this.fleet && (await this.waitForHolder(this.fleet, address, until));
+    if (waited) return { result: { result: waited.value, probed: false, ttlMs: waited.ttlMs }, keep: { value: waited.value, ttlMs: waited.ttlMs, share: false } };
+    const probed = await this.gate.run(until, async () => {
+      const r = await this.probe(address, this.options.port, this.options.timeoutMs);
+      this.outcomes[r.outcome]++;
+      return r;
+    });
+    if (!probed) return { result: undefined };
+    const ttlMs = this.lifetime(probed);
+    return { result: { result: probed, probed: true, ttlMs }, keep: { value: probed, ttlMs, share: true } };
+  }
+
+  /** The holder's verdict when another instance holds the lease and writes it in time; undefined: probe here. */
+  private async waitForHolder(
+    fleet: { readonly leases: ProbeFleet; readonly verdicts: FleetShelf<ProbeResult> },
+    address: string,
+    until: number,
+  ): Promise<{ value: ProbeResult; ttlMs: number } | undefined> {
+    const budget = (): number => Math.min(this.sharedBudgetMs(), until - performance.now());
     const leaseMs = this.options.timeoutMs + LEASE_MARGIN_MS;
-    const won = await tier.takeProbeLease(this.options.port, address, leaseMs, budget());
+    const won = await fleet.leases.takeProbeLease(this.options.port, address, leaseMs, budget());
     if (won !== false) {
-      if (won) tier.counters.leases.won++;
+      if (won) fleet.leases.countLease('won');
       return undefined;
     }
     const giveUpAt = Math.min(until, performance.now() + leaseMs);
     while (performance.now() + LEASE_POLL_MS < giveUpAt) {
-      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
-      const verdict = await tier.readProbe(this.options.port, address, budget());
-      if (verdict) {
-        tier.counters.leases.waited++;
-        return remembered(verdict);
+      await this.sleep(LEASE_POLL_MS);
+      const copy = await fleet.verdicts.read(address, budget());
+      if (copy) {
+        fleet.leases.countLease('waited');
+        return { value: copy.value, ttlMs: Math.min(copy.freshMs, this.lifetime(copy.value)) };
       }
     }
-    tier.counters.leases['timed-out']++;
+    fleet.leases.countLease('timed-out');
     return undefined;
   }
 }

@@ -2,6 +2,7 @@
  * Socket specs in sendmail's own syntax, so a listen spec can be pasted from the K line:
  * `inet:PORT@HOST`, `inet6:PORT@HOST`, `unix:/path`, `local:/path` or a bare `/path`.
  */
+import { isLoopbackHost } from '../net/loopback.js';
 import { isIP } from 'node:net';
 import { EndpointError } from '../errors.js';
 
@@ -63,14 +64,6 @@ export function formatEndpoint(endpoint: Endpoint, boundPort?: number): string {
   if (endpoint.kind === 'unix') return `unix:${endpoint.path}`;
   const host = endpoint.family === 6 && isIP(endpoint.host) === 6 ? `[${endpoint.host}]` : endpoint.host;
   return `inet${endpoint.family === 6 ? '6' : ''}:${boundPort ?? endpoint.port}@${host}`;
-}
-
-const LOOPBACK_NAMES = new Set(['localhost', 'ip6-localhost', 'ip6-loopback']);
-
-/** True for a host only this machine can reach: 127/8, ::1, v4-mapped 127/8, and the loopback names. */
-export function isLoopbackHost(text: string): boolean {
-  const host = text.toLowerCase();
-  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.') || LOOPBACK_NAMES.has(host);
 }
 
 /** True for addresses only this machine can reach; the protocol has no authentication, so the rest warrant a warning. */

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { NetstringDecoder, NetstringError, SOCKETMAP_MAX_LENGTH } from '../protocol/netstring.js';
 import { encodeReply, NOTFOUND_REPLY } from '../protocol/socketmap.js';
-import { showMs } from '../config/values.js';
+import { showMs } from '../text/values.js';
 import { LoopClock, plainClock } from './loop-watch.js';
 
 export interface ConnectionLimits {

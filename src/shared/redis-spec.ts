@@ -4,7 +4,7 @@
  * (the master a Sentinel group names; the password is the master's, sentinels are asked without one).
  * Pure. A password in the text is never shown (check-config, logs): prefer `shared_cache_password_file`.
  */
-import { ValueKind, ValueProblem, describe } from '../config/values.js';
+import { ValueKind, ValueProblem, describe } from '../text/values.js';
 
 export interface RedisSpec {
   readonly tls: boolean;

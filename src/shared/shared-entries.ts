@@ -10,8 +10,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isHostName } from '../domain/key.js';
 import { Decision } from '../engine/decision.js';
 import { AddressFacts, HostFacts } from '../engine/facts.js';
-import { isSpecialAddress } from '../engine/special-address.js';
-import { checkDecision, keep } from '../snapshot/format.js';
+import { isSpecialAddress } from '../net/special-address.js';
+import { checkDecision, keep } from '../engine/decision-codec.js';
 import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult } from '../probe/smtp-probe.js';
 
 /** Bumped whenever a key or value changes shape (2: values sealed, see value-seal.ts). */

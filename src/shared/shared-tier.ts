@@ -6,6 +6,7 @@
 import { Decision } from '../engine/decision.js';
 import { HostFacts } from '../engine/facts.js';
 import { ProbeResult } from '../probe/smtp-probe.js';
+import { LEASE_RESULTS, LeaseResult } from '../probe/fleet.js';
 import { SharedDecision } from './shared-entries.js';
 
 /** How a read ended: found, not there, a value that did not check out, failed, out of time, or not tried (the tier is down or saturated). */
@@ -13,9 +14,6 @@ export const READ_RESULTS = ['hit', 'miss', 'invalid', 'error', 'budget', 'skipp
 export type ReadResult = (typeof READ_RESULTS)[number];
 export const WRITE_RESULTS = ['ok', 'error', 'skipped'] as const;
 export type WriteResult = (typeof WRITE_RESULTS)[number];
-/** A probe lease: won (this instance probes), lost then the holder's verdict arrived in time, or lost and nothing came (probed here). */
-export const LEASE_RESULTS = ['won', 'waited', 'timed-out'] as const;
-export type LeaseResult = (typeof LEASE_RESULTS)[number];
 
 export interface SharedCounters {
   readonly decisionReads: Record<ReadResult, number>;

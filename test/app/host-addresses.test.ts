@@ -1,6 +1,6 @@
 import { readHostNames, readInterfaceAddresses } from '../../src/app/host-addresses';
 import { currentHostView, reportInterfaces } from '../../src/app/assemble';
-import { DomainSet } from '../../src/engine/overrides';
+import { DomainSet } from '../../src/domain/domain-set';
 import { loadConfig } from '../../src/config/load';
 import { logSink } from '../support/log-sink';
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSnapshot } from '../../src/snapshot/format';
-import { ruleFingerprint } from '../../src/engine/engine';
+import { ruleFingerprint } from '../../src/engine/policy';
 import { engineSettings, loadPatternLists } from '../../src/app/assemble';
 import { resolveConfig } from '../../src/config/load';
 import { startSignedDns } from '../support/signed-dns';

@@ -1,6 +1,6 @@
 import { startEngineRig, EngineRig } from '../support/engine-rig';
 import { until } from '../support/until';
-import { buildDomainSet } from '../../src/engine/overrides';
+import { buildDomainSet } from '../../src/domain/domain-set';
 import { Decision } from '../../src/engine/decision';
 
 let rig: EngineRig;

@@ -4,9 +4,11 @@
  * configuration; a snapshot's decisions are checked the same way at restore. Unit level: in-memory DNS
  * and an injected clock.
  */
-import { Engine, EngineSettings, ruleFingerprint } from '../../src/engine/engine';
+import { Engine } from '../../src/engine/engine';
+import { EngineSettings, ruleFingerprint } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
-import { DomainSet, Overrides, buildDomainSet } from '../../src/engine/overrides';
+import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
+import { Overrides } from '../../src/engine/overrides';
 import { Decision } from '../../src/engine/decision';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';

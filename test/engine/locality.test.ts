@@ -1,5 +1,5 @@
 import { buildLocality, interfaceAddresses, parseAddressItem } from '../../src/engine/locality';
-import { DomainSet, buildDomainSet } from '../../src/engine/overrides';
+import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
 import { decide } from '../../src/engine/rule';
 import { Engine } from '../../src/engine/engine';
 import { Prober } from '../../src/probe/prober';

@@ -2,7 +2,8 @@ import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDomainSet, buildDomainSetInSlices, matchOverride } from '../../src/engine/overrides';
+import { buildDomainSet, buildDomainSetInSlices } from '../../src/domain/domain-set';
+import { matchOverride } from '../../src/engine/overrides';
 
 describe('override patterns', () => {
   test('exact names and .suffix patterns (as in a mailertable: the suffix matches names below it only)', () => {

@@ -1,7 +1,7 @@
 import { decide, dnsTriggers, probeTrigger, probesNeeded, routesFor, RuleSettings } from '../../src/engine/rule';
 import { AddressFacts, HostFacts, HostReport, MxFacts } from '../../src/engine/facts';
 import { ALL_TRIGGERS } from '../../src/config/options';
-import { buildDomainSet } from '../../src/engine/overrides';
+import { buildDomainSet } from '../../src/domain/domain-set';
 
 const on: RuleSettings = { triggers: new Set(ALL_TRIGGERS), probe: true };
 const v4 = (...addresses: string[]): AddressFacts => ({ kind: 'records', addresses, ttl: 300 });

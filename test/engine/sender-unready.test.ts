@@ -3,9 +3,10 @@
  * decisions again on their next hit, a reload keeps it, and only strict receivers' domains are forced.
  * In-memory DNS, probing off.
  */
-import { Engine, EngineSettings } from '../../src/engine/engine';
+import { Engine } from '../../src/engine/engine';
+import { EngineSettings } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
-import { DomainSet, buildDomainSet } from '../../src/engine/overrides';
+import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
 import { stubDns } from '../support/stub-dns';

@@ -3,9 +3,11 @@
  * are used by another, and a decision another instance holds stale is answered stale here when DNS fails.
  * Unit level: two engines over one in-memory tier, in-memory DNS, one injected clock.
  */
-import { Engine, EngineSettings } from '../../src/engine/engine';
+import { fleetOf } from '../../src/shared/fleet-shelves';
+import { Engine } from '../../src/engine/engine';
+import { EngineSettings } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
-import { DomainSet } from '../../src/engine/overrides';
+import { DomainSet } from '../../src/domain/domain-set';
 import { Decision } from '../../src/engine/decision';
 import { HostFacts } from '../../src/engine/facts';
 import { ProbeResult } from '../../src/probe/smtp-probe';
@@ -55,7 +57,7 @@ const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({ ...T
 function instance(tier: SharedTier | undefined, clock: { now: number }, dns: StubDns = fleetDns()): { engine: Engine; dns: StubDns } {
   const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: MINUTE, failTtlMs: MINUTE, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe')));
   const engine = new Engine(settings(), { never: new DomainSet(), force: new DomainSet() }, dns, prober, logSink().log, () => clock.now);
-  engine.useShared(tier);
+  engine.useShared(tier && fleetOf(tier));
   return { engine, dns };
 }
 

@@ -2,9 +2,11 @@
  * Serve-stale (RFC 8767) and refresh-ahead, with an injected clock and in-memory DNS: forced domains stay
  * forced through DNS trouble for stale_ttl, and busy domains are refreshed before they expire.
  */
-import { Engine, EngineSettings, ruleFingerprint } from '../../src/engine/engine';
+import { Engine } from '../../src/engine/engine';
+import { EngineSettings, ruleFingerprint } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
-import { DomainSet, Overrides, buildDomainSet } from '../../src/engine/overrides';
+import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
+import { Overrides } from '../../src/engine/overrides';
 import { Decision } from '../../src/engine/decision';
 import { DnsRecord } from '../../src/dns/message';
 import { TEST_SETTINGS } from '../support/engine-rig';

@@ -2,14 +2,15 @@
  * DANE- and MTA-STS-aware forcing, against a real DNS server on loopback that plays a validating resolver
  * (AD on signed names), through the real DNS client, engine and map registry.
  */
-import { Engine, EngineSettings } from '../../src/engine/engine';
+import { Engine } from '../../src/engine/engine';
+import { EngineSettings } from '../../src/engine/policy';
 import { WireDnsClient } from '../../src/dns/client';
 import { Prober } from '../../src/probe/prober';
 import { MapRegistry } from '../../src/maps/registry';
 import { DEFAULT_POLICY } from '../../src/maps/format';
-import { MapDefinition } from '../../src/config/map-definitions';
+import { MapDefinition } from '../../src/maps/definitions';
 import { SecureDomains } from '../../src/engine/decision';
-import { buildDomainSet, DomainSet } from '../../src/engine/overrides';
+import { buildDomainSet, DomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink, LogSink } from '../support/log-sink';
 import { SignedDns, SignedRecord, startSignedDns } from '../support/signed-dns';

@@ -11,7 +11,7 @@ import { WireDnsClient } from '../../src/dns/client';
 import { Prober } from '../../src/probe/prober';
 import { ProbeResult } from '../../src/probe/smtp-probe';
 import { MAX_KEPT } from '../../src/dns/message';
-import { DomainSet } from '../../src/engine/overrides';
+import { DomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
 import { startServer, TestServer } from '../support/server';

@@ -1,6 +1,6 @@
 import { DEFAULT_POLICY, intendedReply, replyFor, replyOrders } from '../../src/maps/format';
 import { capRoutes } from '../../src/engine/rule';
-import { MapDefinition } from '../../src/config/map-definitions';
+import { MapDefinition } from '../../src/maps/definitions';
 import { Decision } from '../../src/engine/decision';
 
 const sendmail: MapDefinition = { name: 'mailertable', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' };

@@ -1,4 +1,5 @@
 /** Probe verdicts read from the fleet's shared cache are believed no longer than our own would be. */
+import { fleetOf } from '../../src/shared/fleet-shelves';
 import { Prober } from '../../src/probe/prober';
 import { SharedProbe, SharedTier, emptyCounters } from '../../src/shared/shared-tier';
 
@@ -23,7 +24,7 @@ function tierWith(verdict: SharedProbe): SharedTier {
 describe('a verdict from the fleet', () => {
   const prober = (tier: SharedTier): Prober => {
     const p = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 10_000, failTtlMs: 5_000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe here')));
-    p.useShared(tier, 50);
+    p.useShared(fleetOf(tier), () => 50);
     return p;
   };
 

@@ -1,4 +1,5 @@
-import { formatEndpoint, isLoopback, isLoopbackHost, parseEndpoint } from '../../src/protocol/endpoint';
+import { formatEndpoint, isLoopback, parseEndpoint } from '../../src/protocol/endpoint';
+import { isLoopbackHost } from '../../src/net/loopback';
 
 describe('socket specs in sendmail syntax', () => {
   test.each([

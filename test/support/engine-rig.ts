@@ -1,10 +1,12 @@
 /** An Engine wired to the fixture DNS and to fake SMTP endpoints standing in for documentation addresses. */
-import { Engine, EngineSettings } from '../../src/engine/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import { EngineSettings } from '../../src/engine/policy.js';
 import { WireDnsClient } from '../../src/dns/client.js';
 import { Prober } from '../../src/probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../../src/probe/smtp-probe.js';
 import { ALL_TRIGGERS } from '../../src/config/options.js';
-import { DomainSet, Overrides } from '../../src/engine/overrides.js';
+import { DomainSet } from '../../src/domain/domain-set.js';
+import { Overrides } from '../../src/engine/overrides.js';
 import { DnsFixture, Zone, startDnsFixture } from './dns-fixture.js';
 import { SmtpFixture, refusingPort, startSmtpFixture } from './smtp-fixture.js';
 import { V6_GREETS, V6_REFUSES, V6_SILENT, V6_TEMPFAIL, ruleZone } from './rule-zone.js';

@@ -6,7 +6,7 @@
  * `transport=postfix:smtp4:domain`) answers `smtp4:`, an empty next hop, so Postfix routes by MX as usual
  * (DANE and MTA-STS intact) through a master.cf service that connects over IPv4 only.
  */
-import { ValueKind, ValueProblem, describe } from './values.js';
+import { ValueKind, ValueProblem, describe } from '../text/values.js';
 
 export type MapFormat = 'sendmail' | 'postfix';
 

@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
 import { Config } from '../config/options.js';
 import { ConfigError } from '../errors.js';
-import { RedisTier } from './redis-tier.js';
-import { hidePassword, parseRedisSpec } from './redis-spec.js';
-import { SharedTier } from './shared-tier.js';
-import { ValueSeal, readSealSecret } from './value-seal.js';
+import { RedisTier } from '../shared/redis-tier.js';
+import { hidePassword, parseRedisSpec } from '../shared/redis-spec.js';
+import { SharedTier } from '../shared/shared-tier.js';
+import { ValueSeal, readSealSecret } from '../shared/value-seal.js';
 
 /** A command written to Redis and not answered in this long fails (and marks the tier down). */
 export const SHARED_COMMAND_TIMEOUT_MS = 1000;

@@ -1,4 +1,4 @@
-import { coalesced } from '../../src/app/coalesced';
+import { coalesced } from '../../src/limits/coalesced';
 
 test('calls during a run fold into one more run after it; never two at once', async () => {
   let running = 0;
