@@ -8,7 +8,7 @@ import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
 import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, trustAdProblem, PatternLists } from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
-import { HttpEndpoint, OpsServer, parseHttpListen } from '../ops/http.js';
+import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { ServerLimits, SocketmapServer } from '../server/server.js';
@@ -91,7 +91,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     socketGroup: config.socketGroup,
     clock: loop,
   });
-  if (config.http !== '') {
+  if (config.http !== undefined) {
     metrics = new Metrics({
       connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
       caches: () => engine.cacheStats,
@@ -134,14 +134,14 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   ];
   const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
   let httpBound: string | undefined;
-  if (ops) {
-    const endpoint = parseHttpListen(config.http) as HttpEndpoint;
-    if (!isLoopbackHost(endpoint.host)) log.warn({ evt: 'listen-exposed', http: config.http }, 'the operations listener is on a non-loopback address and has no authentication');
+  const endpoint = config.http;
+  if (ops && endpoint) {
+    if (!isLoopbackHost(endpoint.host)) log.warn({ evt: 'listen-exposed', http: endpoint.spec }, 'the operations listener is on a non-loopback address and has no authentication');
     try {
       httpBound = await ops.listen(endpoint);
     } catch (err) {
       await server.close(0);
-      await fail(new ListenError(`cannot listen on --http ${config.http}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`));
+      await fail(new ListenError(`cannot listen on --http ${endpoint.spec}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`));
     }
   }
 

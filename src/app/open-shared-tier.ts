@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { Config } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { RedisTier } from '../shared/redis-tier.js';
-import { hidePassword, parseRedisSpec } from '../shared/redis-spec.js';
 import { SharedTier } from '../shared/shared-tier.js';
 import { ValueSeal, readSealSecret } from '../shared/value-seal.js';
 
@@ -31,14 +30,14 @@ export function readFleetSecret(config: Config): Buffer {
 }
 
 export function openSharedTier(config: Config, log: Logger): SharedTier | undefined {
-  if (config.sharedCache === '') return undefined;
+  if (config.sharedCache === undefined) return undefined;
   return new RedisTier(
     {
-      spec: parseRedisSpec(config.sharedCache),
+      spec: config.sharedCache.spec,
       seal: new ValueSeal(readFleetSecret(config)),
       ...(config.sharedCachePasswordFile !== '' ? { password: readPasswordFile(config.sharedCachePasswordFile) } : {}),
       commandTimeoutMs: SHARED_COMMAND_TIMEOUT_MS,
-      shown: hidePassword(config.sharedCache),
+      shown: config.sharedCache.shown,
     },
     log,
   );

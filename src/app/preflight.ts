@@ -81,7 +81,7 @@ export async function systemProblems(config: Config, options: PreflightOptions =
     if (problem) problems.push(`cache_snapshot ${config.cacheSnapshot}: ${problem}`);
   }
   if (config.sharedCachePasswordFile !== '') attempt(() => readPasswordFile(config.sharedCachePasswordFile));
-  if (config.sharedCache !== '') attempt(() => readFleetSecret(config));
+  if (config.sharedCache !== undefined) attempt(() => readFleetSecret(config));
   if (config.dns.length === 0 && systemDnsServers().length === 0) problems.push('dns: none given and the system has none (resolv.conf): give --dns HOST:PORT');
   return problems;
 }

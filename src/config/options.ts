@@ -3,19 +3,13 @@
  * come from here, as do the README's option table and `check-config`'s output. Hard protocol limits that are
  * not tunable live in ../limits.ts.
  */
-import { isIP } from 'node:net';
-import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
-import { EndpointError } from '../errors.js';
 import { MapDefinition, mapDefinitions } from '../maps/definitions.js';
-import { ValueKind, ValueProblem, autoOr, boolean, describe, duration, fileMode, integer, listOf, oneOf, text } from '../text/values.js';
-import { DnsServer } from '../dns/transport.js';
-import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
+import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
+import type { DnsServer } from '../dns/transport.js';
+import { ValueKind, ValueProblem, autoOr, boolean, duration, fileMode, integer, listOf, oneOf, text } from '../text/values.js';
 import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decision.js';
-import { isPatternFile, normalisePattern } from '../domain/domain-set.js';
-import { redisSpecText } from '../shared/redis-spec.js';
-import { parseAddressItem } from '../engine/locality.js';
-import { isSpecialAddress } from '../net/special-address.js';
-import { parseHttpListen } from '../ops/http.js';
+import { sharedCacheSpec } from '../shared/redis-spec.js';
+import { dnsServer, domainPattern, endpoint, forcePattern, httpListen, ownAddress, sourceAddress } from './option-kinds.js';
 
 export interface OptionSpec<T> {
   readonly kind: ValueKind<T>;
@@ -32,75 +26,6 @@ export interface OptionSpec<T> {
 function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
   return spec;
 }
-
-const endpoint: ValueKind<Endpoint> = {
-  syntax: 'inet:PORT@HOST | inet6:PORT@HOST | unix:/path',
-  parse(value) {
-    if (typeof value !== 'string') throw new ValueProblem('must be a socket spec such as inet:8425@127.0.0.1');
-    try {
-      return parseEndpoint(value);
-    } catch (err) {
-      if (err instanceof EndpointError) throw new ValueProblem(`is wrong: ${err.message}`);
-      throw err;
-    }
-  },
-  show: (e) => e.spec,
-};
-
-const dnsServer: ValueKind<DnsServer> = {
-  syntax: 'HOST:PORT | [v6]:PORT | HOST',
-  parse(value) {
-    const server = typeof value === 'string' ? parseDnsServer(value) : { problem: 'must be an address such as 127.0.0.1:53' };
-    if ('problem' in server) throw new ValueProblem(server.problem.startsWith('"') ? `has ${server.problem}` : server.problem);
-    return server;
-  },
-  show: formatDnsServer,
-};
-
-/** A domain pattern (`example.com`, `.example.com`) or the absolute path of a file of them. */
-const domainPattern: ValueKind<string> = {
-  syntax: 'domain | .suffix | /path/to/file',
-  parse(value) {
-    if (typeof value !== 'string') throw new ValueProblem('must be a domain, a .suffix or a file path');
-    if (isPatternFile(value)) return value;
-    const p = normalisePattern(value);
-    if (typeof p !== 'string') throw new ValueProblem(`has ${p.problem}`);
-    return p;
-  },
-  show: String,
-};
-
-/** A force_ipv4 pattern: a domain pattern that may end in `!` (force even when the domain publishes DANE or MTA-STS). */
-const forcePattern: ValueKind<string> = {
-  syntax: 'domain[!] | .suffix[!] | /path/to/file',
-  parse(value) {
-    if (typeof value !== 'string' || !value.trim().endsWith('!')) return domainPattern.parse(value);
-    return `${domainPattern.parse(value.trim().slice(0, -1))}!`;
-  },
-  show: String,
-};
-
-/** An IP address or prefix counted as this host's own (local_addresses). */
-const ownAddress: ValueKind<string> = {
-  syntax: 'IP address | prefix',
-  parse(value) {
-    const parsed = typeof value === 'string' ? parseAddressItem(value) : { problem: `${describe(value)} is not an IP address` };
-    if ('problem' in parsed) throw new ValueProblem(`has ${parsed.problem}`);
-    return (value as string).trim();
-  },
-  show: String,
-};
-
-/** An IPv6 address this host sends mail from (ipv6_source). */
-const sourceAddress: ValueKind<string> = {
-  syntax: 'IPv6 address',
-  parse(value) {
-    if (typeof value !== 'string' || isIP(value.trim()) !== 6 || value.includes('%')) throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
-    if (isSpecialAddress(value.trim())) throw new ValueProblem(`has ${describe(value)}, a special-purpose address (loopback, link-local …) that mail is not sent from`);
-    return value.trim();
-  },
-  show: String,
-};
 
 export const ALL_TRIGGERS: readonly Trigger[] = RULE_TRIGGERS;
 
@@ -357,8 +282,8 @@ export const OPTIONS = {
     reloadable: false,
   }),
   sharedCache: option({
-    kind: redisSpecText,
-    default: '',
+    kind: sharedCacheSpec,
+    default: undefined,
     unit: '-',
     describe:
       'Redis or Valkey shared by a fleet of mx4map instances (redis://host:6379/0, rediss://…, unix:/path?db=0, redis-sentinel://host:26379,…/master/0): local misses read decisions, MX host facts and probe verdicts there first, fresh ones are written back, and one instance probes an address for all. Redis down or slow costs at most shared_read_budget per miss: answers then come from local caches and DNS. Empty = off.',
@@ -482,11 +407,8 @@ export const OPTIONS = {
     reloadable: true,
   }),
   http: option({
-    kind: text((v) => {
-      const parsed = v === '' ? undefined : parseHttpListen(v);
-      if (parsed && 'problem' in parsed) throw new ValueProblem(`has ${parsed.problem}`);
-    }),
-    default: '',
+    kind: httpListen,
+    default: undefined,
     unit: '-',
     describe: 'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
     reloadable: false,

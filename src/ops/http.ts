@@ -20,6 +20,8 @@ const OPS_REQUESTS_PER_SOCKET = 100;
 export interface HttpEndpoint {
   readonly host: string;
   readonly port: number;
+  /** As written (HOST:PORT), for messages and the effective configuration. */
+  readonly spec: string;
 }
 
 /** `HOST:PORT` or `[v6]:PORT`; or a problem. */
@@ -31,7 +33,7 @@ export function parseHttpListen(input: string): HttpEndpoint | { problem: string
   const port = Number(m[2]);
   if (port > 65535) return { problem: `"${text}" has a port above 65535` };
   if (isIP(m[1]) === 0 && m[1] !== 'localhost') return { problem: `"${text}" needs an IP address (or localhost) as host` };
-  return { host: m[1], port };
+  return { host: m[1], port, spec: text };
 }
 
 /** A client's base URL for a server's --http value: HOST:PORT (as serve takes it) or a URL. */

@@ -79,13 +79,18 @@ export function hidePassword(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
-/** The `shared_cache` option: empty (off) or a spec. */
-export const redisSpecText: ValueKind<string> = {
+/** A parsed `shared_cache` value, with its text as shown (password hidden). */
+export interface SharedCacheSpec {
+  readonly spec: RedisSpec;
+  readonly shown: string;
+}
+
+/** The `shared_cache` option: empty (off: undefined) or a spec, parsed once. */
+export const sharedCacheSpec: ValueKind<SharedCacheSpec | undefined> = {
   syntax: 'redis://host:port/db, rediss://…, redis-sentinel://host:port,…/master/db, unix:/path',
   parse(value) {
     if (typeof value !== 'string') throw new ValueProblem(`must be text, got ${describe(value)}`);
-    if (value !== '') parseRedisSpec(value);
-    return value;
+    return value === '' ? undefined : { spec: parseRedisSpec(value), shown: hidePassword(value) };
   },
-  show: (v) => (v === '' ? '(none)' : hidePassword(v)),
+  show: (v) => (v === undefined ? '(none)' : v.shown),
 };

@@ -1,4 +1,4 @@
-import { hidePassword, parseRedisSpec, redisSpecText } from '../../src/shared/redis-spec';
+import { hidePassword, parseRedisSpec, sharedCacheSpec } from '../../src/shared/redis-spec';
 
 describe('shared_cache: where the Redis is', () => {
   test.each([
@@ -42,7 +42,7 @@ describe('shared_cache: where the Redis is', () => {
   test('a password in the text is never shown, in messages or the effective configuration', () => {
     expect(hidePassword('redis://:secret@cache.example:6379/0')).toBe('redis://:***@cache.example:6379/0');
     expect(hidePassword('redis-sentinel://:secret@s1.example,s2.example/mymaster')).toBe('redis-sentinel://:***@s1.example,s2.example/mymaster');
-    expect(redisSpecText.show('rediss://user:secret@cache.example/0')).toBe('rediss://user:***@cache.example/0');
-    expect(() => redisSpecText.parse('ftp://user:secret@cache.example')).toThrow(/^(?!.*secret)/);
+    expect(sharedCacheSpec.show(sharedCacheSpec.parse('rediss://user:secret@cache.example/0'))).toBe('rediss://user:***@cache.example/0');
+    expect(() => sharedCacheSpec.parse('ftp://user:secret@cache.example')).toThrow(/^(?!.*secret)/);
   });
 });
