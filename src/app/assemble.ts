@@ -12,16 +12,13 @@ import type { DnsServer } from '../dns/transport.js';
 import { Prober } from '../probe/prober.js';
 import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine } from '../engine/engine.js';
-import type { EngineSettings } from '../engine/policy.js';
+import { type EngineSettings, PROBES_PER_HOST } from '../engine/policy.js';
 import { DomainSet, buildDomainSet, buildDomainSetInSlices } from '../domain/domain-set.js';
 import type { Overrides } from '../engine/overrides.js';
 import { Locality, buildLocality } from '../engine/locality.js';
 import { InterfaceRead, readHostNames, readInterfaceAddresses } from './host-addresses.js';
 import { SenderIdentity } from '../identity/sender-identity.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
-
-/** Most addresses of one MX host that are probed. */
-export const PROBES_PER_HOST = 2;
 
 /** The engine's settings from a configuration and its strict_receivers patterns (read with the other lists). */
 export function engineSettings(config: Config, strictReceivers: DomainSet): EngineSettings {

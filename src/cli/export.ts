@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 import { ClientError, ConfigError } from '../errors.js';
 import { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
-import { MapDefinition } from '../maps/definitions.js';
+import { DEFAULT_MAILER, MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
 import { httpBaseUrl } from '../ops/http.js';
 
 export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
@@ -18,7 +18,7 @@ export function renderExport(decisions: readonly ExportedDecision[], map: MapDef
   // The server sends them unsorted (sorting 200,000 would hold its loop); sorted here, so files diff well.
   const kept = decisions.filter((d) => !d.protection?.length).sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   const left = decisions.length - kept.length;
-  const what = map.format === 'sendmail' ? 'sendmail mailertable' : 'Postfix transport';
+  const what = TABLE_NAMES[map.format];
   const lines = [`# mx4map export, ${now.toISOString()}: ${kept.length} forced domains (${what})${left ? `; ${left} left out: they publish DANE or MTA-STS` : ''}`];
   for (const d of kept) {
     const value = routeValue(d.routes, map, { ...DEFAULT_POLICY, maxAddresses });
@@ -52,8 +52,8 @@ export const exportCommand: CommandModule = {
       .option('max-addresses', { type: 'number', default: DEFAULT_POLICY.maxAddresses, requiresArg: true, describe: 'most addresses per line' }),
   handler: async (argv) => {
     const format = argv.format === 'transport' ? 'postfix' : 'sendmail';
-    const mailer = (argv.mailer as string | undefined) ?? (format === 'sendmail' ? 'esmtp' : 'smtp');
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(mailer)) throw new ConfigError(`--mailer "${mailer}" is not a mailer name such as esmtp`);
+    const mailer = (argv.mailer as string | undefined) ?? DEFAULT_MAILER[format];
+    if (!isMailerName(mailer)) throw new ConfigError(`--mailer "${mailer}" is not a mailer name such as esmtp`);
     const max = argv['max-addresses'] as number;
     if (!Number.isInteger(max) || max < 1) throw new ConfigError('--max-addresses must be a whole number of at least 1');
     const decisions = await fetchDecisions(argv.http as string);

@@ -2,7 +2,7 @@
  * The command line: a thin yargs shell over the same functions the server uses. Every usage or
  * configuration error is one line on stderr and exit status 2.
  */
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { Mx4mapError } from '../errors.js';
 import { serveCommand } from './serve.js';
 import { queryCommand } from './query.js';
@@ -25,7 +25,10 @@ export function usageError(message: string): never {
   process.exit(2);
 }
 
-const COMMANDS = ['serve', 'query', 'lookup', 'replay', 'export', 'learn', 'check-config'] as const;
+/** Every command, in the order --help lists them; their names come from their own `command` strings. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module types its own arguments
+const COMMAND_MODULES: readonly CommandModule<any, any>[] = [serveCommand, queryCommand, lookupCommand, replayCommand, exportCommand, learnCommand, checkConfigCommand];
+const COMMANDS: readonly string[] = COMMAND_MODULES.map((m) => String(m.command).split(' ')[0]);
 const SWITCHES = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].kind as { isSwitch?: boolean }).isSwitch).map(flagName));
 const TRUE = ['true', 'yes', 'on', '1'];
 const FALSE = ['false', 'no', 'off', '0'];
@@ -53,21 +56,15 @@ export async function main(input: string[]): Promise<void> {
     throw err;
   });
   const first = input.find((a) => !a.startsWith('-'));
-  if (first !== undefined && input.indexOf(first) === 0 && !(COMMANDS as readonly string[]).includes(first)) {
+  if (first !== undefined && input.indexOf(first) === 0 && !COMMANDS.includes(first)) {
     usageError(`unknown command "${first}": use ${COMMANDS.join(', ')} (see mx4map --help)`);
   }
   const args = normaliseSwitches(input);
   try {
     await yargs(args)
       .scriptName('mx4map')
-      .command(serveCommand)
-      .command(queryCommand)
-      .command(lookupCommand)
-      .command(replayCommand)
-      .command(exportCommand)
-      .command(learnCommand)
-      .command(checkConfigCommand)
-      .demandCommand(1, 'name a command: serve, query, lookup, replay, export, learn or check-config')
+      .command(COMMAND_MODULES as CommandModule[])
+      .demandCommand(1, `name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)}`)
       .strict()
       .env(false)
       .parserConfiguration({ 'camel-case-expansion': false })

@@ -8,6 +8,9 @@ import type { Locality } from './locality.js';
 import type { Overrides } from './overrides.js';
 import type { RuleSettings } from './rule.js';
 
+/** Most addresses of one MX host that are probed: two show whether a host's IPv6 works without probing a whole pool. */
+export const PROBES_PER_HOST = 2;
+
 export interface EngineSettings extends RuleSettings {
   readonly deadlineMs: number;
   readonly minTtlMs: number;

@@ -8,7 +8,9 @@
  */
 import { ValueKind, ValueProblem, describe } from '../text/values.js';
 
-export type MapFormat = 'sendmail' | 'postfix';
+/** The answer formats: sendmail's mailertable, Postfix's transport table. */
+export const MAP_FORMATS = ['sendmail', 'postfix'] as const;
+export type MapFormat = (typeof MAP_FORMATS)[number];
 
 /** literal: route to the IPv4 addresses found (`esmtp:[192.0.2.1]`); domain: keep the recipient domain as next hop. */
 export const NEXTHOPS = ['literal', 'domain'] as const;
@@ -22,14 +24,26 @@ export interface MapDefinition {
   readonly nexthop: Nexthop;
 }
 
-const DEFAULT_MAILER: Record<MapFormat, string> = { sendmail: 'esmtp', postfix: 'smtp' };
+/** The mailer a map answers with when none is named: sendmail's esmtp, Postfix's smtp. */
+export const DEFAULT_MAILER: Record<MapFormat, string> = { sendmail: 'esmtp', postfix: 'smtp' };
+/** What each format's table is called, for messages and file headers. */
+export const TABLE_NAMES: Record<MapFormat, string> = { sendmail: 'sendmail mailertable', postfix: 'Postfix transport' };
 const MAP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAILER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Whether `name` can be a sendmail mailer or a Postfix transport (an M line, a master.cf service). */
+export function isMailerName(name: string): boolean {
+  return MAILER_NAME.test(name);
+}
+
+function isMapFormat(format: unknown): format is MapFormat {
+  return MAP_FORMATS.includes(format as MapFormat);
+}
+
 function definition(name: string, format: unknown, mailer: unknown, nexthop: unknown = 'literal'): MapDefinition {
   if (!MAP_NAME.test(name)) throw new ValueProblem(`has map name ${describe(name)}: use letters, digits, '_', '.' or '-'`);
-  if (format !== 'sendmail' && format !== 'postfix') {
-    throw new ValueProblem(`gives map "${name}" format ${describe(format)}: use sendmail or postfix`);
+  if (!isMapFormat(format)) {
+    throw new ValueProblem(`gives map "${name}" format ${describe(format)}: use ${MAP_FORMATS.join(' or ')}`);
   }
   const m = mailer ?? DEFAULT_MAILER[format];
   if (typeof m !== 'string' || !MAILER_NAME.test(m)) {
