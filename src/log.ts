@@ -10,7 +10,7 @@
  *
  * Short-lived commands (lookup, check-config) log synchronously: nothing to serve, and nothing may be lost.
  */
-import pino, { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startDnsFixture } from '../../test/support/dns-fixture.js';
-import { Started, cpuSeconds, metric, rssMb, startProcess, startServe } from '../lib/process.js';
+import { type Started, cpuSeconds, metric, rssMb, startProcess, startServe } from '../lib/process.js';
 import { HOSTS, benchZone } from './zone.js';
 import { dnsDecodeFigures } from './dns-decode.js';
 import { ensureTestAddresses, testIpv6 } from '../../test/support/test-addresses.js';
@@ -27,7 +27,21 @@ const RUN_MS = quick ? 1000 : 4000;
 const WARMUP_MS = quick ? 200 : 500;
 
 function startMx4map(dnsSpec: string, probePort: number, extra: string[] = []): Promise<Started> {
-  return startServe(CLI, ['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dnsSpec, '--probe-port', String(probePort), '--cache-size', '200000', '--max-in-flight', '1', ...extra]);
+  return startServe(CLI, [
+    '--listen',
+    'inet:0@127.0.0.1',
+    '--http',
+    '127.0.0.1:0',
+    '--dns',
+    dnsSpec,
+    '--probe-port',
+    String(probePort),
+    '--cache-size',
+    '200000',
+    '--max-in-flight',
+    '1',
+    ...extra,
+  ]);
 }
 
 function startBare(): Promise<Started> {
@@ -112,15 +126,47 @@ async function main(): Promise<void> {
       cpuOurs50 = ours.cpuUs;
       cpuRatio50 = ours.cpuUs / base.cpuUs;
     }
-    row('1. cache hits', connections, 'mx4map', Math.round(ours.perSecond), ms(ours.p50), ms(ours.p99), ms(ours.max), ours.cpuUs.toFixed(1), rssMb(mx.child.pid).toFixed(0));
-    row('', connections, 'bare baseline', Math.round(base.perSecond), ms(base.p50), ms(base.p99), ms(base.max), base.cpuUs.toFixed(1), rssMb(bare.child.pid).toFixed(0));
+    row(
+      '1. cache hits',
+      connections,
+      'mx4map',
+      Math.round(ours.perSecond),
+      ms(ours.p50),
+      ms(ours.p99),
+      ms(ours.max),
+      ours.cpuUs.toFixed(1),
+      rssMb(mx.child.pid).toFixed(0),
+    );
+    row(
+      '',
+      connections,
+      'bare baseline',
+      Math.round(base.perSecond),
+      ms(base.p50),
+      ms(base.p99),
+      ms(base.max),
+      base.cpuUs.toFixed(1),
+      rssMb(bare.child.pid).toFixed(0),
+    );
   }
 
   // 2. The sendmail mix: half forced (OK at the full name), half untouched (the full .parent walk).
-  const mix = Array.from({ length: HIT_DOMAINS }, (_, i) => (i % 2 === 0 ? [`mailertable hit${i}.test`] : [`mailertable a.nx${i}.test`, 'mailertable .nx.test', 'mailertable .test', 'mailertable .']));
+  const mix = Array.from({ length: HIT_DOMAINS }, (_, i) =>
+    i % 2 === 0 ? [`mailertable hit${i}.test`] : [`mailertable a.nx${i}.test`, 'mailertable .nx.test', 'mailertable .test', 'mailertable .'],
+  );
   await load({ port: mx.port, connections: 10, durationMs: 0, chains: mix, warmupMs: 0 });
   const mixed = await measured({ port: mx.port, connections: 50, durationMs: RUN_MS, chains: mix, warmupMs: WARMUP_MS }, mx);
-  row('2. sendmail mix', 50, 'mx4map', Math.round(mixed.perSecond), ms(mixed.p50), ms(mixed.p99), ms(mixed.max), mixed.cpuUs.toFixed(1), rssMb(mx.child.pid).toFixed(0));
+  row(
+    '2. sendmail mix',
+    50,
+    'mx4map',
+    Math.round(mixed.perSecond),
+    ms(mixed.p50),
+    ms(mixed.p99),
+    ms(mixed.max),
+    mixed.cpuUs.toFixed(1),
+    rssMb(mx.child.pid).toFixed(0),
+  );
 
   // 3. Cold decisions on a fresh server: distinct domains over 20 shared MX hosts. It first decides other
   // domains over the same hosts: a server that has run for a minute has compiled its hot code and knows its
@@ -141,7 +187,17 @@ async function main(): Promise<void> {
   // The anchor: the same MX queries through a DNS client alone, Node's own (c-ares) and mx4map's.
   for (const client of ['c-ares', 'mx4map'] as const) {
     const cost = await resolverCost(client, dns.spec, COLD_DOMAINS);
-    row('   MX queries only', 50, client === 'c-ares' ? 'node:dns c-ares' : 'mx4map client', Math.round(cost.perSecond), '-', '-', '-', cost.cpuUsPerQuery.toFixed(1), '-');
+    row(
+      '   MX queries only',
+      50,
+      client === 'c-ares' ? 'node:dns c-ares' : 'mx4map client',
+      Math.round(cost.perSecond),
+      '-',
+      '-',
+      '-',
+      cost.cpuUsPerQuery.toFixed(1),
+      '-',
+    );
   }
 
   // 5. With a fleet's shared cache (a redis-server of the bench's own): hits must cost what they cost
@@ -159,20 +215,50 @@ async function main(): Promise<void> {
     sharedServers.push(first);
     await load({ port: first.port, connections: 10, durationMs: 0, chains: hitChains, warmupMs: 0 });
     const hits = await measured({ port: first.port, connections: 50, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS }, first);
-    row('5. cache hits, shared_cache on', 50, 'mx4map', Math.round(hits.perSecond), ms(hits.p50), ms(hits.p99), ms(hits.max), hits.cpuUs.toFixed(1), rssMb(first.child.pid).toFixed(0));
+    row(
+      '5. cache hits, shared_cache on',
+      50,
+      'mx4map',
+      Math.round(hits.perSecond),
+      ms(hits.p50),
+      ms(hits.p99),
+      ms(hits.max),
+      hits.cpuUs.toFixed(1),
+      rssMb(first.child.pid).toFixed(0),
+    );
     // The first instance decides the warm-up and cold domains from DNS (writing them to Redis); the second,
     // warmed up on the same domains (all found in Redis), then asks the cold ones: every one a shared hit.
     await load({ port: first.port, connections: 50, durationMs: 0, chains: warmChains, warmupMs: 0 });
     const queriesBeforeShared = dns.queries.length;
     const miss = await measured({ port: first.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, first);
     const missQueries = dns.queries.length - queriesBeforeShared;
-    row('   cold, from DNS', 50, 'mx4map + Redis', Math.round(miss.perSecond), ms(miss.p50), ms(miss.p99), ms(miss.max), miss.cpuUs.toFixed(1), rssMb(first.child.pid).toFixed(0));
+    row(
+      '   cold, from DNS',
+      50,
+      'mx4map + Redis',
+      Math.round(miss.perSecond),
+      ms(miss.p50),
+      ms(miss.p99),
+      ms(miss.max),
+      miss.cpuUs.toFixed(1),
+      rssMb(first.child.pid).toFixed(0),
+    );
     const second = await withShared();
     sharedServers.push(second);
     await load({ port: second.port, connections: 50, durationMs: 0, chains: warmChains, warmupMs: 0 });
     const queriesBeforeHit = dns.queries.length;
     const hit = await measured({ port: second.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, second);
-    row('   cold, found in Redis', 50, 'mx4map + Redis', Math.round(hit.perSecond), ms(hit.p50), ms(hit.p99), ms(hit.max), hit.cpuUs.toFixed(1), rssMb(second.child.pid).toFixed(0));
+    row(
+      '   cold, found in Redis',
+      50,
+      'mx4map + Redis',
+      Math.round(hit.perSecond),
+      ms(hit.p50),
+      ms(hit.p99),
+      ms(hit.max),
+      hit.cpuUs.toFixed(1),
+      rssMb(second.child.pid).toFixed(0),
+    );
     const hitQueries = dns.queries.length - queriesBeforeHit;
     const sharedHits = await metric(second.http, 'mx4map_shared_decision_reads_total', 'result="hit"');
     const overBudget = await metric(second.http, 'mx4map_shared_decision_reads_total', 'result="budget"');
@@ -211,7 +297,10 @@ async function main(): Promise<void> {
     '(the generator runs in its own process; on 2 cores it and the server share the machine, so the CPU column is the steadier measure of server cost)',
     `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts, after ${WARM_DOMAINS} others: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision (${(mtaSts / COLD_DOMAINS).toFixed(3)} of them _mta-sts TXT, asked for the forced half), ${probes} probes in all for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
     '(MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
-    ...memory.map((m) => `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`),
+    ...memory.map(
+      (m) =>
+        `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`,
+    ),
     ...sharedNotes,
     `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
     ...dnsDecodeFigures(),

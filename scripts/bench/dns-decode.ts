@@ -21,7 +21,12 @@ function timeMs(run: () => void, rounds: number): number {
 
 export function dnsDecodeFigures(): string[] {
   const lying = Buffer.concat([header(1, [1, 65535, 65535, 65535]), question('mx.example', 1), Buffer.alloc(70)]);
-  const legal = response(1, 'mx.example', 1, Array.from({ length: 4000 }, (_, i) => A(`10.0.${i >> 8}.${i & 255}`)));
+  const legal = response(
+    1,
+    'mx.example',
+    1,
+    Array.from({ length: 4000 }, (_, i) => A(`10.0.${i >> 8}.${i & 255}`)),
+  );
   const ours = [timeMs(() => decodeResponse(lying), 2000), timeMs(() => decodeResponse(legal), 200)];
   const theirs = [timeMs(() => Packet.parse(lying), 2), timeMs(() => Packet.parse(legal), 5)];
   const f = (ms: number): string => (ms < 0.1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`);

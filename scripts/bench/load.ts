@@ -2,7 +2,7 @@
  * The closed-loop load generator, run as its own process: N connections, each with one request in flight
  * (as sendmail processes do), for a fixed time or a fixed list of keys. Prints one JSON result line.
  */
-import { connect, Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { NetstringDecoder } from '../../src/protocol/netstring.js';
 import { encodeRequest } from '../../src/protocol/socketmap.js';
 import { LatencyRecorder } from '../../src/replay/stats.js';

@@ -4,8 +4,8 @@
  */
 import pino from 'pino';
 import { Engine } from '../../src/engine/engine.js';
-import { DnsClient, QueryOutcome } from '../../src/dns/client.js';
-import { DnsRecord, RCODE } from '../../src/dns/message.js';
+import type { DnsClient, QueryOutcome } from '../../src/dns/client.js';
+import { type DnsRecord, RCODE } from '../../src/dns/message.js';
 import { Prober } from '../../src/probe/prober.js';
 import { DomainSet } from '../../src/domain/domain-set.js';
 import { ALL_TRIGGERS } from '../../src/config/options.js';
@@ -25,21 +25,52 @@ const dns: DnsClient = {
       if (i % 2 === 0) rcode = RCODE.NXDOMAIN;
       else answers.push({ name, type: 'MX', ttl: 3600, exchange: `mx${i % 20}.provider.test`, priority: 10 });
     }
-    return { kind: 'response', response: { id: 0, rcode, truncated: false, authenticated: false, question: { name, type: 0 }, answers, authorities: [{ name: 'test', type: 'SOA', ttl: 3600, minimum: 3600 }], answersDropped: 0 } };
+    return {
+      kind: 'response',
+      response: {
+        id: 0,
+        rcode,
+        truncated: false,
+        authenticated: false,
+        question: { name, type: 0 },
+        answers,
+        authorities: [{ name: 'test', type: 'SOA', ttl: 3600, minimum: 3600 }],
+        answersDropped: 0,
+      },
+    };
   },
 };
 
 async function main(): Promise<void> {
   const counts = process.argv.slice(2).map(Number);
   const max = Math.max(...counts);
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 4, cacheSize: 100 }, async () => ({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 0 }));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 4, cacheSize: 100 }, async () => ({
+    ok: true,
+    outcome: 'ok' as const,
+    detail: 'greeting',
+    ms: 0,
+  }));
   const engine = new Engine(
-    { triggers: new Set(ALL_TRIGGERS), probe: false, deadlineMs: 60_000, minTtlMs: 3_600_000, maxTtlMs: 3_600_000, failureTtlMs: 5000, cacheSize: max, hostCacheSize: 100, probesPerHost: 2,
-    maxProbes: 6,
-    maxMxHosts: 10,
-    maxAddresses: 10,
-  staleTtlMs: 86_400_000,
-  refreshAhead: 0.1, dryRun: false, secureDomains: 'force', dnssec: false, sharedReadBudgetMs: 50 },
+    {
+      triggers: new Set(ALL_TRIGGERS),
+      probe: false,
+      deadlineMs: 60_000,
+      minTtlMs: 3_600_000,
+      maxTtlMs: 3_600_000,
+      failureTtlMs: 5000,
+      cacheSize: max,
+      hostCacheSize: 100,
+      probesPerHost: 2,
+      maxProbes: 6,
+      maxMxHosts: 10,
+      maxAddresses: 10,
+      staleTtlMs: 86_400_000,
+      refreshAhead: 0.1,
+      dryRun: false,
+      secureDomains: 'force',
+      dnssec: false,
+      sharedReadBudgetMs: 50,
+    },
     { never: new DomainSet(), force: new DomainSet() },
     dns,
     prober,
@@ -62,7 +93,13 @@ async function main(): Promise<void> {
     await Promise.all(batch);
     gc();
     const m = process.memoryUsage();
-    results.push({ entries: target, heapPerEntry: (m.heapUsed - baseHeap) / target, rssPerEntry: (m.rss - baseRss) / target, heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 });
+    results.push({
+      entries: target,
+      heapPerEntry: (m.heapUsed - baseHeap) / target,
+      rssPerEntry: (m.rss - baseRss) / target,
+      heapMb: m.heapUsed / 2 ** 20,
+      rssMb: m.rss / 2 ** 20,
+    });
   }
   if (engine.cacheStats.decisions.size !== max) throw new Error(`cache holds ${engine.cacheStats.decisions.size}, expected ${max}`);
   process.stdout.write(`${JSON.stringify(results)}\n`);

@@ -41,10 +41,16 @@ async function main(): Promise<void> {
   const [kind, spec, countText] = process.argv.slice(2);
   const count = Number(countText);
   const ask = client(kind, spec);
-  await run(ask, Array.from({ length: WARMUP }, (_, i) => `warm${i}.test`));
+  await run(
+    ask,
+    Array.from({ length: WARMUP }, (_, i) => `warm${i}.test`),
+  );
   const before = process.cpuUsage();
   const started = performance.now();
-  await run(ask, Array.from({ length: count }, (_, i) => `cold${i}.test`));
+  await run(
+    ask,
+    Array.from({ length: count }, (_, i) => `cold${i}.test`),
+  );
   const used = process.cpuUsage(before);
   const perSecond = (count * 1000) / (performance.now() - started);
   process.stdout.write(`${JSON.stringify({ client: kind, queries: count, cpuUsPerQuery: (used.user + used.system) / count, perSecond })}\n`);

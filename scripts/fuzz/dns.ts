@@ -7,19 +7,29 @@
  */
 import { createSocket } from 'node:dgram';
 import { A, AAAA, CNAME, MX, response } from '../../test/support/dns-packets.js';
-import { HostileDns, startHostileDns } from '../../test/support/hostile-dns.js';
+import { type HostileDns, startHostileDns } from '../../test/support/hostile-dns.js';
 import type { ParsedQuery } from '../../test/support/dns-packets.js';
 import type { DnsServer } from '../../src/dns/transport.js';
-import { Inputs } from './inputs.js';
+import type { Inputs } from './inputs.js';
 
 export const FUZZ_DOMAINS = 1_000_000;
 
 function plausible(q: ParsedQuery, g: Inputs): Buffer {
   switch (q.type) {
     case 15:
-      return response(q.id, q.name, q.type, Array.from({ length: 1 + g.int(3) }, (_, i) => MX(10 * (i + 1), `mx${i}.${q.name}`)));
+      return response(
+        q.id,
+        q.name,
+        q.type,
+        Array.from({ length: 1 + g.int(3) }, (_, i) => MX(10 * (i + 1), `mx${i}.${q.name}`)),
+      );
     case 1:
-      return response(q.id, q.name, q.type, g.int(3) === 0 ? [CNAME(`alias.${q.name}`), A(`192.0.2.${1 + g.int(200)}`)] : [A(`192.0.2.${1 + g.int(200)}`), A(`198.51.100.${1 + g.int(200)}`)]);
+      return response(
+        q.id,
+        q.name,
+        q.type,
+        g.int(3) === 0 ? [CNAME(`alias.${q.name}`), A(`192.0.2.${1 + g.int(200)}`)] : [A(`192.0.2.${1 + g.int(200)}`), A(`198.51.100.${1 + g.int(200)}`)],
+      );
     default:
       return response(q.id, q.name, q.type, g.int(2) === 0 ? [] : [AAAA('20010db8000000000000000000000001')]);
   }

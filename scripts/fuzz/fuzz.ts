@@ -74,7 +74,8 @@ function checkReply(reply: string, request: { payload: Buffer; known?: string })
   if (!['mailertable', 'transport'].includes(map) && reply !== `PERM unknown map ${map}`) violation(`unknown map ${map} answered ${JSON.stringify(reply)}`);
   if (request.known && !reply.startsWith('TEMP') && !reply.startsWith('TIMEOUT')) {
     // Postfix answers hand out equally preferred hosts in turns: the same answer is the same set of hops.
-    const same = map === 'transport' ? reply.replace(/^(OK \S+?:)(.*)$/s, (_m, head: string, hops: string) => `${head}${hops.split(', ').sort().join(', ')}`) : reply;
+    const same =
+      map === 'transport' ? reply.replace(/^(OK \S+?:)(.*)$/s, (_m, head: string, hops: string) => `${head}${hops.split(', ').sort().join(', ')}`) : reply;
     const seen = consistent.get(request.known);
     if (seen === undefined) consistent.set(request.known, same);
     else if (seen !== same) violation(`${request.known} answered ${JSON.stringify(reply)}, earlier ${JSON.stringify(seen)}`);
@@ -240,8 +241,26 @@ async function main(): Promise<void> {
   // Names whose DNS never answers or answers late would be answered at the deadline first and decided later.
   const known = Object.keys(zone.records).filter((d) => !Object.values(zone.behaviours?.[d] ?? {}).some((b) => b === 'silent' || b === 'slow'));
   const server = await startServe(CLI, [
-    '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.server.spec, '--probe', 'false',
-    '--max-request-bytes', String(MAX_REQUEST_BYTES), '--request-timeout', '2s', '--deadline', `${DEADLINE_MS}ms`, '--reply-max-age', '10s', '--dns-timeout', '250ms', '--dns-attempts', '1',
+    '--listen',
+    'inet:0@127.0.0.1',
+    '--http',
+    '127.0.0.1:0',
+    '--dns',
+    dns.server.spec,
+    '--probe',
+    'false',
+    '--max-request-bytes',
+    String(MAX_REQUEST_BYTES),
+    '--request-timeout',
+    '2s',
+    '--deadline',
+    `${DEADLINE_MS}ms`,
+    '--reply-max-age',
+    '10s',
+    '--dns-timeout',
+    '250ms',
+    '--dns-attempts',
+    '1',
   ]);
   let crashed: string | undefined;
   server.child.once('exit', (code, signal) => {
@@ -255,12 +274,15 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => {
     if (!crashed) rssLast = rssMb(pid);
     const elapsed = (performance.now() - started) / 1000;
-    if (process.stderr.isTTY) process.stderr.write(`\r${stats.inputs.toLocaleString('en')} inputs, ${elapsed.toFixed(0)} s, server RSS ${rssLast.toFixed(0)} MB   `);
+    if (process.stderr.isTTY)
+      process.stderr.write(`\r${stats.inputs.toLocaleString('en')} inputs, ${elapsed.toFixed(0)} s, server RSS ${rssLast.toFixed(0)} MB   `);
   }, 1000);
   const timer = SECONDS > 0 ? setTimeout(() => (stopping = true), SECONDS * 1000) : undefined;
 
   const canaryLatencies = canary(server.port);
-  const dnsLatencies = Promise.all(Array.from({ length: 32 }, () => dnsFuzzer(server.port, new Inputs(random(Math.floor(master() * 2 ** 31)), known)))).then((all) => all.flat());
+  const dnsLatencies = Promise.all(Array.from({ length: 32 }, () => dnsFuzzer(server.port, new Inputs(random(Math.floor(master() * 2 ** 31)), known)))).then(
+    (all) => all.flat(),
+  );
   await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => worker(i, server.port, new Inputs(random(Math.floor(master() * 2 ** 31)), known))));
   stopping = true;
   const latencies = await canaryLatencies;
@@ -281,11 +303,17 @@ async function main(): Promise<void> {
 
   const n = (x: number): string => x.toLocaleString('en');
   console.log(`mx4map fuzz: Node ${process.version}, seed ${SEED}, ${CONNECTIONS} connections, ${new Date().toISOString().slice(0, 10)}`);
-  console.log(`inputs tried          ${n(stats.inputs)} (${n(stats.wellFormed)} well-formed requests, ${n(stats.hostile)} hostile inputs) in ${seconds.toFixed(1)} s, ${n(Math.round(stats.inputs / seconds))}/s`);
+  console.log(
+    `inputs tried          ${n(stats.inputs)} (${n(stats.wellFormed)} well-formed requests, ${n(stats.hostile)} hostile inputs) in ${seconds.toFixed(1)} s, ${n(Math.round(stats.inputs / seconds))}/s`,
+  );
   console.log(`replies checked       ${n(stats.replies)} over ${n(stats.connections)} connections`);
   console.log(`protocol errors       ${n(protocolErrors)} counted by the server (${n(stats.clientSawProtocolErrors)} PERM-and-close seen by clients)`);
-  console.log(`DNS answers mutated   ${n(dns.mutated())}; ${n(fuzzedLookups.length)} lookups of those domains answered, p99 ${quantile(fuzzedLookups, 0.99).toFixed(1)} ms, max ${quantile(fuzzedLookups, 1).toFixed(1)} ms (deadline ${DEADLINE_MS} ms)`);
-  console.log(`canary latency        p50 ${quantile(latencies, 0.5).toFixed(2)} ms, p99 ${quantile(latencies, 0.99).toFixed(2)} ms, max ${quantile(latencies, 1).toFixed(2)} ms over ${n(latencies.length)} lookups`);
+  console.log(
+    `DNS answers mutated   ${n(dns.mutated())}; ${n(fuzzedLookups.length)} lookups of those domains answered, p99 ${quantile(fuzzedLookups, 0.99).toFixed(1)} ms, max ${quantile(fuzzedLookups, 1).toFixed(1)} ms (deadline ${DEADLINE_MS} ms)`,
+  );
+  console.log(
+    `canary latency        p50 ${quantile(latencies, 0.5).toFixed(2)} ms, p99 ${quantile(latencies, 0.99).toFixed(2)} ms, max ${quantile(latencies, 1).toFixed(2)} ms over ${n(latencies.length)} lookups`,
+  );
   console.log(`server RSS            ${rssAtStart.toFixed(0)} MB at start, ${rssAtEnd.toFixed(0)} MB at end, peak ${peak.toFixed(0)} MB`);
   console.log(`crashes               ${crashed ? `1 (${crashed})` : 0}`);
   console.log(`violations            ${violations.length}`);

@@ -5,12 +5,12 @@
  * exception escapes, every read settles within its budget, the event loop never stalls, memory stays
  * bounded. Seeded. Returns the violations found.
  */
-import { AddressInfo, Socket, createServer } from 'node:net';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
 import pino from 'pino';
 import { RedisTier } from '../../src/shared/redis-tier.js';
 import { parseRedisSpec } from '../../src/shared/redis-spec.js';
 import { ValueSeal } from '../../src/shared/value-seal.js';
-import { Inputs } from './inputs.js';
+import type { Inputs } from './inputs.js';
 
 const REAL = ['+PONG\r\n', '+OK\r\n', '$-1\r\n', '$5\r\nhello\r\n', ':1\r\n', '-ERR no\r\n', '*2\r\n$1\r\na\r\n:2\r\n'];
 
@@ -114,6 +114,8 @@ export async function fuzzHostileResp(g: Inputs, seconds: number): Promise<{ vio
   if (growthMb > 200) violations.push(`resp: memory grew ${growthMb.toFixed(0)} MB`);
   return {
     violations,
-    figures: [`hostile RESP         ${replies.toLocaleString('en')} hostile replies to ${opened} clients, ${reads.toLocaleString('en')} reads (slowest ${slowest.toFixed(1)} ms), loop stall max ${maxGap.toFixed(0)} ms, RSS +${growthMb.toFixed(0)} MB`],
+    figures: [
+      `hostile RESP         ${replies.toLocaleString('en')} hostile replies to ${opened} clients, ${reads.toLocaleString('en')} reads (slowest ${slowest.toFixed(1)} ms), loop stall max ${maxGap.toFixed(0)} ms, RSS +${growthMb.toFixed(0)} MB`,
+    ],
   };
 }

@@ -45,7 +45,8 @@ export class Inputs {
       const key = this.pick([domain, domain.toUpperCase(), `${domain}.`, `user@${domain}`]);
       return { payload: Buffer.from(`${map} ${key}`), known: map === 'mailertable' || map === 'transport' ? `${map} ${domain}` : undefined };
     }
-    if (r < 0.7) return { payload: Buffer.from(`${map} ${this.pick(['.', '.test', `.${this.pick(this.knownDomains)}`, '*', '[192.0.2.1]', '2001:db8::1', '', '@'])}`) };
+    if (r < 0.7)
+      return { payload: Buffer.from(`${map} ${this.pick(['.', '.test', `.${this.pick(this.knownDomains)}`, '*', '[192.0.2.1]', '2001:db8::1', '', '@'])}`) };
     return { payload: Buffer.concat([Buffer.from(`${map} `), this.bytes(this.pick([8, 64, 300]))]) };
   }
 

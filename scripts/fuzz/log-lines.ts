@@ -10,10 +10,28 @@ import { isIP } from 'node:net';
 import { MAX_LINE, parseDeliveryLine } from '../../src/learn/delivery-line.js';
 import { rejectionIn } from '../../src/learn/bounce-lines.js';
 import { isHostName } from '../../src/domain/key.js';
-import { Inputs } from './inputs.js';
+import type { Inputs } from './inputs.js';
 
 const FIXTURE = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ipv6-ptr-rejections.maillog');
-const PIECES = ['to=<a@b.example>, ', 'relay=evil.example[2001:db8::66]:25, ', 'relay=evil.example. [IPv6:2001:db8::66], ', 'dsn=5.7.25, ', 'status=bounced (', 'stat=', 'reply=', ']: ', '4Xk2: ', '<', '>', ', ', '[', ']', '=', 'to=a@', '@'];
+const PIECES = [
+  'to=<a@b.example>, ',
+  'relay=evil.example[2001:db8::66]:25, ',
+  'relay=evil.example. [IPv6:2001:db8::66], ',
+  'dsn=5.7.25, ',
+  'status=bounced (',
+  'stat=',
+  'reply=',
+  ']: ',
+  '4Xk2: ',
+  '<',
+  '>',
+  ', ',
+  '[',
+  ']',
+  '=',
+  'to=a@',
+  '@',
+];
 
 function hostileLine(g: Inputs, real: readonly string[]): string {
   const base = g.pick(real);
@@ -69,5 +87,8 @@ export function fuzzLogLines(g: Inputs, seconds: number): { violations: string[]
     if (violations.length > 20) break;
   }
   if (slowest > 50) violations.push(`log-lines: one line took ${slowest.toFixed(1)} ms`);
-  return { violations: violations.slice(0, 21), figures: [`hostile log lines    ${lines.toLocaleString('en')} lines, ${read.toLocaleString('en')} read as deliveries, slowest ${slowest.toFixed(2)} ms`] };
+  return {
+    violations: violations.slice(0, 21),
+    figures: [`hostile log lines    ${lines.toLocaleString('en')} lines, ${read.toLocaleString('en')} read as deliveries, slowest ${slowest.toFixed(2)} ms`],
+  };
 }

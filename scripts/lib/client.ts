@@ -2,7 +2,7 @@
  * A client connection for the scripts (fuzz, soak): decodes the server's reply netstrings, counts them
  * (and keeps them when asked), notes a close in the middle of a reply, and wakes whoever waits on it.
  */
-import { connect, Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { NetstringDecoder } from '../../src/protocol/netstring.js';
 
 export interface ClientOptions {

@@ -1,5 +1,5 @@
 /** Child processes for the scripts (bench, fuzz, soak): start one, read its CPU time, memory and metrics. */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface Started {
@@ -18,7 +18,10 @@ process.once('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-export function startProcess(args: string[], portOf: (line: Record<string, unknown>) => { port: number; http?: string; maxConnections?: number } | undefined): Promise<Started> {
+export function startProcess(
+  args: string[],
+  portOf: (line: Record<string, unknown>) => { port: number; http?: string; maxConnections?: number } | undefined,
+): Promise<Started> {
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
@@ -49,7 +52,13 @@ export function startProcess(args: string[], portOf: (line: Record<string, unkno
 /** The built `mx4map serve` with these arguments, once it logs that it is listening. */
 export function startServe(cli: string, args: string[]): Promise<Started> {
   return startProcess([cli, 'serve', ...args], (l) =>
-    l.evt === 'listening' ? { port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]), http: l.http as string | undefined, maxConnections: l.maxConnections as number | undefined } : undefined,
+    l.evt === 'listening'
+      ? {
+          port: Number(/:(\d+)@/.exec((l.listen as string[])[0])?.[1]),
+          http: l.http as string | undefined,
+          maxConnections: l.maxConnections as number | undefined,
+        }
+      : undefined,
   );
 }
 

@@ -3,7 +3,7 @@
  * TTL, so each new domain costs the engine exactly one real DNS exchange. Hand-encoded: at millions of
  * queries dns2's encoder would be the bottleneck, not mx4map.
  */
-import { createSocket, Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 
 /** Where the question section of a query ends (after QNAME, QTYPE, QCLASS), or -1. */
 function questionEnd(query: Buffer): number {
@@ -19,8 +19,39 @@ function questionEnd(query: Buffer): number {
 
 // The authority record: owner "." (root), SOA with minimum 300.
 const SOA = Buffer.from([
-  0, 0, 6, 0, 1, 0, 0, 1, 0x2c, 0, 22, // root, SOA, IN, TTL 300, RDLENGTH 22
-  0, 0, 0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x02, 0x58, 0, 0x09, 0x3a, 0x80, 0, 0, 1, 0x2c, // mname ".", rname ".", serial 1, refresh, retry, expire, minimum 300
+  0,
+  0,
+  6,
+  0,
+  1,
+  0,
+  0,
+  1,
+  0x2c,
+  0,
+  22, // root, SOA, IN, TTL 300, RDLENGTH 22
+  0,
+  0,
+  0,
+  0,
+  0,
+  1,
+  0,
+  0,
+  0x0e,
+  0x10,
+  0,
+  0,
+  0x02,
+  0x58,
+  0,
+  0x09,
+  0x3a,
+  0x80,
+  0,
+  0,
+  1,
+  0x2c, // mname ".", rname ".", serial 1, refresh, retry, expire, minimum 300
 ]);
 
 export async function startNxdomainDns(): Promise<{ spec: string; queries: () => number; close(): void }> {

@@ -12,7 +12,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { encodeNetstring } from '../../src/protocol/netstring.js';
-import { Started, metric, peakRssMb, rssMb, startProcess, startServe } from '../lib/process.js';
+import { type Started, metric, peakRssMb, rssMb, startProcess, startServe } from '../lib/process.js';
 import { startNxdomainDns } from './nxdomain-dns.js';
 import { ScriptClient, quantile } from '../lib/client.js';
 
@@ -51,10 +51,15 @@ function ensureFileLimit(): boolean {
   if (fileLimit('soft') >= needed) return true;
   const hard = fileLimit('hard');
   if (hard < needed || process.env.MX4MAP_SOAK_RAISED) {
-    console.error(`soak: ${n(CONNECTIONS)} connections need ${n(needed)} open files, and the hard limit is ${n(hard)}. Raise it (as root: ulimit -Hn ${needed}, or LimitNOFILE= in systemd) or pass --connections.`);
+    console.error(
+      `soak: ${n(CONNECTIONS)} connections need ${n(needed)} open files, and the hard limit is ${n(hard)}. Raise it (as root: ulimit -Hn ${needed}, or LimitNOFILE= in systemd) or pass --connections.`,
+    );
     process.exit(2);
   }
-  const raised = spawn('sh', ['-c', `ulimit -n ${Math.min(hard, 1 << 20)} && exec "$0" "$@"`, process.execPath, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, MX4MAP_SOAK_RAISED: '1' } });
+  const raised = spawn('sh', ['-c', `ulimit -n ${Math.min(hard, 1 << 20)} && exec "$0" "$@"`, process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, MX4MAP_SOAK_RAISED: '1' },
+  });
   raised.on('exit', (code) => process.exit(code ?? 1));
   return false;
 }
@@ -105,12 +110,27 @@ async function phaseConnections(dnsSpec: string): Promise<void> {
   // New clients arriving while all those are held: each must be answered.
   const NEW = 500;
   const newcomers = await Promise.all(Array.from({ length: NEW }, () => ScriptClient.open(server.port)));
-  const unanswered = (await Promise.all(newcomers.map((c) => ask(c, request).then(() => 0, () => 1)))).reduce((a: number, b) => a + b, 0);
+  const unanswered = (
+    await Promise.all(
+      newcomers.map((c) =>
+        ask(c, request).then(
+          () => 0,
+          () => 1,
+        ),
+      ),
+    )
+  ).reduce((a: number, b) => a + b, 0);
   const evicted = await metric(server.http, 'mx4map_connections_closed_total', 'reason="evicted"');
   if (unanswered) failures.push(`${unanswered} of ${NEW} new connections were not answered while ${CONNECTIONS} were held`);
-  console.log(`1. connections held   ${n(CONNECTIONS)} open at once (opened in ${(openedMs / 1000).toFixed(1)} s), default configuration (cap ${n(server.maxConnections ?? NaN)}); every one answered twice, 5 s apart: ${lost === 0 ? 'yes' : `no (${lost} failed)`}`);
-  console.log(`                      then ${NEW} new connections: ${unanswered === 0 ? 'every one answered' : `${unanswered} unanswered`}; connections evicted: ${n(evicted)}`);
-  console.log(`                      one request on each: ${n(roundMs)} ms for all; server RSS ${rssIdle.toFixed(0)} MB idle, ${rssHeld.toFixed(0)} MB holding them (${(((rssHeld - rssIdle) * 1024) / CONNECTIONS).toFixed(1)} KB per connection)`);
+  console.log(
+    `1. connections held   ${n(CONNECTIONS)} open at once (opened in ${(openedMs / 1000).toFixed(1)} s), default configuration (cap ${n(server.maxConnections ?? NaN)}); every one answered twice, 5 s apart: ${lost === 0 ? 'yes' : `no (${lost} failed)`}`,
+  );
+  console.log(
+    `                      then ${NEW} new connections: ${unanswered === 0 ? 'every one answered' : `${unanswered} unanswered`}; connections evicted: ${n(evicted)}`,
+  );
+  console.log(
+    `                      one request on each: ${n(roundMs)} ms for all; server RSS ${rssIdle.toFixed(0)} MB idle, ${rssHeld.toFixed(0)} MB holding them (${(((rssHeld - rssIdle) * 1024) / CONNECTIONS).toFixed(1)} KB per connection)`,
+  );
   for (const c of [...clients, ...newcomers]) c.socket.destroy();
   server.child.kill('SIGTERM');
 }
@@ -185,7 +205,9 @@ async function phaseDrips(dnsSpec: string): Promise<void> {
   bare.child.kill('SIGTERM');
   const ratio = (r: { unloaded: number[]; loaded: number[] }): string =>
     `p99 ${quantile(r.unloaded, 0.99).toFixed(3)} ms unloaded, ${quantile(r.loaded, 0.99).toFixed(3)} ms beside them (${(quantile(r.loaded, 0.99) / quantile(r.unloaded, 0.99)).toFixed(2)}×); p50 ${quantile(r.unloaded, 0.5).toFixed(3)} → ${quantile(r.loaded, 0.5).toFixed(3)} ms`;
-  console.log(`2. slow-drip clients  ${n(DRIPS)} clients sending 1 byte per 100 ms (${n(run.bytes)} bytes, ${n(run.replies)} requests completed and answered, ${run.closed} closed)`);
+  console.log(
+    `2. slow-drip clients  ${n(DRIPS)} clients sending 1 byte per 100 ms (${n(run.bytes)} bytes, ${n(run.replies)} requests completed and answered, ${run.closed} closed)`,
+  );
   console.log(`                      normal client, mx4map:        ${ratio(run)}`);
   console.log(`                      normal client, bare baseline: ${ratio(reference)}`);
   if (run.closed > 0) failures.push(`${run.closed} drip clients were closed although each request completed within request_timeout`);
@@ -234,8 +256,12 @@ async function phaseKeys(dnsSpec: string, dnsQueries: () => number): Promise<voi
   // the first one taken after 20 % of the keys.
   const settled = samples.find(([done]) => done >= KEYS * 0.2)?.[1] ?? rssEnd;
   const peak = peakRssMb(pid);
-  console.log(`3. distinct keys      ${n(answered)} random domains in ${seconds.toFixed(0)} s (${n(answered / seconds)}/s, ${n(dnsQueries())} DNS queries), cache capped at ${n(CACHE_SIZE)} decisions`);
-  console.log(`                      server RSS ${settled.toFixed(0)} MB after 20 % of the keys, ${rssEnd.toFixed(0)} MB at the end, peak ${peak.toFixed(0)} MB`);
+  console.log(
+    `3. distinct keys      ${n(answered)} random domains in ${seconds.toFixed(0)} s (${n(answered / seconds)}/s, ${n(dnsQueries())} DNS queries), cache capped at ${n(CACHE_SIZE)} decisions`,
+  );
+  console.log(
+    `                      server RSS ${settled.toFixed(0)} MB after 20 % of the keys, ${rssEnd.toFixed(0)} MB at the end, peak ${peak.toFixed(0)} MB`,
+  );
   if (answered < KEYS) failures.push(`only ${answered} of ${KEYS} keys answered`);
   if (rssEnd > settled * 1.5 + 50) failures.push(`RSS kept growing after the cache filled: ${settled.toFixed(0)} → ${rssEnd.toFixed(0)} MB`);
   server.child.kill('SIGTERM');

@@ -3,20 +3,20 @@
  * decide the same way.
  */
 import type { Logger } from 'pino';
-import { Config } from '../config/options.js';
+import type { Config } from '../config/options.js';
 import { ConfigError } from '../errors.js';
-import { AnswerPolicy } from '../maps/format.js';
-import { WireDnsClient, QueryObserver } from '../dns/client.js';
+import type { AnswerPolicy } from '../maps/format.js';
+import { WireDnsClient, type QueryObserver } from '../dns/client.js';
 import { systemDnsServers, trustAdWarning } from '../dns/servers.js';
 import type { DnsServer } from '../dns/transport.js';
 import { Prober } from '../probe/prober.js';
-import { SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
+import { type SmtpProbe, probeSmtp } from '../probe/smtp-probe.js';
 import { Engine } from '../engine/engine.js';
 import { type EngineSettings, PROBES_PER_HOST } from '../engine/policy.js';
-import { DomainSet, buildDomainSet, buildDomainSetInSlices } from '../domain/domain-set.js';
+import { type DomainSet, buildDomainSet, buildDomainSetInSlices } from '../domain/domain-set.js';
 import type { Overrides } from '../engine/overrides.js';
-import { Locality, buildLocality } from '../engine/locality.js';
-import { InterfaceRead, readHostNames, readInterfaceAddresses } from './host-addresses.js';
+import { type Locality, buildLocality } from '../engine/locality.js';
+import { type InterfaceRead, readHostNames, readInterfaceAddresses } from './host-addresses.js';
 import { SenderIdentity } from '../identity/sender-identity.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
 
@@ -76,7 +76,11 @@ function listSources(config: Config): Record<'never' | 'force' | 'localDomains' 
 /** At start: read now; throws ConfigError naming the bad pattern or file. */
 export function loadPatternLists(config: Config): PatternLists {
   const l = listSources(config);
-  return { overrides: { never: buildDomainSet(...l.never), force: buildDomainSet(...l.force) }, localDomains: buildDomainSet(...l.localDomains), strictReceivers: buildDomainSet(...l.strictReceivers) };
+  return {
+    overrides: { never: buildDomainSet(...l.never), force: buildDomainSet(...l.force) },
+    localDomains: buildDomainSet(...l.localDomains),
+    strictReceivers: buildDomainSet(...l.strictReceivers),
+  };
 }
 
 /**
@@ -152,7 +156,10 @@ export function trustAdProblem(config: Config): string | undefined {
 export function assembleEngine(config: Config, log: Logger, edges: EngineEdges = {}): AssembledEngine {
   const servers = dnsServersOf(config);
   if (servers.length === 0) throw new ConfigError('no DNS servers: the system has none configured (resolv.conf); give --dns HOST:PORT');
-  const dns = new WireDnsClient({ servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight, dnssec: config.dnssec === 'trust-ad' }, edges.observeQuery);
+  const dns = new WireDnsClient(
+    { servers, timeoutMs: config.dnsTimeout, attempts: config.dnsAttempts, maxInFlight: config.dnsMaxInFlight, dnssec: config.dnssec === 'trust-ad' },
+    edges.observeQuery,
+  );
   const prober = new Prober(
     {
       port: config.probePort,

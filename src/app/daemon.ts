@@ -2,16 +2,26 @@
  * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
  * SIGHUP reloads (one at a time, coalesced), SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
  */
-import { Config, OPTIONS, fileKey } from '../config/options.js';
-import { RawValues, changedOptions, loadConfig } from '../config/load.js';
+import { type Config, OPTIONS, fileKey } from '../config/options.js';
+import { type RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
-import { answerPolicy, assembleEngine, assembleSenderIdentity, currentHostView, engineSettings, loadPatternListsInSlices, reportInterfaces, trustAdProblem, PatternLists } from './assemble.js';
+import {
+  answerPolicy,
+  assembleEngine,
+  assembleSenderIdentity,
+  currentHostView,
+  engineSettings,
+  loadPatternListsInSlices,
+  reportInterfaces,
+  trustAdProblem,
+  type PatternLists,
+} from './assemble.js';
 import { Metrics } from '../ops/metrics.js';
 import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
-import { ServerLimits, SocketmapServer } from '../server/server.js';
+import { type ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
@@ -77,7 +87,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     const { locality, interfaces: read } = currentHostView(config, localDomains);
     reportInterfaces(interfaces, read, log);
     interfaces = read;
-    if (engine.setLocality(locality)) log.info({ evt: 'locality', addresses: locality.addresses }, "this host's names or addresses changed; domains routed to them are decided again");
+    if (engine.setLocality(locality))
+      log.info({ evt: 'locality', addresses: locality.addresses }, "this host's names or addresses changed; domains routed to them are decided again");
   };
   const localityTimer = setInterval(refreshLocality, LOCALITY_REFRESH_MS).unref();
   const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
@@ -99,7 +110,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       logDropped: () => logging.dropped(),
       loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
       budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
-      freshness: () => ({ stale: engine.counters.staleAnswers, refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped } }),
+      freshness: () => ({
+        stale: engine.counters.staleAnswers,
+        refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped },
+      }),
       shared: shared && (() => ({ ...shared.counters, up: shared.up })),
       identity: () => identity.current,
       interfacesReadable: () => !('problem' in interfaces),
@@ -119,7 +133,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   try {
     if (activated) {
       await server.listenOn(activated);
-      log.info({ evt: 'socket-activation', sockets: activated.map((s) => s.name) }, `serving ${activated.length} listening socket(s) passed by systemd; the listen option is not used`);
+      log.info(
+        { evt: 'socket-activation', sockets: activated.map((s) => s.name) },
+        `serving ${activated.length} listening socket(s) passed by systemd; the listen option is not used`,
+      );
     } else {
       await server.listen(config.listen);
     }
@@ -132,16 +149,22 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
     ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
   ];
-  const ops = metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
+  const ops =
+    metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
   let httpBound: string | undefined;
   const endpoint = config.http;
   if (ops && endpoint) {
-    if (!isLoopbackHost(endpoint.host)) log.warn({ evt: 'listen-exposed', http: endpoint.spec }, 'the operations listener is on a non-loopback address and has no authentication');
+    if (!isLoopbackHost(endpoint.host))
+      log.warn({ evt: 'listen-exposed', http: endpoint.spec }, 'the operations listener is on a non-loopback address and has no authentication');
     try {
       httpBound = await ops.listen(endpoint);
     } catch (err) {
       await server.close(0);
-      await fail(new ListenError(`cannot listen on --http ${endpoint.spec}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`));
+      await fail(
+        new ListenError(
+          `cannot listen on --http ${endpoint.spec}: ${(err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the address is already in use' : (err as Error).message}`,
+        ),
+      );
     }
   }
 

@@ -5,7 +5,7 @@
  * for everything else.
  */
 import { readFileSync } from 'node:fs';
-import { Config } from '../config/options.js';
+import type { Config } from '../config/options.js';
 import { OPS_MAX_CONNECTIONS } from '../ops/http.js';
 
 /** Descriptors kept for what is not a client connection. */

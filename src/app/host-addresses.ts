@@ -6,7 +6,7 @@
  * name until a later read works.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { InterfaceTable, interfaceAddresses } from '../engine/locality.js';
+import { type InterfaceTable, interfaceAddresses } from '../engine/locality.js';
 
 export type InterfaceRead = { readonly addresses: readonly string[] } | { readonly addresses: readonly []; readonly problem: string };
 
@@ -29,7 +29,8 @@ function describeReadError(err: unknown): string {
   const info = (err as { info?: { syscall?: string; code?: string; errno?: number } }).info;
   if (!info) return err instanceof Error ? err.message : String(err);
   const errno = Math.abs(info.errno ?? 0);
-  if (errno === EAFNOSUPPORT) return `${info.syscall ?? 'getifaddrs'}: netlink sockets are not allowed here (a systemd unit needs AF_NETLINK in RestrictAddressFamilies=)`;
+  if (errno === EAFNOSUPPORT)
+    return `${info.syscall ?? 'getifaddrs'}: netlink sockets are not allowed here (a systemd unit needs AF_NETLINK in RestrictAddressFamilies=)`;
   return `${info.syscall ?? 'getifaddrs'}: ${info.code ?? `errno ${errno}`}`;
 }
 

@@ -1,10 +1,10 @@
 /** The shared tier a configuration asks for (`shared_cache`), or none. */
 import type { Logger } from 'pino';
 import { readFileSync } from 'node:fs';
-import { Config } from '../config/options.js';
+import type { Config } from '../config/options.js';
 import { ConfigError } from '../errors.js';
 import { RedisTier } from '../shared/redis-tier.js';
-import { SharedTier } from '../shared/shared-tier.js';
+import type { SharedTier } from '../shared/shared-tier.js';
 import { ValueSeal, readSealSecret } from '../shared/value-seal.js';
 
 /** A command written to Redis and not answered in this long fails (and marks the tier down). */
@@ -23,7 +23,7 @@ export function readPasswordFile(path: string): string {
 export function readFleetSecret(config: Config): Buffer {
   if (config.sharedCacheKeyFile === '') {
     throw new ConfigError(
-      "shared_cache needs shared_cache_key_file: a file whose first line is a secret shared by the fleet (openssl rand -base64 32), so that only values an instance wrote are believed",
+      'shared_cache needs shared_cache_key_file: a file whose first line is a secret shared by the fleet (openssl rand -base64 32), so that only values an instance wrote are believed',
     );
   }
   return readSealSecret(config.sharedCacheKeyFile);

@@ -7,7 +7,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Config } from '../config/options.js';
+import type { Config } from '../config/options.js';
 import { ConfigError, Mx4mapError } from '../errors.js';
 import { buildDomainSet } from '../domain/domain-set.js';
 import { directoryProblem } from '../snapshot/file.js';
@@ -70,7 +70,9 @@ export async function systemProblems(config: Config, options: PreflightOptions =
         await access(dir, constants.W_OK | constants.X_OK);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        problems.push(`listen ${endpoint.spec}: ${code === 'ENOENT' ? `the directory ${dir} does not exist` : `the directory ${dir} is not writable (${code ?? 'error'})`}`);
+        problems.push(
+          `listen ${endpoint.spec}: ${code === 'ENOENT' ? `the directory ${dir} does not exist` : `the directory ${dir} is not writable (${code ?? 'error'})`}`,
+        );
       }
     }
     if (unix.length > 0 && config.socketGroup !== '') attempt(() => checkGroup(config.socketGroup, options.identity ?? currentIdentity(), options.groupFile));

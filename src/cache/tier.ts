@@ -5,7 +5,7 @@
  * it; what the source produced is kept here and offered back to the fleet. Decisions, MX host facts and
  * probe verdicts each are one Tier; the fleet is whatever implements FleetShelf (shared/ does, for Redis).
  */
-import { TtlCache } from './ttl-cache.js';
+import type { TtlCache } from './ttl-cache.js';
 
 /** A value as the fleet holds it: fresh for `freshMs` more (0 or less: expired), kept for stale answers until `keptMs`. */
 export interface FleetCopy<V> {

@@ -28,9 +28,12 @@ export const checkConfigCommand: CommandModule = {
     const unready = config.triggers.includes('sender-ipv6-unready');
     if (unready && config.ipv6Source.length === 0) {
       const found = await discoverIpv6Source();
-      process.stdout.write(`${'(ipv6 source)'.padEnd(width)}  ${found ? `${found} (the kernel's choice; serve checks its PTR)` : 'none found: sender-ipv6-unready stays inert'}\n`);
+      process.stdout.write(
+        `${'(ipv6 source)'.padEnd(width)}  ${found ? `${found} (the kernel's choice; serve checks its PTR)` : 'none found: sender-ipv6-unready stays inert'}\n`,
+      );
     }
-    if (!unready && config.ipv6Source.length > 0) process.stdout.write('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n');
+    if (!unready && config.ipv6Source.length > 0)
+      process.stdout.write('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n');
     const trustAd = trustAdProblem(config);
     if (trustAd) process.stdout.write(`warning: ${trustAd}\n`);
     process.stdout.write('configuration OK\n');

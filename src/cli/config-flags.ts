@@ -3,8 +3,8 @@
  * argv to raw option values. Flags carry no yargs defaults, so only what was typed overrides env and file.
  */
 import type { Argv } from 'yargs';
-import { OPTIONS, OPTION_NAMES, OptionName, flagName } from '../config/options.js';
-import { RawValues } from '../config/load.js';
+import { OPTIONS, OPTION_NAMES, type OptionName, flagName } from '../config/options.js';
+import type { RawValues } from '../config/load.js';
 
 export function withConfigFlags(yargs: Argv, names: readonly OptionName[] = OPTION_NAMES): Argv {
   // yargs builders mutate and return the same instance.

@@ -6,9 +6,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { ClientError, ConfigError } from '../errors.js';
-import { ExportedDecision } from '../engine/decision.js';
+import type { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
-import { DEFAULT_MAILER, MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
+import { DEFAULT_MAILER, type MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
 import { httpBaseUrl } from '../ops/http.js';
 
 export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
@@ -19,7 +19,9 @@ export function renderExport(decisions: readonly ExportedDecision[], map: MapDef
   const kept = decisions.filter((d) => !d.protection?.length).sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0));
   const left = decisions.length - kept.length;
   const what = TABLE_NAMES[map.format];
-  const lines = [`# mx4map export, ${now.toISOString()}: ${kept.length} forced domains (${what})${left ? `; ${left} left out: they publish DANE or MTA-STS` : ''}`];
+  const lines = [
+    `# mx4map export, ${now.toISOString()}: ${kept.length} forced domains (${what})${left ? `; ${left} left out: they publish DANE or MTA-STS` : ''}`,
+  ];
   for (const d of kept) {
     const value = routeValue(d.routes, map, { ...DEFAULT_POLICY, maxAddresses });
     if (value) lines.push(`${d.domain}\t${value}`);
@@ -46,8 +48,12 @@ export const exportCommand: CommandModule = {
   describe: "Write the running server's forced decisions as a static mailertable or transport map",
   builder: (yargs) =>
     yargs
-      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: 'the server\'s --http listener: HOST:PORT or URL' })
-      .option('format', { choices: ['mailertable', 'transport'] as const, default: 'mailertable' as const, describe: 'sendmail mailertable or Postfix transport lines' })
+      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: "the server's --http listener: HOST:PORT or URL" })
+      .option('format', {
+        choices: ['mailertable', 'transport'] as const,
+        default: 'mailertable' as const,
+        describe: 'sendmail mailertable or Postfix transport lines',
+      })
       .option('mailer', { type: 'string', requiresArg: true, describe: 'mailer (sendmail) or transport (Postfix) name [default: esmtp | smtp]' })
       .option('max-addresses', { type: 'number', default: DEFAULT_POLICY.maxAddresses, requiresArg: true, describe: 'most addresses per line' }),
   handler: async (argv) => {

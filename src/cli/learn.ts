@@ -12,8 +12,8 @@ import { ConfigError } from '../errors.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
 import { loadConfig } from '../config/load.js';
 import { buildDomainSet } from '../domain/domain-set.js';
-import { HostSummary, MAX_LINE, Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
-import { LineCounts, logLines } from '../learn/log-lines.js';
+import { type HostSummary, MAX_LINE, type Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
+import { type LineCounts, logLines } from '../learn/log-lines.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 
 export async function readRejections(input: Readable): Promise<{ lines: number; skipped: number; rejections: Rejection[] }> {
@@ -27,12 +27,22 @@ export async function readRejections(input: Readable): Promise<{ lines: number; 
 }
 
 /** The report, pure: one block per host, most rejections first. */
-export function renderLearned(lines: number, rejections: readonly Rejection[], hosts: readonly HostSummary[], covered: (host: string) => boolean, skipped = 0): string {
+export function renderLearned(
+  lines: number,
+  rejections: readonly Rejection[],
+  hosts: readonly HostSummary[],
+  covered: (host: string) => boolean,
+  skipped = 0,
+): string {
   const read = `${lines} lines read${skipped ? ` (${skipped} longer than ${MAX_LINE} bytes skipped)` : ''}`;
   if (hosts.length === 0) return `${read}: no mail rejected over IPv6 for reverse DNS (PTR) found\n`;
   const out = [`${read}: ${rejections.length} deliveries rejected over IPv6 for reverse DNS, by ${hosts.length} MX host(s)`];
   for (const h of hosts) {
-    const domains = h.domains.slice(0, 5).map(([d, n]) => `${d} (${n})`).join(', ') + (h.domains.length > 5 ? `, … ${h.domains.length - 5} more` : '');
+    const domains =
+      h.domains
+        .slice(0, 5)
+        .map(([d, n]) => `${d} (${n})`)
+        .join(', ') + (h.domains.length > 5 ? `, … ${h.domains.length - 5} more` : '');
     out.push(`${h.host}  ${h.count} rejection(s)  ${covered(h.host) ? 'covered by strict_receivers' : `not covered: suggest ${h.pattern}`}`);
     out.push(`  domains  ${domains}`);
   }
@@ -68,7 +78,11 @@ export const learnCommand: CommandModule = {
   builder: (yargs) =>
     withConfigFlags(yargs, ['strictReceivers'])
       .positional('log', { type: 'string', describe: 'the mail log (sendmail or Postfix), or - to read stdin' })
-      .option('write', { type: 'string', requiresArg: true, describe: 'write the suggested strict_receivers patterns to this file (then list it in strict_receivers)' }),
+      .option('write', {
+        type: 'string',
+        requiresArg: true,
+        describe: 'write the suggested strict_receivers patterns to this file (then list it in strict_receivers)',
+      }),
   handler: async (argv) => {
     const config = loadConfig(rawFlagValues(argv, ['strictReceivers']), argv.config as string | undefined);
     const strict = buildDomainSet(config.strictReceivers, 'strict_receivers');

@@ -1,10 +1,10 @@
 /** Renders an evaluation as the reason trail `mx4map lookup` prints. Pure. */
-import { Explanation } from '../engine/explanation.js';
-import { Decision } from '../engine/decision.js';
-import { AddressFacts } from '../engine/facts.js';
-import { MapDefinition } from '../maps/definitions.js';
-import { AnswerPolicy, intendedReply, replyFor, skippedFor } from '../maps/format.js';
-import { ProtectionFacts, TlsaFact } from '../engine/protection.js';
+import type { Explanation } from '../engine/explanation.js';
+import type { Decision } from '../engine/decision.js';
+import type { AddressFacts } from '../engine/facts.js';
+import type { MapDefinition } from '../maps/definitions.js';
+import { type AnswerPolicy, intendedReply, replyFor, skippedFor } from '../maps/format.js';
+import type { ProtectionFacts, TlsaFact } from '../engine/protection.js';
 import { printable } from '../protocol/socketmap.js';
 import { showReply } from './query.js';
 import { showMs } from '../text/values.js';
@@ -103,7 +103,13 @@ function cacheLine(e: Explanation): string | undefined {
 }
 
 /** `identity`: our IPv6 sending identity in lines (describeIdentity), when sender-ipv6-unready is on. */
-export function renderTrail(e: Explanation, maps: readonly MapDefinition[], policy: AnswerPolicy, deadlineMs: number, identity: readonly string[] = []): string {
+export function renderTrail(
+  e: Explanation,
+  maps: readonly MapDefinition[],
+  policy: AnswerPolicy,
+  deadlineMs: number,
+  identity: readonly string[] = [],
+): string {
   const out: string[] = [`domain      ${e.domain}`];
   for (const line of identity) out.push(`sender      ${line.replace(/^sender-ipv6:? /, '')}`);
   if (e.override) out.push(`override    ${e.override === 'never' ? 'never (no DNS asked)' : 'force_ipv4'}`);

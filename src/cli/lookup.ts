@@ -5,14 +5,14 @@
  */
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
-import { createLogger, LogLevel } from '../log.js';
+import { createLogger, type LogLevel } from '../log.js';
 import { answerPolicy, assembleEngine, assembleSenderIdentity } from '../app/assemble.js';
 import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderTrail } from './lookup-report.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
-import { IdentityState, describeIdentity } from '../identity/sender-identity.js';
+import { type IdentityState, describeIdentity } from '../identity/sender-identity.js';
 
 export const lookupCommand: CommandModule = {
   command: 'lookup <domain>',
@@ -29,7 +29,11 @@ export const lookupCommand: CommandModule = {
     const { log } = logging;
     const key = classifyKeyText(String(argv.domain));
     if (key.kind === 'skip') {
-      process.stdout.write(argv.json ? `${JSON.stringify({ key: argv.domain, skipped: key.reason })}\n` : `${String(argv.domain)}: answered NOTFOUND at once, without DNS (${key.reason})\n`);
+      process.stdout.write(
+        argv.json
+          ? `${JSON.stringify({ key: argv.domain, skipped: key.reason })}\n`
+          : `${String(argv.domain)}: answered NOTFOUND at once, without DNS (${key.reason})\n`,
+      );
       process.exitCode = 1;
       return;
     }
@@ -42,7 +46,8 @@ export const lookupCommand: CommandModule = {
       checker.stop();
     }
     // serve's cache as its snapshot last kept it: a fresh or stale decision there is what serve answers.
-    if (config.cacheSnapshot !== '') await new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log).load();
+    if (config.cacheSnapshot !== '')
+      await new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log).load();
     const evaluation = await engine.explain(key.domain);
     const policy = answerPolicy(config);
     const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.answered, m, policy)]));

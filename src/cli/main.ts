@@ -26,8 +26,16 @@ export function usageError(message: string): never {
 }
 
 /** Every command, in the order --help lists them; their names come from their own `command` strings. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each module types its own arguments
-const COMMAND_MODULES: readonly CommandModule<any, any>[] = [serveCommand, queryCommand, lookupCommand, replayCommand, exportCommand, learnCommand, checkConfigCommand];
+// biome-ignore lint/suspicious/noExplicitAny: each command module types its own arguments
+const COMMAND_MODULES: readonly CommandModule<any, any>[] = [
+  serveCommand,
+  queryCommand,
+  lookupCommand,
+  replayCommand,
+  exportCommand,
+  learnCommand,
+  checkConfigCommand,
+];
 const COMMANDS: readonly string[] = COMMAND_MODULES.map((m) => String(m.command).split(' ')[0]);
 const SWITCHES = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].kind as { isSwitch?: boolean }).isSwitch).map(flagName));
 const TRUE = ['true', 'yes', 'on', '1'];

@@ -4,7 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { parseEndpoint } from '../protocol/endpoint.js';
-import { Reply } from '../protocol/socketmap.js';
+import type { Reply } from '../protocol/socketmap.js';
 import { SocketmapClient } from '../client/socketmap-client.js';
 import { duration } from '../text/values.js';
 import { ConfigError } from '../errors.js';

@@ -5,11 +5,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { CommandModule } from 'yargs';
-import { parseEndpoint, Endpoint } from '../protocol/endpoint.js';
+import { parseEndpoint, type Endpoint } from '../protocol/endpoint.js';
 import { SocketmapClient } from '../client/socketmap-client.js';
 import { ClientError, ConfigError } from '../errors.js';
-import { LookupChain, parseReplayLine } from '../replay/input.js';
-import { LatencyRecorder, ServerFigures, figuresDelta, serverFigures } from '../replay/stats.js';
+import { type LookupChain, parseReplayLine } from '../replay/input.js';
+import { LatencyRecorder, type ServerFigures, figuresDelta, serverFigures } from '../replay/stats.js';
 import { DEFAULT_CONNECT, showReply } from './query.js';
 import { httpBaseUrl } from '../ops/http.js';
 
@@ -98,14 +98,24 @@ export const replayCommand: CommandModule = {
       .positional('file', { type: 'string', describe: 'input file, or - for stdin' })
       .option('connect', { type: 'string', default: DEFAULT_CONNECT, requiresArg: true, describe: 'server socket, in listen syntax' })
       .option('map', { type: 'string', default: 'mailertable', requiresArg: true, describe: 'map for lines that name none' })
-      .option('concurrency', { type: 'number', default: 4, requiresArg: true, describe: 'connections, each with one request in flight (as sendmail processes)' })
+      .option('concurrency', {
+        type: 'number',
+        default: 4,
+        requiresArg: true,
+        describe: 'connections, each with one request in flight (as sendmail processes)',
+      })
       .option('rate', { type: 'number', default: 0, requiresArg: true, describe: 'most requests per second in all (0 = as fast as answered)' })
-      .option('http', { type: 'string', requiresArg: true, describe: "the server's --http (HOST:PORT or URL), for cache hit ratio, DNS queries per lookup and reasons" })
+      .option('http', {
+        type: 'string',
+        requiresArg: true,
+        describe: "the server's --http (HOST:PORT or URL), for cache hit ratio, DNS queries per lookup and reasons",
+      })
       .option('verbose', { type: 'boolean', default: false, describe: 'print every key with its reply and latency' }),
   handler: async (argv) => {
     const concurrency = argv.concurrency as number;
     const rate = argv.rate as number;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new ConfigError('--concurrency must be a whole number from 1 to 10000');
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000)
+      throw new ConfigError('--concurrency must be a whole number from 1 to 10000');
     if (!Number.isFinite(rate) || rate < 0) throw new ConfigError('--rate must be a number of requests per second, 0 for unpaced');
     const endpoint = parseEndpoint(argv.connect as string);
     // yargs hands a lone "-" over as an empty string.
@@ -140,8 +150,17 @@ export const replayCommand: CommandModule = {
     if (before && after) {
       const d = figuresDelta(before, after);
       const decided = d.decisionHits + d.decisionMisses;
-      out.push(`reasons   ${Object.entries(d.byReason).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`);
-      out.push(`server    cache hit ratio ${decided ? ((100 * d.decisionHits) / decided).toFixed(1) : '-'}% of ${decided} decisions asked; ${d.lookups ? (d.dnsQueries / d.lookups).toFixed(2) : '-'} DNS queries per lookup`);
+      out.push(
+        `reasons   ${
+          Object.entries(d.byReason)
+            .sort((x, y) => y[1] - x[1])
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '(none)'
+        }`,
+      );
+      out.push(
+        `server    cache hit ratio ${decided ? ((100 * d.decisionHits) / decided).toFixed(1) : '-'}% of ${decided} decisions asked; ${d.lookups ? (d.dnsQueries / d.lookups).toFixed(2) : '-'} DNS queries per lookup`,
+      );
     }
     process.stdout.write(`${out.join('\n')}\n`);
   },

@@ -2,10 +2,10 @@
  * A socketmap client over one connection, for `query` and `replay`: the same codec as the server, requests
  * pipelined, replies matched to requests in order.
  */
-import { connect, Socket } from 'node:net';
-import { Endpoint } from '../protocol/endpoint.js';
+import { connect, type Socket } from 'node:net';
+import type { Endpoint } from '../protocol/endpoint.js';
 import { NetstringDecoder, NetstringError } from '../protocol/netstring.js';
-import { Reply, encodeRequest, parseReply } from '../protocol/socketmap.js';
+import { type Reply, encodeRequest, parseReply } from '../protocol/socketmap.js';
 import { ClientError } from '../errors.js';
 import { showMs } from '../text/values.js';
 
@@ -42,7 +42,8 @@ export class SocketmapClient {
       }, timeoutMs);
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const why = err.code === 'ECONNREFUSED' ? 'connection refused (is mx4map serve running there?)' : err.code === 'ENOENT' ? 'no such socket file' : err.message;
+        const why =
+          err.code === 'ECONNREFUSED' ? 'connection refused (is mx4map serve running there?)' : err.code === 'ENOENT' ? 'no such socket file' : err.message;
         reject(new ClientError(`cannot connect to ${endpoint.spec}: ${why}`));
       });
       socket.once('connect', () => {
@@ -76,7 +77,8 @@ export class SocketmapClient {
         const reply = parseReply(payload);
         if (!waiter) throw new ClientError(`${this.spec} sent a reply nobody asked for`);
         if (reply) waiter.resolve(reply);
-        else waiter.reject(new ClientError(`${this.spec} sent a reply that is not a socketmap reply: ${JSON.stringify(payload.toString('latin1').slice(0, 80))}`));
+        else
+          waiter.reject(new ClientError(`${this.spec} sent a reply that is not a socketmap reply: ${JSON.stringify(payload.toString('latin1').slice(0, 80))}`));
       });
     } catch (err) {
       const message = err instanceof NetstringError ? `${this.spec} sent a malformed netstring: ${err.message}` : (err as Error).message;

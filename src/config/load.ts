@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { FileReadError, readRegularFile } from '../files/regular-file.js';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { Config, OPTIONS, OPTION_NAMES, OptionName, envName, fileKey, flagName } from './options.js';
+import { type Config, OPTIONS, OPTION_NAMES, type OptionName, envName, fileKey, flagName } from './options.js';
 import { ValueProblem, showMs } from '../text/values.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/mx4map/mx4map.yml';

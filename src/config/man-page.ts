@@ -6,7 +6,10 @@ import { OPTIONS, OPTION_NAMES, envName, fileKey, flagName } from './options.js'
 
 /** Text made safe for roff: backslashes, leading dots and quotes, dashes that are hyphen-minus. */
 function roff(text: string): string {
-  return text.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^([.'])/gm, '\\&$1');
+  return text
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/^([.'])/gm, '\\&$1');
 }
 
 export function manPage(version: string, date: string): string {

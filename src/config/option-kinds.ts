@@ -3,15 +3,15 @@
  * the typed value the daemon uses, and shows it back for messages, the README table and `check-config`.
  */
 import { isIP } from 'node:net';
-import { DnsServer } from '../dns/transport.js';
+import type { DnsServer } from '../dns/transport.js';
 import { formatDnsServer, parseDnsServer } from '../dns/servers.js';
 import { isPatternFile, normalisePattern } from '../domain/domain-set.js';
 import { parseAddressItem } from '../engine/locality.js';
 import { EndpointError } from '../errors.js';
 import { isSpecialAddress } from '../net/special-address.js';
-import { HttpEndpoint, parseHttpListen } from '../ops/http.js';
-import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
-import { ValueKind, ValueProblem, describe } from '../text/values.js';
+import { type HttpEndpoint, parseHttpListen } from '../ops/http.js';
+import { type Endpoint, parseEndpoint } from '../protocol/endpoint.js';
+import { type ValueKind, ValueProblem, describe } from '../text/values.js';
 
 export const endpoint: ValueKind<Endpoint> = {
   syntax: 'inet:PORT@HOST | inet6:PORT@HOST | unix:/path',
@@ -75,8 +75,10 @@ export const ownAddress: ValueKind<string> = {
 export const sourceAddress: ValueKind<string> = {
   syntax: 'IPv6 address',
   parse(value) {
-    if (typeof value !== 'string' || isIP(value.trim()) !== 6 || value.includes('%')) throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
-    if (isSpecialAddress(value.trim())) throw new ValueProblem(`has ${describe(value)}, a special-purpose address (loopback, link-local …) that mail is not sent from`);
+    if (typeof value !== 'string' || isIP(value.trim()) !== 6 || value.includes('%'))
+      throw new ValueProblem(`has ${describe(value)}, not an IPv6 address (2001:db8::25)`);
+    if (isSpecialAddress(value.trim()))
+      throw new ValueProblem(`has ${describe(value)}, a special-purpose address (loopback, link-local …) that mail is not sent from`);
     return value.trim();
   },
   show: String,

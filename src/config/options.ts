@@ -3,11 +3,11 @@
  * come from here, as do the README's option table and `check-config`'s output. Hard protocol limits that are
  * not tunable live in ../limits.ts.
  */
-import { MapDefinition, mapDefinitions } from '../maps/definitions.js';
-import { Endpoint, parseEndpoint } from '../protocol/endpoint.js';
+import { type MapDefinition, mapDefinitions } from '../maps/definitions.js';
+import { type Endpoint, parseEndpoint } from '../protocol/endpoint.js';
 import type { DnsServer } from '../dns/transport.js';
-import { ValueKind, ValueProblem, autoOr, boolean, duration, fileMode, integer, listOf, oneOf, text } from '../text/values.js';
-import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, Trigger } from '../engine/decision.js';
+import { type ValueKind, ValueProblem, autoOr, boolean, duration, fileMode, integer, listOf, oneOf, text } from '../text/values.js';
+import { RULE_TRIGGERS, SECURE_DOMAIN_POLICIES, type Trigger } from '../engine/decision.js';
 import { sharedCacheSpec } from '../shared/redis-spec.js';
 import { dnsServer, domainPattern, endpoint, forcePattern, httpListen, ownAddress, sourceAddress } from './option-kinds.js';
 
@@ -83,7 +83,8 @@ export const OPTIONS = {
     kind: integer(64, 1_000_000),
     default: 10_000,
     unit: 'bytes',
-    describe: "Largest request kept in memory. A longer one is read past without being stored and answered NOTFOUND; a length over 1,000,000 (sendmail's own limit) gets PERM and the connection closes.",
+    describe:
+      "Largest request kept in memory. A longer one is read past without being stored and answered NOTFOUND; a length over 1,000,000 (sendmail's own limit) gets PERM and the connection closes.",
     reloadable: true,
   }),
   requestTimeout: option({
@@ -105,7 +106,8 @@ export const OPTIONS = {
     kind: duration('ms', 0, 24 * HOUR),
     default: 0,
     unit: 'ms',
-    describe: 'Close connections idle this long; 0 = never. sendmail keeps one connection per process and defers the next lookup after a close, so leave it off.',
+    describe:
+      'Close connections idle this long; 0 = never. sendmail keeps one connection per process and defers the next lookup after a close, so leave it off.',
     reloadable: true,
   }),
   shutdownGrace: option({
@@ -141,14 +143,15 @@ export const OPTIONS = {
     default: 256,
     unit: 'queries',
     describe:
-      'DNS queries in flight at once, server-wide (each holds one socket). A query that cannot start before its lookup\'s deadline is not sent: the lookup fails open. Its sockets are kept out of the connection cap.',
+      "DNS queries in flight at once, server-wide (each holds one socket). A query that cannot start before its lookup's deadline is not sent: the lookup fails open. Its sockets are kept out of the connection cap.",
     reloadable: false,
   }),
   deadline: option({
     kind: duration('ms', 10, 60 * SECOND),
     default: 3 * SECOND,
     unit: 'ms',
-    describe: "Every answer leaves within this time; an undecided domain gets NOTFOUND (reason deadline) and its decision is cached when done. Keep it below sendmail's -d.",
+    describe:
+      "Every answer leaves within this time; an undecided domain gets NOTFOUND (reason deadline) and its decision is cached when done. Keep it below sendmail's -d.",
     reloadable: true,
   }),
   onDnsFailure: option({
@@ -177,7 +180,8 @@ export const OPTIONS = {
     kind: integer(0, 100),
     default: 6,
     unit: 'probes',
-    describe: 'Most IPv6 probes one lookup may send (two per MX host at most, most preferred hosts first). A probe that cannot start before the lookup\'s deadline is not sent, and the lookup fails open.',
+    describe:
+      "Most IPv6 probes one lookup may send (two per MX host at most, most preferred hosts first). A probe that cannot start before the lookup's deadline is not sent, and the lookup fails open.",
     reloadable: true,
   }),
   probePort: option({
@@ -248,7 +252,8 @@ export const OPTIONS = {
     kind: integer(0, 50),
     default: 10,
     unit: '%',
-    describe: 'A hit in the last part of a decision\'s lifetime (this share of it) answers from the cache and refreshes the decision in the background, so busy domains never wait for DNS or a probe. 0 = off.',
+    describe:
+      "A hit in the last part of a decision's lifetime (this share of it) answers from the cache and refreshes the decision in the background, so busy domains never wait for DNS or a probe. 0 = off.",
     reloadable: true,
   }),
   cacheSize: option({
@@ -271,7 +276,8 @@ export const OPTIONS = {
     }),
     default: '',
     unit: '-',
-    describe: 'File the decision cache is saved to (atomically, on a timer and at shutdown) and restored from at start, so a restart causes no DNS storm; expired entries are dropped, a corrupt file is logged and ignored. Empty = off.',
+    describe:
+      'File the decision cache is saved to (atomically, on a timer and at shutdown) and restored from at start, so a restart causes no DNS storm; expired entries are dropped, a corrupt file is logged and ignored. Empty = off.',
     reloadable: false,
   }),
   cacheSnapshotInterval: option({
@@ -295,7 +301,8 @@ export const OPTIONS = {
     }),
     default: '',
     unit: '-',
-    describe: 'File holding the shared cache password (its first line), so the password is not in the configuration or the process list. Empty = the password in shared_cache, if any.',
+    describe:
+      'File holding the shared cache password (its first line), so the password is not in the configuration or the process list. Empty = the password in shared_cache, if any.',
     reloadable: false,
   }),
   sharedCacheKeyFile: option({
@@ -334,7 +341,7 @@ export const OPTIONS = {
     default: 'skip',
     unit: '-',
     describe:
-      'A domain to be forced that publishes DANE (TLSA records, with dnssec: trust-ad) or MTA-STS (a _mta-sts TXT record), on maps that route to IP literals: skip answers NOTFOUND (reason dane or mta-sts), so the MTA\'s own MX routing keeps the protection; warn forces it and logs at warn; force forces it and looks nothing up. Maps with nexthop: domain keep the protection and are always forced.',
+      "A domain to be forced that publishes DANE (TLSA records, with dnssec: trust-ad) or MTA-STS (a _mta-sts TXT record), on maps that route to IP literals: skip answers NOTFOUND (reason dane or mta-sts), so the MTA's own MX routing keeps the protection; warn forces it and logs at warn; force forces it and looks nothing up. Maps with nexthop: domain keep the protection and are always forced.",
     reloadable: true,
   }),
   dnssec: option({
@@ -410,7 +417,8 @@ export const OPTIONS = {
     kind: httpListen,
     default: undefined,
     unit: '-',
-    describe: 'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
+    describe:
+      'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
     reloadable: false,
   }),
   logLevel: option({

@@ -4,8 +4,8 @@
  * dns.Resolver hides: the rcode, each record's TTL, CNAMEs and the SOA of negative answers.
  */
 import { randomInt } from 'node:crypto';
-import { DnsResponse, RCODE, RecordType, TYPE_CODE, encodeQuery, normaliseName, rcodeName } from './message.js';
-import { DnsServer, Exchange, decoded, exchangeTcp } from './transport.js';
+import { type DnsResponse, RCODE, type RecordType, TYPE_CODE, encodeQuery, normaliseName, rcodeName } from './message.js';
+import { type DnsServer, type Exchange, decoded, exchangeTcp } from './transport.js';
 import { UdpPool } from './udp-pool.js';
 import { Gate } from '../limits/gate.js';
 
@@ -91,7 +91,10 @@ export class WireDnsClient implements DnsClient {
   private async exchange(server: DnsServer, name: string, type: RecordType): Promise<Exchange> {
     const code = TYPE_CODE[type];
     let sent: { id: number; query: Buffer } = { id: 0, query: Buffer.alloc(0) };
-    const encode = (id: number): Buffer => (sent = { id, query: encodeQuery(id, name, type, this.options.dnssec) }).query;
+    const encode = (id: number): Buffer => {
+      sent = { id, query: encodeQuery(id, name, type, this.options.dnssec) };
+      return sent.query;
+    };
     let exchange = await this.timed(async () => {
       const udp = await this.udp.exchange(server, encode, (id) => ({ id, name, type: code }), this.options.timeoutMs);
       if (udp.ok) return decoded(udp.bytes, server);

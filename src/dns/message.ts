@@ -321,7 +321,8 @@ export function decodeResponse(buf: Buffer): DnsResponse {
   const flags = buf.readUInt16BE(2);
   const [qd, an, ns, ar] = [buf.readUInt16BE(4), buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
   if ((flags & 0x8000) === 0) throw new MalformedResponse('not a response');
-  if (HEADER + qd * 5 + (an + ns + ar) * MIN_RECORD > buf.length) throw new MalformedResponse(`header claims ${an + ns + ar} records, more than ${buf.length} bytes can hold`);
+  if (HEADER + qd * 5 + (an + ns + ar) * MIN_RECORD > buf.length)
+    throw new MalformedResponse(`header claims ${an + ns + ar} records, more than ${buf.length} bytes can hold`);
   let at = HEADER;
   let question: DnsResponse['question'];
   for (let i = 0; i < qd; i++) {

@@ -2,8 +2,8 @@
  * Resolves one name and type to its records, following CNAMEs (those the recursive server put in the
  * answer, and further hops it did not), keeping the alias chain and the smallest TTL seen.
  */
-import { DnsClient } from './client.js';
-import { DnsRecord, DnsResponse, RCODE, RecordType } from './message.js';
+import type { DnsClient } from './client.js';
+import { type DnsRecord, type DnsResponse, RCODE, type RecordType } from './message.js';
 
 /** `authenticated`: every response the answer was read from carried AD (the whole chain validated). */
 interface Answered {
@@ -62,7 +62,7 @@ export async function resolveRRset<K extends RecordType>(client: DnsClient, name
         return response.answersDropped > 0 ? { ...set, incomplete: true } : set;
       }
       const cname = owned.find((r) => r.type === 'CNAME');
-      if (!cname || cname.type !== 'CNAME') break;
+      if (cname?.type !== 'CNAME') break;
       aliases.push(current);
       if (aliases.length > MAX_CNAME_LINKS) return { kind: 'failure', detail: `CNAME chain from ${name} longer than ${MAX_CNAME_LINKS} links` };
       ttl = Math.min(ttl, cname.ttl);

@@ -1,7 +1,7 @@
 /** DNS server addresses: `HOST:PORT`, `[v6]:PORT` or a bare address (port 53); and the system's own. */
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
-import { DnsServer } from './transport.js';
+import type { DnsServer } from './transport.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { canonicalIpv6 } from '../net/ipv6-text.js';
 

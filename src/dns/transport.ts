@@ -4,7 +4,7 @@
  * bytes before anything is decoded. A response that matches but cannot be decoded is a failure.
  */
 import { connect } from 'node:net';
-import { DnsResponse, Expected, MalformedResponse, decodeResponse, matchesQuery } from './message.js';
+import { type DnsResponse, type Expected, MalformedResponse, decodeResponse, matchesQuery } from './message.js';
 
 export interface DnsServer {
   readonly host: string;

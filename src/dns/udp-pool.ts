@@ -8,8 +8,8 @@
  * (an off-path attacker must still match port, ID and question within one query's lifetime). Replies are
  * matched to their query by ID and then checked exactly as before; a socket idle for IDLE_MS is closed.
  */
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
-import { Expected, matchesQuery } from './message.js';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { type Expected, matchesQuery } from './message.js';
 
 const SOCKETS_PER_FAMILY = 4;
 const RETIRE_AFTER = 128;
@@ -53,7 +53,13 @@ class PooledSocket {
   }
 
   /** Sends a query whose ID is not in use on this socket (`encode` builds it for an ID). */
-  send(server: UdpServer, expected: (id: number) => Expected, encode: (id: number) => Buffer, randomId: () => number, done: (outcome: UdpOutcome) => void): () => void {
+  send(
+    server: UdpServer,
+    expected: (id: number) => Expected,
+    encode: (id: number) => Buffer,
+    randomId: () => number,
+    done: (outcome: UdpOutcome) => void,
+  ): () => void {
     let id = randomId();
     while (this.pending.has(id)) id = randomId();
     const waiting: Waiting = { server, expected: expected(id), done };
@@ -92,7 +98,10 @@ class PooledSocket {
 
   private closeIfDone(): void {
     if (this.pending.size > 0 || this.closed) return;
-    if (!this.usable) return this.close();
+    if (!this.usable) {
+      this.close();
+      return;
+    }
     // Kept for the next query, but an idle socket does not keep the process alive (`lookup` exits at once).
     this.socket.unref();
     this.idleTimer ??= setTimeout(() => this.close(), IDLE_MS).unref();

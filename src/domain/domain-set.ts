@@ -153,7 +153,8 @@ function addPattern(set: DomainSet, p: PatternLine, option: string): void {
   const text = p.text.trim();
   const marked = text.endsWith('!');
   const where = p.file ? `${p.file}:${p.line} (${option})` : option;
-  if (marked && option !== MARKABLE) throw new ConfigError(`${where}: "${text}": only force_ipv4 patterns may end in "!" (force even when the domain publishes DANE or MTA-STS)`);
+  if (marked && option !== MARKABLE)
+    throw new ConfigError(`${where}: "${text}": only force_ipv4 patterns may end in "!" (force even when the domain publishes DANE or MTA-STS)`);
   const pattern = normalisePattern(marked ? text.slice(0, -1) : text);
   if (typeof pattern !== 'string') throw new ConfigError(`${where}: ${pattern.problem}`);
   set.add(pattern, marked);

@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { isSpecialAddress } from '../net/special-address.js';
-import { DATA_LEAVE_REASONS, Decision, LeaveReason, PROTECTIONS, Protection, TRIGGERS, Trigger } from './decision.js';
+import { DATA_LEAVE_REASONS, type Decision, type LeaveReason, PROTECTIONS, type Protection, TRIGGERS, type Trigger } from './decision.js';
 
 /** A cached decision with its wall-clock lifetime (snapshot rows, `restore`). */
 export interface KeptDecision {
@@ -42,6 +42,12 @@ export function checkDecision(raw: unknown): Decision | undefined {
   for (const group of routes) {
     if (!Array.isArray(group) || group.length === 0 || !group.every((a) => typeof a === 'string' && isIPv4(a) && !isSpecialAddress(a))) return undefined;
   }
-  if (protection !== undefined && (!Array.isArray(protection) || protection.length === 0 || !protection.every((p) => KNOWN_PROTECTIONS.has(p as string)))) return undefined;
-  return { action: 'force-ipv4', triggers: triggers as Trigger[], routes: routes as string[][], ...(protection ? { protection: protection as Protection[] } : {}) };
+  if (protection !== undefined && (!Array.isArray(protection) || protection.length === 0 || !protection.every((p) => KNOWN_PROTECTIONS.has(p as string))))
+    return undefined;
+  return {
+    action: 'force-ipv4',
+    triggers: triggers as Trigger[],
+    routes: routes as string[][],
+    ...(protection ? { protection: protection as Protection[] } : {}),
+  };
 }

@@ -6,12 +6,12 @@
  * Also what leaves the process: the forced decisions (/decisions, `export`) and the snapshot rows.
  */
 import type { Logger } from 'pino';
-import { CacheEntry, TtlCache } from '../cache/ttl-cache.js';
+import { type CacheEntry, TtlCache } from '../cache/ttl-cache.js';
 import { Tier } from '../cache/tier.js';
 import type { Decision, ExportedDecision } from './decision.js';
 import type { KeptDecision } from './decision-codec.js';
 import { fitsOverride, matchOverride } from './overrides.js';
-import { Policy, dependsOnRule, forcedByOverride, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
+import { type Policy, dependsOnRule, forcedByOverride, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
 
 /**
  * Why a stale decision was answered: its refresh failed (DNS failure), missed the deadline, or is held off
@@ -105,7 +105,10 @@ export class DecisionStore {
       kept.retryAt = now + settings.failureTtlMs;
       if (kept.expires <= now) {
         const detail = decision.detail;
-        this.log.info({ evt: 'serving-stale', domain, detail, staleForMs: Math.round(now - kept.expires) }, `${domain}: DNS failed (${detail}); answering the decision that expired ${Math.round((now - kept.expires) / 1000)} s ago`);
+        this.log.info(
+          { evt: 'serving-stale', domain, detail, staleForMs: Math.round(now - kept.expires) },
+          `${domain}: DNS failed (${detail}); answering the decision that expired ${Math.round((now - kept.expires) / 1000)} s ago`,
+        );
       }
       return;
     }

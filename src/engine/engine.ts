@@ -6,22 +6,22 @@
  * cache/tier.ts puts the fleet between them.
  */
 import type { Logger } from 'pino';
-import { DnsClient } from '../dns/client.js';
+import type { DnsClient } from '../dns/client.js';
 import type { Flight } from '../cache/tier.js';
 import type { CacheEntry } from '../cache/ttl-cache.js';
-import { Prober } from '../probe/prober.js';
-import { Decider, Decision, ExportedDecision } from './decision.js';
-import { KeptDecision, keep } from './decision-codec.js';
+import type { Prober } from '../probe/prober.js';
+import type { Decider, Decision, ExportedDecision } from './decision.js';
+import { type KeptDecision, keep } from './decision-codec.js';
 import { logDecision } from './decision-log.js';
-import { DecisionStore, Reconfigured, StaleCause } from './decision-store.js';
-import { Explanation, explain } from './explanation.js';
+import { DecisionStore, type Reconfigured, type StaleCause } from './decision-store.js';
+import { type Explanation, explain } from './explanation.js';
 import type { EngineFleet } from './fleet.js';
 import { HostDirectory } from './hosts.js';
 import { leave } from './intern.js';
-import { Locality, nowhere } from './locality.js';
-import { OverrideMatch, Overrides, matchOverride, sameOverrides } from './overrides.js';
-import { Evaluation, Pipeline } from './pipeline.js';
-import { EngineSettings, Policy, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
+import { type Locality, nowhere } from './locality.js';
+import { type OverrideMatch, type Overrides, matchOverride, sameOverrides } from './overrides.js';
+import { type Evaluation, Pipeline } from './pipeline.js';
+import { type EngineSettings, type Policy, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
 
 /** Runs `fn` after `ms`; returns what cancels it. Injected so tests drive the deadline with their own clock. */
 export type After = (ms: number, fn: () => void) => () => void;
@@ -83,7 +83,10 @@ export class Engine implements Decider {
     const changed: Reconfigured = {
       rule: ruleFingerprint(before.settings) !== ruleFingerprint(settings),
       overrides: !sameOverrides(before.overrides, overrides),
-      lifetimes: before.settings.minTtlMs !== settings.minTtlMs || before.settings.maxTtlMs !== settings.maxTtlMs || before.settings.failureTtlMs !== settings.failureTtlMs,
+      lifetimes:
+        before.settings.minTtlMs !== settings.minTtlMs ||
+        before.settings.maxTtlMs !== settings.maxTtlMs ||
+        before.settings.failureTtlMs !== settings.failureTtlMs,
     };
     this.policy = { ...before, settings, overrides };
     this.store.changed(changed);
@@ -258,7 +261,19 @@ export class Engine implements Decider {
           return { value: copy.value, freshMs, keptMs: freshMs + settings.staleTtlMs };
         },
         keepStale: true,
-        fromFleet: (copy, ms) => ({ domain, override, mx: undefined, hosts: [], decision: copy.value, ttlMs: copy.freshMs, routesDropped: 0, dnsQueries: 0, probesSent: 0, durationMs: ms, shared: true }),
+        fromFleet: (copy, ms) => ({
+          domain,
+          override,
+          mx: undefined,
+          hosts: [],
+          decision: copy.value,
+          ttlMs: copy.freshMs,
+          routesDropped: 0,
+          dnsQueries: 0,
+          probesSent: 0,
+          durationMs: ms,
+          shared: true,
+        }),
         produce: async () => {
           const evaluation = await this.pipeline.evaluate(domain, ahead, override);
           const { settings } = this.policy;
@@ -267,7 +282,10 @@ export class Engine implements Decider {
           if (evaluation.ttlMs <= 0) return { result: evaluation };
           const { decision } = evaluation;
           const staleMs = decision.action === 'dns-failure' ? 0 : settings.staleTtlMs;
-          return { result: evaluation, keep: { value: decision, ttlMs: evaluation.ttlMs, keepMs: staleMs, share: evaluation.override === undefined && keep(decision) } };
+          return {
+            result: evaluation,
+            keep: { value: decision, ttlMs: evaluation.ttlMs, keepMs: staleMs, share: evaluation.override === undefined && keep(decision) },
+          };
         },
         current,
         store: (key, decision, ttlMs) => this.store.store(key, decision, ttlMs),

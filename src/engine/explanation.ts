@@ -22,5 +22,7 @@ export function explain(entry: CacheEntry<Decision> | undefined, evaluation: Eva
   const cached = { expiresInMs: Math.round(entry.expires - now), keptForMs: Math.round(Math.max(0, entry.keepUntil - now)) };
   if (entry.expires > now) return { ...evaluation, answered: entry.value, answeredFrom: 'cached', cached };
   const failed = evaluation.decision.action === 'dns-failure' || evaluation.durationMs > deadlineMs;
-  return failed ? { ...evaluation, answered: entry.value, answeredFrom: 'stale', cached } : { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated', cached };
+  return failed
+    ? { ...evaluation, answered: entry.value, answeredFrom: 'stale', cached }
+    : { ...evaluation, answered: evaluation.decision, answeredFrom: 'evaluated', cached };
 }

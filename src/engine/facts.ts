@@ -1,5 +1,5 @@
 /** What the engine learns about a domain before the rule decides: plain values, printed by `lookup`. */
-import { Trigger } from './decision.js';
+import type { Trigger } from './decision.js';
 
 /** `authenticated` only when true: unsigned answers (the common case, and all of them without DNSSEC) carry nothing. */
 export function signed(authenticated: boolean): { authenticated?: true } {

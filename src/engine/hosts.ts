@@ -2,12 +2,12 @@
  * MX host facts, shared by every domain that names the host: its A and AAAA records (looked up together),
  * its CNAME chain and TTL, cached per host and resolved once however many domains ask at the same time.
  */
-import { DnsClient } from '../dns/client.js';
-import { RRset, resolveRRset } from '../dns/rrset.js';
-import { DnsRecord } from '../dns/message.js';
+import type { DnsClient } from '../dns/client.js';
+import { type RRset, resolveRRset } from '../dns/rrset.js';
+import type { DnsRecord } from '../dns/message.js';
 import { TtlCache } from '../cache/ttl-cache.js';
-import { FleetShelf, Tier } from '../cache/tier.js';
-import { AddressFacts, HostFacts, signed } from './facts.js';
+import { type FleetShelf, Tier } from '../cache/tier.js';
+import { type AddressFacts, type HostFacts, signed } from './facts.js';
 import { isSpecialAddress } from '../net/special-address.js';
 
 /** Special-purpose addresses shown in a host's facts; the rest are only counted out. */

@@ -3,7 +3,7 @@
  * domains forced onto the same routes (one provider's customers) share one too. This keeps a cached
  * decision to a few bytes beyond its key, and lets answers be encoded once per shared decision.
  */
-import { Decision, LeaveReason } from './decision.js';
+import type { Decision, LeaveReason } from './decision.js';
 
 const LEAVE = new Map<LeaveReason, Decision>();
 

@@ -45,7 +45,12 @@ export function interfaceAddresses(table: InterfaceTable): string[] {
   return out;
 }
 
-export function buildLocality(options: { domains: DomainSet; hostNames: readonly string[]; configured: readonly string[]; interfaces: readonly string[] }): Locality {
+export function buildLocality(options: {
+  domains: DomainSet;
+  hostNames: readonly string[];
+  configured: readonly string[];
+  interfaces: readonly string[];
+}): Locality {
   // Whole addresses in a Set (a lookup per address of every decision: cheap); prefixes in a BlockList
   // per family (one holding a v4-mapped prefix would match IPv4 addresses too).
   const exact = new Set<string>();

@@ -1,7 +1,7 @@
 /** The MX step of the rule (RFC 5321 §5.1, RFC 7505): a domain's mail hosts, or why there are none. */
-import { DnsClient } from '../dns/client.js';
+import type { DnsClient } from '../dns/client.js';
 import { resolveRRset } from '../dns/rrset.js';
-import { MxFacts, signed } from './facts.js';
+import { type MxFacts, signed } from './facts.js';
 
 export async function resolveMx(dns: DnsClient, domain: string): Promise<MxFacts> {
   const set = await resolveRRset(dns, domain, 'MX');
@@ -12,7 +12,14 @@ export async function resolveMx(dns: DnsClient, domain: string): Promise<MxFacts
       return { kind: 'nxdomain', ttl: set.ttl };
     case 'nodata':
       // No MX: the domain (its canonical name, when it is an alias) is its own mail host at preference 0.
-      return { kind: 'hosts', implicit: true, aliases: set.aliases, hosts: [{ preference: 0, name: set.canonical }], ttl: set.ttl, ...signed(set.authenticated) };
+      return {
+        kind: 'hosts',
+        implicit: true,
+        aliases: set.aliases,
+        hosts: [{ preference: 0, name: set.canonical }],
+        ttl: set.ttl,
+        ...signed(set.authenticated),
+      };
     case 'records': {
       // A null MX ("0 ."): the domain accepts no mail. Mixed with other MX records it is still honoured.
       if (set.records.some((r) => r.exchange === '' || r.exchange === '.')) return { kind: 'null-mx', ttl: set.ttl };

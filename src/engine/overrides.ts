@@ -4,7 +4,7 @@
  * MTA-STS (see protection.ts).
  */
 import type { DomainSet } from '../domain/domain-set.js';
-import { Decision } from './decision.js';
+import type { Decision } from './decision.js';
 
 export interface Overrides {
   readonly never: DomainSet;
@@ -33,7 +33,11 @@ export function fitsOverride(decision: Decision, match: OverrideMatch): boolean 
     case 'never':
       return false;
     case 'force':
-      return byOverride || decision.action === 'dns-failure' || (decision.action === 'leave' && (decision.reason === 'nxdomain' || decision.reason === 'null-mx' || decision.reason === 'no-ipv4'));
+      return (
+        byOverride ||
+        decision.action === 'dns-failure' ||
+        (decision.action === 'leave' && (decision.reason === 'nxdomain' || decision.reason === 'null-mx' || decision.reason === 'no-ipv4'))
+      );
     case undefined:
       return !byOverride;
   }

@@ -3,17 +3,17 @@
  * transport security → lifetime. No decision cache here (host facts and probe verdicts keep theirs); DNS,
  * the prober and the clock come in from outside, so each step can be driven alone.
  */
-import { DnsClient, QueryOutcome } from '../dns/client.js';
-import { RecordType } from '../dns/message.js';
+import type { DnsClient, QueryOutcome } from '../dns/client.js';
+import type { RecordType } from '../dns/message.js';
 import type { Prober } from '../probe/prober.js';
-import { Decision, Trigger } from './decision.js';
-import { HostReport, MxFacts, ProbeFact } from './facts.js';
+import type { Decision, Trigger } from './decision.js';
+import type { HostReport, MxFacts, ProbeFact } from './facts.js';
 import type { HostDirectory } from './hosts.js';
 import { intern, leave } from './intern.js';
 import { limitMxHosts, resolveMx } from './mx.js';
-import { OverrideMatch, matchOverride } from './overrides.js';
+import { type OverrideMatch, matchOverride } from './overrides.js';
 import type { Policy } from './policy.js';
-import { ProtectionFacts, checkProtection } from './protection.js';
+import { type ProtectionFacts, checkProtection } from './protection.js';
 import { decide, dnsTriggers, probeTrigger, probesNeeded } from './rule.js';
 
 export interface Evaluation {
@@ -68,7 +68,14 @@ export class Pipeline {
     const tally: Tally = { dnsQueries: 0, probesSent: 0 };
     const { settings, overrides, locality } = this.policy();
     const override = known === 'unmatched' ? matchOverride(overrides, domain) : known;
-    const finish = (mx: MxFacts | undefined, hosts: HostReport[], decision: Decision, ttlMs: number, routesDropped = 0, protection?: ProtectionFacts): Evaluation => ({
+    const finish = (
+      mx: MxFacts | undefined,
+      hosts: HostReport[],
+      decision: Decision,
+      ttlMs: number,
+      routesDropped = 0,
+      protection?: ProtectionFacts,
+    ): Evaluation => ({
       domain,
       override,
       mx,
@@ -112,7 +119,9 @@ export class Pipeline {
     const outcome = decide(mx, hosts, { forced, isOwn: (address) => locality.isOwn(address), maxAddresses: settings.maxAddresses });
     // A probe that could not run might have forced the domain: without it, no decision to keep for long.
     let decision: Decision =
-      probesMissed && outcome.decision.action !== 'force-ipv4' ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' } : outcome.decision;
+      probesMissed && outcome.decision.action !== 'force-ipv4'
+        ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' }
+        : outcome.decision;
     let ttl = outcome.ttl;
     // Forced: does the domain publish transport security a literal route would drop? (Not asked under
     // `secure_domains: force`, nor for a force_ipv4 pattern written with `!`.)

@@ -11,11 +11,11 @@
  * resolver answers for a bogus TLSA RRset — or a timeout) cannot rule protection out: it counts as found,
  * so the domain is left to the MTA, and the finding is kept for failure_ttl only.
  */
-import { DnsClient } from '../dns/client.js';
-import { RRset, resolveRRset } from '../dns/rrset.js';
-import { DnsRecord, MAX_KEPT } from '../dns/message.js';
-import { Protection } from './decision.js';
-import { HostFacts, MxFacts } from './facts.js';
+import type { DnsClient } from '../dns/client.js';
+import { type RRset, resolveRRset } from '../dns/rrset.js';
+import { type DnsRecord, MAX_KEPT } from '../dns/message.js';
+import type { Protection } from './decision.js';
+import type { HostFacts, MxFacts } from './facts.js';
 
 type Tlsa = Extract<DnsRecord, { type: 'TLSA' }>;
 
@@ -36,7 +36,10 @@ export interface DaneFacts {
   readonly hosts: readonly TlsaFact[];
 }
 
-export type StsFact = { readonly found: 'record'; readonly record: string } | { readonly found: 'none' } | { readonly found: 'failure'; readonly detail: string };
+export type StsFact =
+  | { readonly found: 'record'; readonly record: string }
+  | { readonly found: 'none' }
+  | { readonly found: 'failure'; readonly detail: string };
 
 export interface ProtectionFacts {
   readonly dane: DaneFacts;
@@ -99,11 +102,18 @@ async function mtaSts(dns: DnsClient, domain: string, ttls: number[]): Promise<S
   const record = set.kind === 'records' ? set.records.find((r) => STS_VERSION.test(r.text)) : undefined;
   if (record) return { found: 'record', record: record.text };
   // A policy record among those past the cut cannot be ruled out: not knowing counts as protected.
-  if (set.kind === 'records' && set.incomplete) return { found: 'failure', detail: `more TXT records than the ${MAX_KEPT} read; a v=STSv1 among the rest cannot be ruled out` };
+  if (set.kind === 'records' && set.incomplete)
+    return { found: 'failure', detail: `more TXT records than the ${MAX_KEPT} read; a v=STSv1 among the rest cannot be ruled out` };
   return { found: 'none' };
 }
 
-export async function checkProtection(dns: DnsClient, domain: string, mx: MxFacts, hosts: readonly HostFacts[], options: ProtectionOptions): Promise<ProtectionFacts> {
+export async function checkProtection(
+  dns: DnsClient,
+  domain: string,
+  mx: MxFacts,
+  hosts: readonly HostFacts[],
+  options: ProtectionOptions,
+): Promise<ProtectionFacts> {
   const ttls: number[] = [];
   const [daneFacts, sts] = await Promise.all([dane(dns, mx, hosts, options, ttls), mtaSts(dns, domain, ttls)]);
   const daneFound = daneFacts.hosts.some((h) => h.found === 'tlsa' || h.found === 'failure');

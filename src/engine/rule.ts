@@ -1,9 +1,8 @@
 /**
  * The rule: from gathered facts to a decision and its lifetime. Pure; one test per row of the rule table.
  */
-import { Decision, Trigger } from './decision.js';
-import { HostFacts, HostReport, MxFacts, ProbeFact } from './facts.js';
-
+import type { Decision, Trigger } from './decision.js';
+import type { HostFacts, HostReport, MxFacts, ProbeFact } from './facts.js';
 
 export interface RuleSettings {
   /** Triggers switched on. */
@@ -41,7 +40,8 @@ export function dnsTriggers(host: HostFacts, settings: RuleSettings): Trigger[] 
   if (on('no-aaaa') && (host.aaaa.kind === 'nodata' || host.aaaa.kind === 'nxdomain') && host.a.kind === 'records') fired.push('no-aaaa');
   if (on('aaaa-error') && host.aaaa.kind === 'failure' && host.a.kind === 'records') fired.push('aaaa-error');
   // Only a host reached over IPv6 (it has AAAA) sees our IPv6 identity; one without A cannot be helped.
-  if (on('sender-ipv6-unready') && settings.senderUnready && host.aaaa.kind === 'records' && host.a.kind === 'records' && isStrictReceiver(host, settings)) fired.push('sender-ipv6-unready');
+  if (on('sender-ipv6-unready') && settings.senderUnready && host.aaaa.kind === 'records' && host.a.kind === 'records' && isStrictReceiver(host, settings))
+    fired.push('sender-ipv6-unready');
   return fired;
 }
 
@@ -132,7 +132,8 @@ export function decide(mx: MxFacts, hosts: readonly HostReport[], options: Decid
   if (routesToUs(usable, isOwn)) return { decision: { action: 'leave', reason: 'local' }, ttl };
   const all = routesFor(usable);
   // Only special-purpose IPv4 (127.0.0.1, 0.0.0.0, multicast …): nothing a route could ever go to.
-  if (all.length === 0 && usable.some((h) => h.a.kind === 'nodata' && (h.a.special?.length ?? 0) > 0)) return { decision: { action: 'leave', reason: 'special-ipv4' }, ttl };
+  if (all.length === 0 && usable.some((h) => h.a.kind === 'nodata' && (h.a.special?.length ?? 0) > 0))
+    return { decision: { action: 'leave', reason: 'special-ipv4' }, ttl };
   const triggers = forced ? (['override'] as const) : [...new Set(usable.flatMap((h) => h.triggers))];
   if (triggers.length === 0) return { decision: { action: 'leave', reason: 'ipv6-ok' }, ttl };
   if (all.length === 0) return { decision: { action: 'leave', reason: 'no-ipv4' }, ttl };

@@ -3,10 +3,10 @@
  * whose name resolves forward (AAAA) to the same address (forward-confirmed reverse DNS; Google's
  * "IPv6 sending guidelines regarding PTR records", RFC 1912 §2.1). Pure over an injected DNS client.
  */
-import { DnsClient } from '../dns/client.js';
+import type { DnsClient } from '../dns/client.js';
 import { resolveRRset } from '../dns/rrset.js';
 import { canonicalIpv6 } from '../net/ipv6-text.js';
-import { DnsRecord } from '../dns/message.js';
+import type { DnsRecord } from '../dns/message.js';
 
 /**
  * pass: a PTR name resolves back to the address. no-ptr: no PTR record. no-forward: the PTR names have no
@@ -77,6 +77,13 @@ export async function checkIdentity(dns: DnsClient, address: string): Promise<Id
     seen.push(...addresses);
   }
   if (failed !== undefined) return unknown(`AAAA lookup of the PTR name failed: ${failed}`);
-  if (seen.length > 0) return { address: canonical, verdict: 'forward-mismatch', names, detail: `PTR ${names.join(', ')}, whose AAAA is ${[...new Set(seen)].slice(0, 4).join(', ')}, not ${canonical}`, ttl };
+  if (seen.length > 0)
+    return {
+      address: canonical,
+      verdict: 'forward-mismatch',
+      names,
+      detail: `PTR ${names.join(', ')}, whose AAAA is ${[...new Set(seen)].slice(0, 4).join(', ')}, not ${canonical}`,
+      ttl,
+    };
   return { address: canonical, verdict: 'no-forward', names, detail: `PTR ${names.join(', ')}, which has no AAAA record`, ttl };
 }

@@ -5,8 +5,8 @@
  * receivers' domains onto IPv4 while any source fails (sender-ipv6-unready).
  */
 import type { Logger } from 'pino';
-import { DnsClient } from '../dns/client.js';
-import { IdentityCheck, IdentityVerdict, checkIdentity, failsIdentity } from './identity-check.js';
+import type { DnsClient } from '../dns/client.js';
+import { type IdentityCheck, type IdentityVerdict, checkIdentity, failsIdentity } from './identity-check.js';
 import { coalesced } from '../limits/coalesced.js';
 
 export interface IdentityState {
@@ -30,7 +30,9 @@ export function identityState(sources: readonly string[], discovered: boolean, c
 export function describeIdentity(state: IdentityState): string[] {
   if (state.sources.length === 0) return ['sender-ipv6: no IPv6 source address (none configured, no global one found): sender-ipv6-unready inert'];
   const how = state.discovered ? 'found' : 'configured';
-  return state.checks.map((c) => `sender-ipv6 ${c.address} (${how}): ${c.verdict}${failsIdentity(c.verdict) ? ', sender-ipv6-unready active' : ''} — ${c.detail}`);
+  return state.checks.map(
+    (c) => `sender-ipv6 ${c.address} (${how}): ${c.verdict}${failsIdentity(c.verdict) ? ', sender-ipv6-unready active' : ''} — ${c.detail}`,
+  );
 }
 
 /** How long until the next check: the verdict's own TTL, within bounds; soon after a DNS failure. */
@@ -104,11 +106,16 @@ export class SenderIdentity {
   /** One line per source whose verdict changed. */
   private report(before: IdentityState, next: IdentityState): void {
     const was = new Map<string, IdentityVerdict>(before.checks.map((c) => [c.address, c.verdict]));
-    if (next.sources.length === 0 && before.sources.length > 0) this.log.info({ evt: 'sender-identity', sources: [] }, 'no global IPv6 source address: sender-ipv6-unready stays inert');
+    if (next.sources.length === 0 && before.sources.length > 0)
+      this.log.info({ evt: 'sender-identity', sources: [] }, 'no global IPv6 source address: sender-ipv6-unready stays inert');
     for (const c of next.checks) {
       if (was.get(c.address) === c.verdict) continue;
       const fields = { evt: 'sender-identity', address: c.address, verdict: c.verdict, detail: c.detail };
-      if (failsIdentity(c.verdict)) this.log.warn(fields, `IPv6 source ${c.address} fails the reverse-DNS check (${c.detail}): domains whose MX hosts are strict receivers are forced onto IPv4 (sender-ipv6-unready) until it passes`);
+      if (failsIdentity(c.verdict))
+        this.log.warn(
+          fields,
+          `IPv6 source ${c.address} fails the reverse-DNS check (${c.detail}): domains whose MX hosts are strict receivers are forced onto IPv4 (sender-ipv6-unready) until it passes`,
+        );
       else if (c.verdict === 'pass') this.log.info(fields, `IPv6 source ${c.address} passes the reverse-DNS check (${c.detail})`);
       else this.log.warn(fields, `IPv6 source ${c.address} could not be checked (${c.detail}): nothing forced for it; checked again in a minute`);
     }

@@ -95,7 +95,13 @@ function readFields(line: string, start: number, last: string): Map<string, stri
 function recipientDomain(to: string): string | undefined {
   const first = to.split(',')[0].replace(/^<|>$/g, '');
   const at = first.lastIndexOf('@');
-  const domain = at < 0 ? '' : first.slice(at + 1).toLowerCase().replace(/\.$/, '');
+  const domain =
+    at < 0
+      ? ''
+      : first
+          .slice(at + 1)
+          .toLowerCase()
+          .replace(/\.$/, '');
   return isHostName(domain) ? domain : undefined;
 }
 

@@ -6,7 +6,7 @@
  * `transport=postfix:smtp4:domain`) answers `smtp4:`, an empty next hop, so Postfix routes by MX as usual
  * (DANE and MTA-STS intact) through a master.cf service that connects over IPv4 only.
  */
-import { ValueKind, ValueProblem, describe } from '../text/values.js';
+import { type ValueKind, ValueProblem, describe } from '../text/values.js';
 
 /** The answer formats: sendmail's mailertable, Postfix's transport table. */
 export const MAP_FORMATS = ['sendmail', 'postfix'] as const;
@@ -52,14 +52,17 @@ function definition(name: string, format: unknown, mailer: unknown, nexthop: unk
   if (nexthop !== 'literal' && nexthop !== 'domain') throw new ValueProblem(`gives map "${name}" nexthop ${describe(nexthop)}: use literal or domain`);
   if (nexthop === 'domain' && format !== 'postfix') {
     // sendmail picks the address family per connection for all mailers (ClientPortOptions), not per mailer.
-    throw new ValueProblem(`gives map "${name}" nexthop domain: only Postfix can keep the next hop and still deliver over IPv4 only (a master.cf service with -o inet_protocols=ipv4); sendmail maps route to IP literals`);
+    throw new ValueProblem(
+      `gives map "${name}" nexthop domain: only Postfix can keep the next hop and still deliver over IPv4 only (a master.cf service with -o inet_protocols=ipv4); sendmail maps route to IP literals`,
+    );
   }
   return Object.freeze({ name, format, mailer: m, nexthop });
 }
 
 function fromText(item: string): MapDefinition {
   const m = /^([^=\s]+)=([a-z]+)(?::([^:]*))?(?::(.*))?$/.exec(item.trim());
-  if (!m) throw new ValueProblem(`has ${describe(item)}: write NAME=FORMAT[:MAILER[:NEXTHOP]], e.g. mailertable=sendmail:esmtp or transport=postfix:smtp4:domain`);
+  if (!m)
+    throw new ValueProblem(`has ${describe(item)}: write NAME=FORMAT[:MAILER[:NEXTHOP]], e.g. mailertable=sendmail:esmtp or transport=postfix:smtp4:domain`);
   return definition(m[1], m[2], m[3], m[4]);
 }
 
@@ -83,7 +86,11 @@ export const mapDefinitions: ValueKind<readonly MapDefinition[]> = {
   isList: true,
   parse(value) {
     let defs: MapDefinition[];
-    if (typeof value === 'string') defs = value.split(',').filter((s) => s.trim()).map(fromText);
+    if (typeof value === 'string')
+      defs = value
+        .split(',')
+        .filter((s) => s.trim())
+        .map(fromText);
     else if (Array.isArray(value)) defs = value.map((item) => (typeof item === 'string' ? fromText(item) : fromMapping(item as Record<string, unknown>)[0]));
     else if (value !== null && typeof value === 'object') defs = fromMapping(value as Record<string, unknown>);
     else throw new ValueProblem(`must name at least one map, got ${describe(value)}`);

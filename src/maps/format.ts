@@ -5,10 +5,10 @@
  *   postfix, nexthop: domain:  smtp4:                      (empty next hop: the recipient domain, by MX)
  * A forced domain that publishes DANE or MTA-STS answers NOTFOUND on literal maps under secure_domains: skip.
  */
-import { MapDefinition } from './definitions.js';
-import { Decision, Protection, SecureDomains } from '../engine/decision.js';
+import type { MapDefinition } from './definitions.js';
+import type { Decision, Protection, SecureDomains } from '../engine/decision.js';
 import { capRoutes } from '../engine/rule.js';
-import { Reply } from '../protocol/socketmap.js';
+import type { Reply } from '../protocol/socketmap.js';
 
 export interface AnswerPolicy {
   /** What a DNS failure answers: NOTFOUND (fail open, default) or TEMP (defer the mail). */
@@ -77,7 +77,8 @@ export const MAX_ORDERS = 8;
  * MAX_ORDERS. sendmail shuffles hosts joined by ',' itself: one answer.
  */
 export function replyOrders(decision: Decision, map: MapDefinition, policy: AnswerPolicy): Reply[] {
-  if (map.format !== 'postfix' || map.nexthop === 'domain' || decision.action !== 'force-ipv4' || policy.dryRun || skippedFor(decision, map, policy)) return [replyFor(decision, map, policy)];
+  if (map.format !== 'postfix' || map.nexthop === 'domain' || decision.action !== 'force-ipv4' || policy.dryRun || skippedFor(decision, map, policy))
+    return [replyFor(decision, map, policy)];
   const widest = Math.max(...decision.routes.map((g) => g.length));
   const orders = Math.min(widest, MAX_ORDERS);
   return Array.from({ length: orders }, (_, turn) => {

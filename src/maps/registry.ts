@@ -3,11 +3,11 @@
  * formats the decision for that map's MTA. This is the server's `answer` function.
  */
 import type { Logger } from 'pino';
-import { MapDefinition } from './definitions.js';
+import type { MapDefinition } from './definitions.js';
 import { classifyKey } from '../domain/key.js';
-import { Decider, Decision } from '../engine/decision.js';
+import type { Decider, Decision } from '../engine/decision.js';
 import { NOTFOUND_REPLY, encodeReply, parseRequest, printable } from '../protocol/socketmap.js';
-import { AnswerPolicy, replyOrders, skippedFor } from './format.js';
+import { type AnswerPolicy, replyOrders, skippedFor } from './format.js';
 import { LogBudget } from '../limits/log-budget.js';
 
 /** `{ suppressed: N }` on a line that follows N left out, nothing otherwise. */
@@ -64,7 +64,8 @@ export class MapRegistry {
     const request = parseRequest(payload);
     if (!request) {
       const budget = this.warnings.take('malformed-request');
-      if (budget) log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80), ...suppressed(budget) }, 'request without "<map> <key>"');
+      if (budget)
+        log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80), ...suppressed(budget) }, 'request without "<map> <key>"');
       this.observe('-', 'PERM', 'malformed-request');
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }

@@ -10,9 +10,23 @@ import { BlockList, isIP } from 'node:net';
 
 // One list per family: a BlockList holding ::ffff:0:0/96 would match every IPv4 address.
 const special4 = new BlockList();
-for (const [prefix, bits] of [['0.0.0.0', 8], ['127.0.0.0', 8], ['169.254.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) special4.addSubnet(prefix, bits, 'ipv4');
+for (const [prefix, bits] of [
+  ['0.0.0.0', 8],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  special4.addSubnet(prefix, bits, 'ipv4');
 const special6 = new BlockList();
-for (const [prefix, bits] of [['::', 128], ['::1', 128], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) special6.addSubnet(prefix, bits, 'ipv6');
+for (const [prefix, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['::ffff:0:0', 96],
+] as const)
+  special6.addSubnet(prefix, bits, 'ipv6');
 
 /** IPv4 in dotted-quad form, checked by its octets (isIP's and BlockList's parsing cost more than this). */
 function special4Octets(address: string): boolean | undefined {

@@ -7,7 +7,7 @@
  * (`?offset=N&limit=M`). Unsorted: `mx4map export` sorts, off the server's loop.
  */
 import type { ServerResponse } from 'node:http';
-import { ExportedDecision } from '../engine/decision.js';
+import type { ExportedDecision } from '../engine/decision.js';
 
 /** Decisions rendered (or written) between two turns of the event loop. */
 const SLICE = 2000;
@@ -66,7 +66,11 @@ export async function writeJsonArray(res: ServerResponse, parts: readonly string
   res.write('[');
   for (let i = 0; i < parts.length; i += SLICE) {
     const chunk = `${i === 0 ? '' : ','}${parts.slice(i, i + SLICE).join(',')}`;
-    if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+    if (!res.write(chunk))
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
     if (res.destroyed) return;
     await turn();
   }

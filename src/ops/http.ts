@@ -2,10 +2,10 @@
  * The operations listener (`--http`): GET /metrics (Prometheus), /healthz, and /decisions (the forced
  * decisions held now, for `mx4map export`). Loopback by default; it has no authentication either.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo, isIP } from 'node:net';
-import { Metrics } from './metrics.js';
-import { DecisionsView, parsePage, writeJsonArray } from './decisions-view.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo, isIP } from 'node:net';
+import type { Metrics } from './metrics.js';
+import { type DecisionsView, parsePage, writeJsonArray } from './decisions-view.js';
 
 /**
  * Limits of the ops listener, so slow or numerous HTTP clients cannot take the descriptors and time that

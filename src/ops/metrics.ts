@@ -3,8 +3,8 @@
  * happen; cache, probe and connection figures are read from their owners when /metrics is scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SharedCounters } from '../shared/shared-tier.js';
-import { IdentityState } from '../identity/sender-identity.js';
+import type { SharedCounters } from '../shared/shared-tier.js';
+import type { IdentityState } from '../identity/sender-identity.js';
 import { IDENTITY_VERDICTS } from '../identity/identity-check.js';
 
 export interface CacheFigures {
@@ -70,8 +70,18 @@ export class Metrics {
   constructor(sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
-    this.lookups = new Counter({ name: 'mx4map_lookups_total', help: 'Lookups answered, by map, answer and reason', labelNames: ['map', 'answer', 'reason'], registers });
-    this.dnsQueries = new Counter({ name: 'mx4map_dns_queries_total', help: 'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK', labelNames: ['rcode'], registers });
+    this.lookups = new Counter({
+      name: 'mx4map_lookups_total',
+      help: 'Lookups answered, by map, answer and reason',
+      labelNames: ['map', 'answer', 'reason'],
+      registers,
+    });
+    this.dnsQueries = new Counter({
+      name: 'mx4map_dns_queries_total',
+      help: 'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK',
+      labelNames: ['rcode'],
+      registers,
+    });
     this.dnsSeconds = new Histogram({
       name: 'mx4map_dns_query_seconds',
       help: 'DNS query latency, by outcome',
@@ -102,22 +112,72 @@ export class Metrics {
         this.set({ state: 'idle' }, c.idle);
       },
     });
-    deltaCounter(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', 'kind', () => ({ all: sources.connections().protocolErrors }));
-    deltaCounter(this.registry, 'mx4map_connections_closed_total', 'Connections closed by the server other than for protocol errors: stale (a reply past reply_max_age), evicted (idle longest at the cap), refused (at the cap, none idle)', 'reason', () => {
-      const c = sources.connections();
-      return { stale: c.staleReplies, evicted: c.evicted, refused: c.refused };
-    });
-    deltaCounter(this.registry, 'mx4map_log_lines_dropped_total', 'Log lines dropped because the reader of the log fell behind', 'sink', () => ({ stdout: sources.logDropped() }));
-    deltaCounter(this.registry, 'mx4map_budget_refused_total', 'DNS queries (dns_max_in_flight) and probes (probe_concurrency) not started: their budget stayed in use past the lookup\'s deadline', 'budget', () => ({ ...sources.budgetRefused() }));
-    deltaCounter(this.registry, 'mx4map_stale_answers_total', 'Answers from an expired decision kept for stale_ttl: its refresh failed (failed), missed the deadline (deadline), or waits out failure_ttl after a failure (held)', 'cause', () => ({ ...sources.freshness().stale }));
-    deltaCounter(this.registry, 'mx4map_refreshes_ahead_total', 'Background refreshes of busy decisions near expiry (refresh_ahead): started, or skipped while the DNS budget was tight', 'result', () => ({ ...sources.freshness().refreshes }));
+    deltaCounter(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', 'kind', () => ({
+      all: sources.connections().protocolErrors,
+    }));
+    deltaCounter(
+      this.registry,
+      'mx4map_connections_closed_total',
+      'Connections closed by the server other than for protocol errors: stale (a reply past reply_max_age), evicted (idle longest at the cap), refused (at the cap, none idle)',
+      'reason',
+      () => {
+        const c = sources.connections();
+        return { stale: c.staleReplies, evicted: c.evicted, refused: c.refused };
+      },
+    );
+    deltaCounter(this.registry, 'mx4map_log_lines_dropped_total', 'Log lines dropped because the reader of the log fell behind', 'sink', () => ({
+      stdout: sources.logDropped(),
+    }));
+    deltaCounter(
+      this.registry,
+      'mx4map_budget_refused_total',
+      "DNS queries (dns_max_in_flight) and probes (probe_concurrency) not started: their budget stayed in use past the lookup's deadline",
+      'budget',
+      () => ({ ...sources.budgetRefused() }),
+    );
+    deltaCounter(
+      this.registry,
+      'mx4map_stale_answers_total',
+      'Answers from an expired decision kept for stale_ttl: its refresh failed (failed), missed the deadline (deadline), or waits out failure_ttl after a failure (held)',
+      'cause',
+      () => ({ ...sources.freshness().stale }),
+    );
+    deltaCounter(
+      this.registry,
+      'mx4map_refreshes_ahead_total',
+      'Background refreshes of busy decisions near expiry (refresh_ahead): started, or skipped while the DNS budget was tight',
+      'result',
+      () => ({ ...sources.freshness().refreshes }),
+    );
     const shared = sources.shared;
     if (shared) {
-      deltaCounter(this.registry, 'mx4map_shared_decision_reads_total', 'Shared-cache reads of decisions on a local miss: hit, miss, invalid (a value that did not check out), error, budget (shared_read_budget ran out), skipped (the tier is down or saturated)', 'result', () => ({ ...shared().decisionReads }));
-      deltaCounter(this.registry, 'mx4map_shared_host_reads_total', 'Shared-cache reads of MX host facts (A and AAAA), by the same results', 'result', () => ({ ...shared().hostReads }));
-      deltaCounter(this.registry, 'mx4map_shared_probe_reads_total', 'Shared-cache reads of probe verdicts, by the same results', 'result', () => ({ ...shared().probeReads }));
-      deltaCounter(this.registry, 'mx4map_shared_writes_total', 'Shared-cache writes (never waited for): ok, error, skipped (the tier is down or saturated)', 'result', () => ({ ...shared().writes }));
-      deltaCounter(this.registry, 'mx4map_shared_probe_leases_total', 'Probe leases: won (probed here for the fleet), waited (another instance probed; its verdict came in time), timed-out (it did not; probed here)', 'result', () => ({ ...shared().leases }));
+      deltaCounter(
+        this.registry,
+        'mx4map_shared_decision_reads_total',
+        'Shared-cache reads of decisions on a local miss: hit, miss, invalid (a value that did not check out), error, budget (shared_read_budget ran out), skipped (the tier is down or saturated)',
+        'result',
+        () => ({ ...shared().decisionReads }),
+      );
+      deltaCounter(this.registry, 'mx4map_shared_host_reads_total', 'Shared-cache reads of MX host facts (A and AAAA), by the same results', 'result', () => ({
+        ...shared().hostReads,
+      }));
+      deltaCounter(this.registry, 'mx4map_shared_probe_reads_total', 'Shared-cache reads of probe verdicts, by the same results', 'result', () => ({
+        ...shared().probeReads,
+      }));
+      deltaCounter(
+        this.registry,
+        'mx4map_shared_writes_total',
+        'Shared-cache writes (never waited for): ok, error, skipped (the tier is down or saturated)',
+        'result',
+        () => ({ ...shared().writes }),
+      );
+      deltaCounter(
+        this.registry,
+        'mx4map_shared_probe_leases_total',
+        'Probe leases: won (probed here for the fleet), waited (another instance probed; its verdict came in time), timed-out (it did not; probed here)',
+        'result',
+        () => ({ ...shared().leases }),
+      );
       new Gauge({
         name: 'mx4map_shared_cache_up',
         help: 'Whether the last exchange with the shared cache worked (1) or not (0)',
@@ -159,7 +219,13 @@ export class Metrics {
         },
       });
     }
-    deltaCounter(this.registry, 'mx4map_event_loop_stalls_total', 'Times the event loop could not run on time (requests read after a stall are dated back across it)', 'kind', () => ({ stall: sources.loopStalls().stalls }));
+    deltaCounter(
+      this.registry,
+      'mx4map_event_loop_stalls_total',
+      'Times the event loop could not run on time (requests read after a stall are dated back across it)',
+      'kind',
+      () => ({ stall: sources.loopStalls().stalls }),
+    );
   }
 
   lookup(map: string, answer: string, reason: string): void {

@@ -5,10 +5,10 @@
  * asks for them); this is the last line.
  */
 import { TtlCache } from '../cache/ttl-cache.js';
-import { FleetShelf, Produced, Tier } from '../cache/tier.js';
+import { type FleetShelf, type Produced, Tier } from '../cache/tier.js';
 import { Gate } from '../limits/gate.js';
 import { isSpecialAddress } from '../net/special-address.js';
-import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult, SmtpProbe } from './smtp-probe.js';
+import { PROBE_OUTCOMES, type ProbeOutcome, type ProbeResult, type SmtpProbe } from './smtp-probe.js';
 import type { ProbeFleet } from './fleet.js';
 
 /** A lease outlives the probe it covers by this much (the holder still has to write its verdict). */
@@ -107,7 +107,8 @@ export class Prober {
    */
   private async probeOrWait(address: string, until: number): Promise<Produced<ProbeResult, Found | undefined>> {
     const waited = this.fleet && (await this.waitForHolder(this.fleet, address, until));
-    if (waited) return { result: { result: waited.value, probed: false, ttlMs: waited.ttlMs }, keep: { value: waited.value, ttlMs: waited.ttlMs, share: false } };
+    if (waited)
+      return { result: { result: waited.value, probed: false, ttlMs: waited.ttlMs }, keep: { value: waited.value, ttlMs: waited.ttlMs, share: false } };
     const probed = await this.gate.run(until, async () => {
       const r = await this.probe(address, this.options.port, this.options.timeoutMs);
       this.outcomes[r.outcome]++;

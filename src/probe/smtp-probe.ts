@@ -66,10 +66,13 @@ export const probeSmtp: SmtpProbe = (address, port, timeoutMs) =>
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const outcome: ProbeOutcome =
-        err.code === 'ECONNREFUSED' ? 'refused'
-        : err.code === 'ENETUNREACH' || err.code === 'EHOSTUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT' ? 'unreachable'
-        : err.code === 'ECONNRESET' ? 'reset'
-        : 'other';
+        err.code === 'ECONNREFUSED'
+          ? 'refused'
+          : err.code === 'ENETUNREACH' || err.code === 'EHOSTUNREACH' || err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT'
+            ? 'unreachable'
+            : err.code === 'ECONNRESET'
+              ? 'reset'
+              : 'other';
       finish(outcome, outcome === 'other' ? (err.code ?? 'error').toLowerCase() : outcome);
     });
     socket.on('close', () => finish('closed'));

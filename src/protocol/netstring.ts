@@ -47,6 +47,7 @@ export const SOCKETMAP_MAX_LENGTH = 1_000_000;
 const EMPTY = Buffer.alloc(0);
 
 /** Receives each complete frame; `oversized` frames (longer than the cap, when skipping) have an empty payload. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing (most do) keeps reading
 export type FrameHandler = (payload: Buffer, oversized: boolean) => boolean | void;
 
 export class NetstringDecoder {

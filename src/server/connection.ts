@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { NetstringDecoder, NetstringError, SOCKETMAP_MAX_LENGTH } from '../protocol/netstring.js';
 import { encodeReply, NOTFOUND_REPLY } from '../protocol/socketmap.js';
 import { showMs } from '../text/values.js';
-import { LoopClock, plainClock } from './loop-watch.js';
+import { type LoopClock, plainClock } from './loop-watch.js';
 
 export interface ConnectionLimits {
   readonly maxInFlight: number;
@@ -235,7 +235,10 @@ export class Connection {
   }
 
   private answerOversized(arrival: number): void {
-    this.log.warn({ evt: 'oversized-request', maxRequestBytes: this.decoder.maxLength }, 'request longer than max_request_bytes; skipped and answered NOTFOUND');
+    this.log.warn(
+      { evt: 'oversized-request', maxRequestBytes: this.decoder.maxLength },
+      'request longer than max_request_bytes; skipped and answered NOTFOUND',
+    );
     this.slots.push({ reply: NOTFOUND_REPLY, arrival });
   }
 
@@ -292,7 +295,10 @@ export class Connection {
 
   private closeStale(slot: Slot, now: number): void {
     const ageMs = Math.round(now - slot.arrival);
-    this.log.warn({ evt: 'stale-reply', ageMs, replyMaxAgeMs: this.limits().replyMaxAge }, `reply not sent: the request is ${ageMs} ms old, past reply_max_age; closing the connection`);
+    this.log.warn(
+      { evt: 'stale-reply', ageMs, replyMaxAgeMs: this.limits().replyMaxAge },
+      `reply not sent: the request is ${ageMs} ms old, past reply_max_age; closing the connection`,
+    );
     this.events.onStaleReply?.();
     this.setState('closing', 'stale reply');
   }

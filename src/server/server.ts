@@ -8,13 +8,13 @@
  * are never evicted; when every connection is busy the new one is closed at once — never held unread,
  * since a request read late would be answered after its client gave up.
  */
-import { createServer, Server, Socket, AddressInfo } from 'node:net';
+import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Endpoint, formatEndpoint, isLoopback } from '../protocol/endpoint.js';
+import { type Endpoint, formatEndpoint, isLoopback } from '../protocol/endpoint.js';
 import { ListenError } from '../errors.js';
-import { Answer, Connection, ConnectionLimits } from './connection.js';
-import { LoopClock, plainClock } from './loop-watch.js';
-import { UnixListener, bindUnixSocket, passedSocketListening, passedSocketPath, removeOwnSocket } from './unix-socket.js';
+import { type Answer, Connection, type ConnectionLimits } from './connection.js';
+import { type LoopClock, plainClock } from './loop-watch.js';
+import { type UnixListener, bindUnixSocket, passedSocketListening, passedSocketPath, removeOwnSocket } from './unix-socket.js';
 
 export interface ServerLimits extends ConnectionLimits {
   readonly maxConnections: number;
@@ -94,7 +94,8 @@ export class SocketmapServer {
     try {
       for (const { fd, name } of descriptors) {
         const what = `passed socket ${fd} (${name})`;
-        if (passedSocketListening(fd) === false) throw new ListenError(`${what} is not a listening socket bound to an address: check ListenStream= in the socket unit`);
+        if (passedSocketListening(fd) === false)
+          throw new ListenError(`${what} is not a listening socket bound to an address: check ListenStream= in the socket unit`);
         const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onSocket(socket));
         this.listeners.push(server);
         await listenOn(server, { fd }, what);
@@ -104,7 +105,11 @@ export class SocketmapServer {
           const endpoint: Endpoint = { kind: 'inet', family: address.family === 'IPv6' ? 6 : 4, host: address.address, port: address.port, spec: what };
           const spec = formatEndpoint(endpoint);
           this.bound.push(spec);
-          if (!isLoopback(endpoint)) this.options.log.warn({ evt: 'listen-exposed', listen: spec, passed: name }, 'a passed socket listens on a non-loopback address: the socketmap protocol has no authentication');
+          if (!isLoopback(endpoint))
+            this.options.log.warn(
+              { evt: 'listen-exposed', listen: spec, passed: name },
+              'a passed socket listens on a non-loopback address: the socketmap protocol has no authentication',
+            );
         } else {
           const path = passedSocketPath(fd);
           this.bound.push(path ? `unix:${path}` : `fd:${fd}`);
@@ -121,12 +126,17 @@ export class SocketmapServer {
     this.listeners.push(server);
     if (endpoint.kind === 'unix') {
       const { socketMode, socketGroup } = this.options;
-      this.unixSockets.push(await bindUnixSocket(endpoint, { mode: socketMode, group: socketGroup }, (path) => listenOn(server, { path, backlog: BACKLOG }, endpoint.spec)));
+      this.unixSockets.push(
+        await bindUnixSocket(endpoint, { mode: socketMode, group: socketGroup }, (path) => listenOn(server, { path, backlog: BACKLOG }, endpoint.spec)),
+      );
       return formatEndpoint(endpoint);
     }
     await listenOn(server, { host: endpoint.host, port: endpoint.port, backlog: BACKLOG, ipv6Only: endpoint.family === 6 }, endpoint.spec);
     if (!isLoopback(endpoint)) {
-      this.options.log.warn({ evt: 'listen-exposed', listen: endpoint.spec }, 'listening on a non-loopback address: the socketmap protocol has no authentication');
+      this.options.log.warn(
+        { evt: 'listen-exposed', listen: endpoint.spec },
+        'listening on a non-loopback address: the socketmap protocol has no authentication',
+      );
     }
     return formatEndpoint(endpoint, (server.address() as AddressInfo).port);
   }
@@ -162,7 +172,10 @@ export class SocketmapServer {
     this.refusedSinceLog++;
     const now = this.clock.now();
     if (now - this.lastRefusalLog < 1000) return;
-    this.options.log.warn({ evt: 'connection-refused', refused: this.refusedSinceLog, connections: this.connections.size }, 'connection cap reached and every connection is busy; closing new connections');
+    this.options.log.warn(
+      { evt: 'connection-refused', refused: this.refusedSinceLog, connections: this.connections.size },
+      'connection cap reached and every connection is busy; closing new connections',
+    );
     this.lastRefusalLog = now;
     this.refusedSinceLog = 0;
   }
@@ -229,11 +242,15 @@ export function listenOn(server: Server, options: Parameters<Server['listen']>[0
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       const why =
-        err.code === 'EADDRINUSE' ? 'the address is already in use'
-        : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges; socket directories must be writable)'
-        : err.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine'
-        : err.code === 'ENOENT' ? 'the directory does not exist'
-        : err.message;
+        err.code === 'EADDRINUSE'
+          ? 'the address is already in use'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges; socket directories must be writable)'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'the address is not on this machine'
+              : err.code === 'ENOENT'
+                ? 'the directory does not exist'
+                : err.message;
       reject(new ListenError(`cannot listen on ${spec}: ${why}`));
     };
     server.once('error', onError);

@@ -8,7 +8,7 @@
  */
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, readlinkSync } from 'node:fs';
+import { type Stats, promises as fs, readFileSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ListenError } from '../errors.js';
@@ -39,7 +39,7 @@ export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise
 }
 
 export async function clearStaleSocket(path: string): Promise<void> {
-  let stat;
+  let stat: Stats;
   try {
     stat = await fs.lstat(path);
   } catch (err) {
@@ -75,7 +75,10 @@ export async function applySocketPermissions(path: string, mode: number, group: 
       await fs.chown(path, -1, gid);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EPERM') throw new ListenError(`cannot give ${path} the group "${group}": this process is not a member of it (with systemd, add SupplementaryGroups=${group} to the unit)`);
+      if (code === 'EPERM')
+        throw new ListenError(
+          `cannot give ${path} the group "${group}": this process is not a member of it (with systemd, add SupplementaryGroups=${group} to the unit)`,
+        );
       throw new ListenError(`cannot give ${path} the group "${group}": ${code ?? (err as Error).message}`);
     }
   }
@@ -131,7 +134,8 @@ export async function removeOwnSocket(listener: UnixListener, log: Logger): Prom
     }
     await fs.unlink(listener.path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ evt: 'socket-unlink-failed', path: listener.path, error: (err as Error).message }, 'could not remove the socket file');
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log.warn({ evt: 'socket-unlink-failed', path: listener.path, error: (err as Error).message }, 'could not remove the socket file');
   }
 }
 

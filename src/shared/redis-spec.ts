@@ -4,7 +4,7 @@
  * (the master a Sentinel group names; the password is the master's, sentinels are asked without one).
  * Pure. A password in the text is never shown (check-config, logs): prefer `shared_cache_password_file`.
  */
-import { ValueKind, ValueProblem, describe } from '../text/values.js';
+import { type ValueKind, ValueProblem, describe } from '../text/values.js';
 
 export interface RedisSpec {
   readonly tls: boolean;
@@ -40,7 +40,10 @@ function database(text: string | null): number {
 
 export function parseRedisSpec(text: string): RedisSpec {
   if (text.startsWith('unix:')) {
-    const [path, query = ''] = text.slice('unix:'.length).replace(/^\/\/(?=\/)/, '').split('?', 2);
+    const [path, query = ''] = text
+      .slice('unix:'.length)
+      .replace(/^\/\/(?=\/)/, '')
+      .split('?', 2);
     if (!path.startsWith('/')) throw new ValueProblem(`"${text}": a UNIX socket needs an absolute path (unix:/run/redis/redis.sock)`);
     return { tls: false, path, db: database(new URLSearchParams(query).get('db')) };
   }
@@ -62,7 +65,8 @@ export function parseRedisSpec(text: string): RedisSpec {
   } catch {
     throw new ValueProblem(`"${hidePassword(text)}" is not redis://host:port/db, rediss://host:port/db, redis-sentinel://host:port/master or unix:/path`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ValueProblem(`"${hidePassword(text)}": use redis://, rediss://, redis-sentinel:// or unix:`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ValueProblem(`"${hidePassword(text)}": use redis://, rediss://, redis-sentinel:// or unix:`);
   if (url.hostname === '') throw new ValueProblem(`"${hidePassword(text)}" names no host`);
   return {
     tls: url.protocol === 'rediss:',

@@ -16,15 +16,27 @@
  */
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
-import { Decision } from '../engine/decision.js';
+import type { Decision } from '../engine/decision.js';
 import { intern } from '../engine/intern.js';
-import { ProbeResult } from '../probe/smtp-probe.js';
-import { RedisSpec } from './redis-spec.js';
-import { HostFacts } from '../engine/facts.js';
-import { SharedDecision, decisionKey, decodeDecision, decodeHost, decodeProbe, encodeDecision, encodeHost, encodeProbe, hostKey, probeKey, probeLeaseKey } from './shared-entries.js';
-import { ReadResult, SharedCounters, SharedProbe, SharedTier, emptyCounters } from './shared-tier.js';
+import type { ProbeResult } from '../probe/smtp-probe.js';
+import type { RedisSpec } from './redis-spec.js';
+import type { HostFacts } from '../engine/facts.js';
+import {
+  type SharedDecision,
+  decisionKey,
+  decodeDecision,
+  decodeHost,
+  decodeProbe,
+  encodeDecision,
+  encodeHost,
+  encodeProbe,
+  hostKey,
+  probeKey,
+  probeLeaseKey,
+} from './shared-entries.js';
+import { type ReadResult, type SharedCounters, type SharedProbe, type SharedTier, emptyCounters } from './shared-tier.js';
 import { RespGuard } from './resp-guard.js';
-import { ValueSeal } from './value-seal.js';
+import type { ValueSeal } from './value-seal.js';
 
 /** Outstanding commands at most; a stalled Redis cannot make mx4map hold more. */
 const MAX_PENDING = 1024;
@@ -70,7 +82,13 @@ export class RedisTier implements SharedTier {
     const backoff = (attempt: number): number => Math.min(100 * 2 ** Math.min(attempt, 6), MAX_BACKOFF_MS);
     const where = spec.sentinels
       ? // ioredis asks the sentinels for the master, and (failoverDetector) follows +switch-master at once.
-        { sentinels: spec.sentinels.map((s) => ({ ...s })), name: spec.masterName, sentinelRetryStrategy: backoff, sentinelCommandTimeout: options.commandTimeoutMs, failoverDetector: true }
+        {
+          sentinels: spec.sentinels.map((s) => ({ ...s })),
+          name: spec.masterName,
+          sentinelRetryStrategy: backoff,
+          sentinelCommandTimeout: options.commandTimeoutMs,
+          failoverDetector: true,
+        }
       : spec.path
         ? { path: spec.path }
         : { host: spec.host, port: spec.port };
@@ -141,7 +159,10 @@ export class RedisTier implements SharedTier {
     if (this.closed || this.state === 'down') return;
     this.state = 'down';
     this.health = setInterval(() => this.tryAgain(), RETRY_AFTER_MS).unref();
-    this.log.warn({ evt: 'shared-cache-down', shared: this.shown, error: err.message }, `shared cache ${this.shown} is unusable (${err.message}); answering from local caches and DNS until it is back`);
+    this.log.warn(
+      { evt: 'shared-cache-down', shared: this.shown, error: err.message },
+      `shared cache ${this.shown} is unusable (${err.message}); answering from local caches and DNS until it is back`,
+    );
   }
 
   /** Whether a command may be sent now. */
@@ -218,7 +239,12 @@ export class RedisTier implements SharedTier {
   }
 
   /** Reads and decodes one entry, counting how the read ended. */
-  private async readEntry<T>(counters: Record<ReadResult, number>, key: string, budgetMs: number, decode: (text: string, remainingMs: number) => T | undefined): Promise<T | undefined> {
+  private async readEntry<T>(
+    counters: Record<ReadResult, number>,
+    key: string,
+    budgetMs: number,
+    decode: (text: string, remainingMs: number) => T | undefined,
+  ): Promise<T | undefined> {
     const outcome = await this.read(budgetMs, () => this.unsealed(key));
     if (outcome === null) return this.count(counters, 'miss');
     if (typeof outcome === 'string') return this.count(counters, outcome);

@@ -8,11 +8,11 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isHostName } from '../domain/key.js';
-import { Decision } from '../engine/decision.js';
-import { AddressFacts, HostFacts } from '../engine/facts.js';
+import type { Decision } from '../engine/decision.js';
+import type { AddressFacts, HostFacts } from '../engine/facts.js';
 import { isSpecialAddress } from '../net/special-address.js';
 import { checkDecision, keep } from '../engine/decision-codec.js';
-import { PROBE_OUTCOMES, ProbeOutcome, ProbeResult } from '../probe/smtp-probe.js';
+import { PROBE_OUTCOMES, type ProbeOutcome, type ProbeResult } from '../probe/smtp-probe.js';
 
 /** Bumped whenever a key or value changes shape (2: values sealed, see value-seal.ts). */
 const FORMAT_VERSION = 2;
@@ -100,7 +100,12 @@ function checkAddressFacts(value: unknown, family: (a: string) => boolean, maxAd
   const v = value as Record<string, unknown>;
   const flag = v.authenticated === true ? { authenticated: true as const } : v.authenticated === undefined ? {} : undefined;
   const special = v.special;
-  const shown = special === undefined ? {} : Array.isArray(special) && special.length <= MAX_NAMES && special.every((a) => typeof a === 'string' && family(a) && isSpecialAddress(a)) ? { special: special as string[] } : undefined;
+  const shown =
+    special === undefined
+      ? {}
+      : Array.isArray(special) && special.length <= MAX_NAMES && special.every((a) => typeof a === 'string' && family(a) && isSpecialAddress(a))
+        ? { special: special as string[] }
+        : undefined;
   if (!flag || !shown || typeof v.ttl !== 'number' || !Number.isFinite(v.ttl) || v.ttl < 0) return undefined;
   switch (v.kind) {
     case 'nxdomain':

@@ -3,11 +3,11 @@
  * are given and never throw (a miss, an error, a tier that is down all read as "nothing"), writes that never
  * wait. The Redis implementation is redis-tier.ts; without `shared_cache` there is none.
  */
-import { Decision } from '../engine/decision.js';
-import { HostFacts } from '../engine/facts.js';
-import { ProbeResult } from '../probe/smtp-probe.js';
-import { LEASE_RESULTS, LeaseResult } from '../probe/fleet.js';
-import { SharedDecision } from './shared-entries.js';
+import type { Decision } from '../engine/decision.js';
+import type { HostFacts } from '../engine/facts.js';
+import type { ProbeResult } from '../probe/smtp-probe.js';
+import { LEASE_RESULTS, type LeaseResult } from '../probe/fleet.js';
+import type { SharedDecision } from './shared-entries.js';
 
 /** How a read ended: found, not there, a value that did not check out, failed, out of time, or not tried (the tier is down or saturated). */
 export const READ_RESULTS = ['hit', 'miss', 'invalid', 'error', 'budget', 'skipped'] as const;
@@ -25,7 +25,13 @@ export interface SharedCounters {
 
 export function emptyCounters(): SharedCounters {
   const zero = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
-  return { decisionReads: zero(READ_RESULTS), probeReads: zero(READ_RESULTS), hostReads: zero(READ_RESULTS), writes: zero(WRITE_RESULTS), leases: zero(LEASE_RESULTS) };
+  return {
+    decisionReads: zero(READ_RESULTS),
+    probeReads: zero(READ_RESULTS),
+    hostReads: zero(READ_RESULTS),
+    writes: zero(WRITE_RESULTS),
+    leases: zero(LEASE_RESULTS),
+  };
 }
 
 export interface SharedProbe extends ProbeResult {

@@ -46,13 +46,18 @@ export class ValueSeal {
 export function readSealSecret(path: string): Buffer {
   let first: string;
   try {
-    first = readRegularFile(path, 64 * 1024).split('\n')[0].replace(/\r$/, '').trim();
+    first = readRegularFile(path, 64 * 1024)
+      .split('\n')[0]
+      .replace(/\r$/, '')
+      .trim();
   } catch (err) {
     if (err instanceof FileReadError) throw new ConfigError(`shared_cache_key_file ${path} ${err.reason}`);
     throw err;
   }
   if (first.length < MIN_SECRET_CHARS) {
-    throw new ConfigError(`shared_cache_key_file ${path}: its first line must hold a secret of at least ${MIN_SECRET_CHARS} characters, the same on every instance (openssl rand -base64 32 > ${path})`);
+    throw new ConfigError(
+      `shared_cache_key_file ${path}: its first line must hold a secret of at least ${MIN_SECRET_CHARS} characters, the same on every instance (openssl rand -base64 32 > ${path})`,
+    );
   }
   return Buffer.from(first, 'utf8');
 }

@@ -9,7 +9,7 @@
  * version is refused whole.
  */
 import { isHostName } from '../domain/key.js';
-import { KeptDecision, checkDecision, keep } from '../engine/decision-codec.js';
+import { type KeptDecision, checkDecision, keep } from '../engine/decision-codec.js';
 import { intern } from '../engine/intern.js';
 
 /** A snapshot line: a kept decision with wall-clock times. */
@@ -31,7 +31,9 @@ export const SNAPSHOT_BYTES_PER_ENTRY = 1024;
 /** `rule` names the rule the decisions were made under (engine ruleFingerprint), checked at restore. */
 export function encodeSnapshot(entries: Iterable<SnapshotEntry>, savedAt: number, rule: string): string {
   const lines: string[] = [];
-  for (const e of entries) if (keep(e.decision)) lines.push(JSON.stringify(e.staleUntil === undefined ? [e.domain, e.expiresAt, e.decision] : [e.domain, e.expiresAt, e.decision, e.staleUntil]));
+  for (const e of entries)
+    if (keep(e.decision))
+      lines.push(JSON.stringify(e.staleUntil === undefined ? [e.domain, e.expiresAt, e.decision] : [e.domain, e.expiresAt, e.decision, e.staleUntil]));
   const header = JSON.stringify({ format: FORMAT, version: VERSION, savedAt, rule, entries: lines.length });
   return `${header}\n${lines.join('\n')}${lines.length ? '\n' : ''}`;
 }

@@ -3,7 +3,7 @@
  * failure is logged and survived: without a snapshot the server simply starts with an empty cache.
  */
 import type { Logger } from 'pino';
-import { SNAPSHOT_BYTES_PER_ENTRY, SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
+import { SNAPSHOT_BYTES_PER_ENTRY, type SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
 import { readIfPresent } from './file.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
 
@@ -84,7 +84,10 @@ export class SnapshotKeeper {
     try {
       const text = encodeSnapshot(this.cache.snapshotEntries(), this.now(), this.cache.rule);
       await writeFileAtomically(this.path, text);
-      this.log.debug({ evt: 'snapshot-saved', path: this.path, bytes: Buffer.byteLength(text), ms: Math.round(performance.now() - started) }, 'cache snapshot saved');
+      this.log.debug(
+        { evt: 'snapshot-saved', path: this.path, bytes: Buffer.byteLength(text), ms: Math.round(performance.now() - started) },
+        'cache snapshot saved',
+      );
     } catch (err) {
       this.log.error({ evt: 'snapshot-failed', path: this.path, error: (err as Error).message }, 'cache snapshot could not be saved');
     }

@@ -140,15 +140,24 @@ export function listOf<T>(inner: ValueKind<T>): ValueKind<readonly T[]> {
     syntax: `${inner.syntax}, repeatable`,
     isList: true,
     parse(value) {
-      const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [value];
-      return Object.freeze(items.map((item, i) => {
-        try {
-          return inner.parse(item);
-        } catch (err) {
-          if (err instanceof ValueProblem && items.length > 1) throw new ValueProblem(`item ${i + 1} ${err.message}`);
-          throw err;
-        }
-      }));
+      const items = Array.isArray(value)
+        ? value
+        : typeof value === 'string'
+          ? value
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : [value];
+      return Object.freeze(
+        items.map((item, i) => {
+          try {
+            return inner.parse(item);
+          } catch (err) {
+            if (err instanceof ValueProblem && items.length > 1) throw new ValueProblem(`item ${i + 1} ${err.message}`);
+            throw err;
+          }
+        }),
+      );
     },
     show: (v) => (v.length === 0 ? '(none)' : v.map((x) => inner.show(x)).join(', ')),
   };

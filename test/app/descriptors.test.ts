@@ -17,7 +17,9 @@ describe('the connection cap follows the open-file limit', () => {
   test('auto: the limit minus a reserve for DNS, probes, the ops listener and files', () => {
     const cap = connectionCap({ maxConnections: 'auto', probeConcurrency: 64, dnsMaxInFlight: 256 }, 65536);
     expect(cap.cap).toBe(65536 - 400);
-    expect(describeCap(cap)).toBe('65136 connections (open-file limit 65536; 400 reserved: 256 DNS sockets, 64 probes, 16 ops connections, 64 files and listeners)');
+    expect(describeCap(cap)).toBe(
+      '65136 connections (open-file limit 65536; 400 reserved: 256 DNS sockets, 64 probes, 16 ops connections, 64 files and listeners)',
+    );
     expect(connectionCap({ maxConnections: 'auto', probeConcurrency: 1000, dnsMaxInFlight: 256 }, 65536).cap).toBe(65536 - 1336);
   });
 
@@ -29,6 +31,8 @@ describe('the connection cap follows the open-file limit', () => {
 
   test('a fixed cap is kept, with a warning when it eats into the reserve', () => {
     expect(connectionCap({ maxConnections: 1000, probeConcurrency: 64, dnsMaxInFlight: 256 }, 65536)).toMatchObject({ cap: 1000, warning: undefined });
-    expect(connectionCap({ maxConnections: 1000, probeConcurrency: 64, dnsMaxInFlight: 256 }, 1024).warning).toMatch(/^max_connections 1000 leaves less than 400 of the open-file limit 1024/);
+    expect(connectionCap({ maxConnections: 1000, probeConcurrency: 64, dnsMaxInFlight: 256 }, 1024).warning).toMatch(
+      /^max_connections 1000 leaves less than 400 of the open-file limit 1024/,
+    );
   });
 });

@@ -21,7 +21,9 @@ describe("reading this host's interfaces", () => {
   test('netlink forbidden: no exception, no addresses, a problem in one line that names the fix', () => {
     const read = readInterfaceAddresses(netlinkForbidden);
     expect(read.addresses).toEqual([]);
-    expect('problem' in read && read.problem).toBe('uv_interface_addresses: netlink sockets are not allowed here (a systemd unit needs AF_NETLINK in RestrictAddressFamilies=)');
+    expect('problem' in read && read.problem).toBe(
+      'uv_interface_addresses: netlink sockets are not allowed here (a systemd unit needs AF_NETLINK in RestrictAddressFamilies=)',
+    );
   });
 
   test('another failure is named by its code; a plain error by its message', () => {
@@ -29,12 +31,20 @@ describe("reading this host's interfaces", () => {
       throw Object.assign(new Error('x'), { info: { errno: 12, code: 'ENOMEM', syscall: 'uv_interface_addresses' } });
     };
     expect(readInterfaceAddresses(other)).toEqual({ addresses: [], problem: 'uv_interface_addresses: ENOMEM' });
-    expect(readInterfaceAddresses(() => { throw new Error('boom'); })).toEqual({ addresses: [], problem: 'boom' });
+    expect(
+      readInterfaceAddresses(() => {
+        throw new Error('boom');
+      }),
+    ).toEqual({ addresses: [], problem: 'boom' });
   });
 
   test('a host name that cannot be read gives none', () => {
     expect(readHostNames(() => 'mail.example')).toEqual(['mail.example']);
-    expect(readHostNames(() => { throw new Error('no'); })).toEqual([]);
+    expect(
+      readHostNames(() => {
+        throw new Error('no');
+      }),
+    ).toEqual([]);
   });
 
   test('unreadable interfaces: local_addresses still make an address our own', () => {

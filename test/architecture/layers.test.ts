@@ -10,7 +10,7 @@ import ts from 'typescript';
 const SRC = join(__dirname, '..', '..', 'src');
 
 /** Lowest first. A folder may import from folders of a lower rank only ('.' is errors.ts, log.ts, version.ts). */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ['.'],
   ['net', 'text', 'files', 'limits', 'cache', 'replay'],
   ['domain', 'protocol'],
@@ -26,13 +26,18 @@ export const LAYERS: readonly (readonly string[])[] = [
 const ENTRY = 'index.ts';
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Relative imports of a file (static, type-only, re-exports and dynamic), as paths of .ts files under src/. */
 function importsOf(file: string): string[] {
   const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-  return info.importedFiles.map((i) => i.fileName).filter((name) => name.startsWith('.')).map((name) => normalize(join(dirname(file), name.replace(/\.js$/, '.ts'))));
+  return info.importedFiles
+    .map((i) => i.fileName)
+    .filter((name) => name.startsWith('.'))
+    .map((name) => normalize(join(dirname(file), name.replace(/\.js$/, '.ts'))));
 }
 
 const folderOf = (file: string): string => {

@@ -24,13 +24,22 @@ describe('mx4map check-config', () => {
     const r = runCli(['check-config']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n').pop()).toBe('configuration OK');
-    expect(effective(r.stdout)).toMatchObject({ listen: 'inet:8425@127.0.0.1', max_connections: 'auto', reply_max_age: '4s', request_timeout: '10s', idle_timeout: '0', socket_mode: '0660' });
+    expect(effective(r.stdout)).toMatchObject({
+      listen: 'inet:8425@127.0.0.1',
+      max_connections: 'auto',
+      reply_max_age: '4s',
+      request_timeout: '10s',
+      idle_timeout: '0',
+      socket_mode: '0660',
+    });
   });
 
   test('shows the connection cap auto derives from the open-file limit, and how', () => {
     const r = runCliUnderLimit(['check-config'], 2048);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^\(connection cap\) +1648 connections \(open-file limit 2048; 400 reserved: 256 DNS sockets, 64 probes, 16 ops connections, 64 files and listeners\)$/m);
+    expect(r.stdout).toMatch(
+      /^\(connection cap\) +1648 connections \(open-file limit 2048; 400 reserved: 256 DNS sockets, 64 probes, 16 ops connections, 64 files and listeners\)$/m,
+    );
   });
 
   test('warns when a fixed max_connections leaves too little of the open-file limit', () => {
@@ -45,7 +54,10 @@ describe('mx4map check-config', () => {
     const configured = runCli(['check-config', '--ipv6-source', '2001:db8::25']);
     expect(configured.stdout).not.toContain('(ipv6 source)');
     const off = runCli(['check-config', '--ipv6-source', '2001:db8::25', '--triggers', 'cname-mx']);
-    expect([off.status, off.stdout]).toEqual([0, expect.stringContaining('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n')]);
+    expect([off.status, off.stdout]).toEqual([
+      0,
+      expect.stringContaining('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n'),
+    ]);
   });
 
   test('shared_cache needs the fleet key file: missing, short or unreadable is one line and exit 2; a good one is OK and never shown', () => {
@@ -56,7 +68,10 @@ describe('mx4map check-config', () => {
     ]);
     const short = configFile('too-short\n');
     const weak = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0', '--shared-cache-key-file', short]);
-    expect([weak.status, weak.stderr]).toEqual([2, expect.stringContaining(`mx4map: shared_cache_key_file ${short}: its first line must hold a secret of at least 32 characters`)]);
+    expect([weak.status, weak.stderr]).toEqual([
+      2,
+      expect.stringContaining(`mx4map: shared_cache_key_file ${short}: its first line must hold a secret of at least 32 characters`),
+    ]);
     const missing = runCli(['check-config', '--shared-cache', 'redis://127.0.0.1:6379/0', '--shared-cache-key-file', '/nonexistent/fleet.key']);
     expect([missing.status, missing.stderr]).toEqual([2, 'mx4map: shared_cache_key_file /nonexistent/fleet.key does not exist\n']);
     const secret = 'Zm9yLXRoZS1jaGVjay1jb25maWctdGVzdC0wMTIzNDU2Nzg5';
@@ -110,7 +125,17 @@ describe('mx4map check-config', () => {
   });
 
   test('what serve would refuse at start, check-config refuses too: one line each, exit 2', () => {
-    const r = runCli(['check-config', '--never', '/nonexistent-mx4map/never.list', '--cache-snapshot', '/nonexistent-mx4map/cache.snapshot', '--listen', 'unix:/nonexistent-mx4map/s.sock', '--socket-group', 'no-such-group-mx4map']);
+    const r = runCli([
+      'check-config',
+      '--never',
+      '/nonexistent-mx4map/never.list',
+      '--cache-snapshot',
+      '/nonexistent-mx4map/cache.snapshot',
+      '--listen',
+      'unix:/nonexistent-mx4map/s.sock',
+      '--socket-group',
+      'no-such-group-mx4map',
+    ]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n')).toEqual([
@@ -130,7 +155,10 @@ describe('mx4map check-config', () => {
 
   test('values are checked for sense: a relative pattern path, a switch given a non-boolean', () => {
     const relative = runCli(['check-config', '--never', 'etc/mx4map/never.list']);
-    expect([relative.status, relative.stderr]).toEqual([2, 'mx4map: --never has "etc/mx4map/never.list", a relative path: name pattern files by absolute paths (/etc/mx4map/never.list)\n']);
+    expect([relative.status, relative.stderr]).toEqual([
+      2,
+      'mx4map: --never has "etc/mx4map/never.list", a relative path: name pattern files by absolute paths (/etc/mx4map/never.list)\n',
+    ]);
     const maybe = runCli(['check-config', '--probe=maybe']);
     expect([maybe.status, maybe.stderr]).toEqual([2, 'mx4map: --probe takes true or false (yes/no, on/off, 1/0), got "maybe"\n']);
     expect(effective(runCli(['check-config', '--dry-run=yes']).stdout).dry_run).toBe('true');
@@ -141,9 +169,15 @@ describe('mx4map check-config', () => {
     const noValue = runCli(['check-config', '--listen']);
     expect([noValue.status, noValue.stderr]).toEqual([2, 'mx4map: --listen needs a value (see mx4map check-config --help)\n']);
     const unknown = runCli(['frobnicate']);
-    expect([unknown.status, unknown.stderr]).toEqual([2, 'mx4map: unknown command "frobnicate": use serve, query, lookup, replay, export, learn, check-config (see mx4map --help)\n']);
+    expect([unknown.status, unknown.stderr]).toEqual([
+      2,
+      'mx4map: unknown command "frobnicate": use serve, query, lookup, replay, export, learn, check-config (see mx4map --help)\n',
+    ]);
     // The reader closes its end at once (node takes longer to start): every write meets EPIPE.
-    const piped = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check-config | (exec 0<&-; sleep 1)`], { encoding: 'utf8', env: cleanEnv() });
+    const piped = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check-config | (exec 0<&-; sleep 1)`], {
+      encoding: 'utf8',
+      env: cleanEnv(),
+    });
     expect([piped.status, piped.stderr]).toEqual([0, '']);
   });
 });

@@ -1,6 +1,6 @@
 import { runCliAsync } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { cliZone } from '../support/cli-zone';
 import { TEST_IPV6 } from '../support/test-addresses';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -93,7 +93,9 @@ describe('mx4map lookup', () => {
     test('DNS fails for a domain with a stale decision: the trail says serve answers the stale decision, and why', async () => {
       const r = await lookup('servfail.test', '--cache-snapshot', snapshot());
       expect(r.stdout).toContain('decision    dns-failure (SERVFAIL from 127.0.0.1 for servfail.test MX)');
-      expect(r.stdout).toContain('stale       force-ipv4 (cname-mx), expired 2 min ago, kept 59 min more: serve answers it because DNS failed (SERVFAIL from 127.0.0.1 for servfail.test MX), and asks DNS again in 5s');
+      expect(r.stdout).toContain(
+        'stale       force-ipv4 (cname-mx), expired 2 min ago, kept 59 min more: serve answers it because DNS failed (SERVFAIL from 127.0.0.1 for servfail.test MX), and asks DNS again in 5s',
+      );
       expect(r.stdout).toContain('cached for  not cached: the stale decision is kept');
       expect(r.stdout).toContain('answer      mailertable  OK esmtp:[192.0.2.91]  (stale)');
       expect(r.status).toBe(0);

@@ -1,5 +1,5 @@
-import { ServeProcess, runCliAsync, startServe } from '../support/cli';
-import { startServer, TestServer } from '../support/server';
+import { type ServeProcess, runCliAsync, startServe } from '../support/cli';
+import { startServer, type TestServer } from '../support/server';
 import { force } from '../support/deferred-decider';
 import { exitCodeFor, showReply } from '../../src/cli/query';
 

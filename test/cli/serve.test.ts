@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServeProcess, runCli, runCliAsync, startServe } from '../support/cli';
+import { type ServeProcess, runCli, runCliAsync, startServe } from '../support/cli';
 import { WireClient, ns } from '../support/wire';
 
 let serve: ServeProcess | undefined;
@@ -52,7 +52,20 @@ describe('mx4map serve (built CLI)', () => {
 
   test('a second signal during shutdown exits at once', async () => {
     // A lookup in flight (its DNS server never answers) keeps the drain waiting for the whole grace period...
-    serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--shutdown-grace', '60s', '--dns', '127.0.0.1:9', '--dns-timeout', '20s', '--deadline', '30s', '--reply-max-age', '40s']);
+    serve = await startServe([
+      '--listen',
+      'inet:0@127.0.0.1',
+      '--shutdown-grace',
+      '60s',
+      '--dns',
+      '127.0.0.1:9',
+      '--dns-timeout',
+      '20s',
+      '--deadline',
+      '30s',
+      '--reply-max-age',
+      '40s',
+    ]);
     const c = await WireClient.open({ port: serve.port });
     c.send(ns('mailertable example.com'));
     await new Promise((r) => setTimeout(r, 50));

@@ -34,13 +34,23 @@ describe('configuration sources and precedence', () => {
   });
 
   test('lists: YAML sequences, repeated flags and comma-separated environment values', () => {
-    expect(resolveConfig({ flags: {}, env: {}, file: file({ listen: ['inet:1@127.0.0.1', 'unix:/run/x.sock'] }) }).listen.map((e) => e.spec)).toEqual(['inet:1@127.0.0.1', 'unix:/run/x.sock']);
-    expect(resolveConfig({ flags: {}, env: { MX4MAP_LISTEN: 'inet:1@127.0.0.1, inet6:2@[::1]' } }).listen.map((e) => e.spec)).toEqual(['inet:1@127.0.0.1', 'inet6:2@[::1]']);
+    expect(resolveConfig({ flags: {}, env: {}, file: file({ listen: ['inet:1@127.0.0.1', 'unix:/run/x.sock'] }) }).listen.map((e) => e.spec)).toEqual([
+      'inet:1@127.0.0.1',
+      'unix:/run/x.sock',
+    ]);
+    expect(resolveConfig({ flags: {}, env: { MX4MAP_LISTEN: 'inet:1@127.0.0.1, inet6:2@[::1]' } }).listen.map((e) => e.spec)).toEqual([
+      'inet:1@127.0.0.1',
+      'inet6:2@[::1]',
+    ]);
     expect(resolveConfig({ flags: { listen: ['inet:3@127.0.0.1'] }, env: {} }).listen).toHaveLength(1);
   });
 
   test('maps in file form and flag form', () => {
-    const fromFile = resolveConfig({ flags: {}, env: {}, file: file({ maps: { mailertable: { format: 'sendmail', mailer: 'relay' }, tr: { format: 'postfix' } } }) });
+    const fromFile = resolveConfig({
+      flags: {},
+      env: {},
+      file: file({ maps: { mailertable: { format: 'sendmail', mailer: 'relay' }, tr: { format: 'postfix' } } }),
+    });
     expect(fromFile.maps).toEqual([
       { name: 'mailertable', format: 'sendmail', mailer: 'relay', nexthop: 'literal' },
       { name: 'tr', format: 'postfix', mailer: 'smtp', nexthop: 'literal' },
@@ -55,7 +65,9 @@ describe('configuration sources and precedence', () => {
     const fromFile = resolveConfig({ flags: {}, env: {}, file: file({ maps: { transport: { format: 'postfix', mailer: 'smtp4', nexthop: 'domain' } } }) });
     expect(fromFile.maps[0].nexthop).toBe('domain');
     expect(() => resolveConfig({ flags: { maps: ['mt=sendmail:esmtp:domain'] }, env: {} })).toThrow(/only Postfix can keep the next hop/);
-    expect(() => resolveConfig({ flags: {}, env: {}, file: file({ maps: { t: { format: 'postfix', nexthop: 'mx' } } }) })).toThrow('gives map "t" nexthop "mx": use literal or domain');
+    expect(() => resolveConfig({ flags: {}, env: {}, file: file({ maps: { t: { format: 'postfix', nexthop: 'mx' } } }) })).toThrow(
+      'gives map "t" nexthop "mx": use literal or domain',
+    );
   });
 
   test('force_ipv4 patterns may end in "!"; never and local_domains patterns may not', () => {
@@ -101,7 +113,10 @@ describe('configuration errors name what to fix', () => {
     [{ file: file({ maps: { m: { format: 'sendmail', mailr: 'x' } } }) }, /unknown field "mailr"/],
     [{ flags: { maps: ['a=sendmail', 'a=postfix'] } }, /names map "a" twice/],
     [{ file: file({ socket_mode: '0999' }) }, /octal file mode/],
-    [{ flags: { deadline: '5s' } }, /^deadline \(5s\) must be below reply_max_age \(4s\): an answer given at the deadline must still be young enough to be written$/],
+    [
+      { flags: { deadline: '5s' } },
+      /^deadline \(5s\) must be below reply_max_age \(4s\): an answer given at the deadline must still be young enough to be written$/,
+    ],
     [{ file: file({ deadline: '3s', reply_max_age: '3s' }) }, /deadline \(3s\) must be below reply_max_age \(3s\)/],
     [{ file: file({ min_ttl: '2h', max_ttl: '1h' }) }, /^min_ttl \(2h\) must not be above max_ttl \(1h\)$/],
     [{ flags: { ipv6Source: ['192.0.2.25'] } }, /--ipv6-source has "192.0.2.25", not an IPv6 address \(2001:db8::25\)/],

@@ -24,6 +24,6 @@ describe('mx4map(8), generated from the option table', () => {
   });
 });
 
-test('the version compiled in is package.json\'s', () => {
+test("the version compiled in is package.json's", () => {
   expect(VERSION).toBe(JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version);
 });

@@ -1,8 +1,8 @@
-import { createSocket, Socket as UdpSocket } from 'node:dgram';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { WireDnsClient } from '../../src/dns/client';
 import { resolveRRset } from '../../src/dns/rrset';
 import { MalformedResponse, decodeResponse } from '../../src/dns/message';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { parseDnsServer } from '../../src/dns/servers';
 import { Packet } from 'dns2';
 import { A, parseQuery, response } from '../support/dns-packets';

@@ -14,7 +14,11 @@ const answer = (records: Buffer[], counts?: [number, number, number, number]) =>
 
 describe('queries', () => {
   test('one question with recursion desired and an EDNS0 OPT record of 1232 bytes, as a real parser reads it', () => {
-    const q = Packet.parse(encodeQuery(7, 'Mail.Example.', 'MX')) as unknown as { header: { id: number; rd: number }; questions: Array<{ name: string; type: number }>; additionals: Array<{ type: number; class: number }> };
+    const q = Packet.parse(encodeQuery(7, 'Mail.Example.', 'MX')) as unknown as {
+      header: { id: number; rd: number };
+      questions: Array<{ name: string; type: number }>;
+      additionals: Array<{ type: number; class: number }>;
+    };
     expect(q.header).toMatchObject({ id: 7, rd: 1 });
     expect(q.questions).toEqual([expect.objectContaining({ name: 'mail.example', type: 15 })]);
     expect(q.additionals).toEqual([expect.objectContaining({ type: 41, class: 1232 })]);
@@ -60,13 +64,19 @@ describe('a reply is matched to its query on the raw bytes, before any decoding'
     expect(matchesQuery(Buffer.concat([header(ID, [1, 0, 0, 0]), question('MX.Example', 1)]), expected)).toBe(true);
   });
 
-  test('any bytes, any cut of a real reply: matched or not, never a throw (found by npm run fuzz: a reply cut inside its question\'s type crashed the server)', () => {
+  test("any bytes, any cut of a real reply: matched or not, never a throw (found by npm run fuzz: a reply cut inside its question's type crashed the server)", () => {
     const ok = answer([]);
     expect(matchesQuery(ok.subarray(0, ok.length - 1), expected)).toBe(false);
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.nat(ok.length).map((cut) => ok.subarray(0, cut))), (bytes) => {
-        expect(typeof matchesQuery(Buffer.from(bytes), expected)).toBe('boolean');
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.nat(ok.length).map((cut) => ok.subarray(0, cut)),
+        ),
+        (bytes) => {
+          expect(typeof matchesQuery(Buffer.from(bytes), expected)).toBe('boolean');
+        },
+      ),
       { numRuns: 20_000 },
     );
   });
@@ -88,7 +98,17 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
     const soa = Buffer.concat([name('ns.example'), name('hostmaster.example'), Buffer.from([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 42])]);
     const mx = Buffer.concat([Buffer.from([0, 10]), name('Mail.Example')]);
     const v6 = Buffer.from('20010db8000000000000000000000001', 'hex');
-    const r = decodeResponse(Buffer.concat([header(ID, [1, 4, 1, 0]), question('mx.example', 1), rr(1, Buffer.from([192, 0, 2, 1]), 0x80000000), rr(28, v6), rr(15, mx), rr(5, name('real.example')), rr(6, soa)]));
+    const r = decodeResponse(
+      Buffer.concat([
+        header(ID, [1, 4, 1, 0]),
+        question('mx.example', 1),
+        rr(1, Buffer.from([192, 0, 2, 1]), 0x80000000),
+        rr(28, v6),
+        rr(15, mx),
+        rr(5, name('real.example')),
+        rr(6, soa),
+      ]),
+    );
     expect(r.answers).toEqual([
       { name: 'mx.example', type: 'A', ttl: 0, address: '192.0.2.1' },
       { name: 'mx.example', type: 'AAAA', ttl: 300, address: '2001:db8::1' },
@@ -99,7 +119,13 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
   });
 
   test('IPv6 text is canonical (RFC 5952): the longest run of zero groups only', () => {
-    const r = decodeResponse(answer([rr(28, Buffer.from('20010db8000000010000000000000000', 'hex')), rr(28, Buffer.from('00000000000000000000000000000001', 'hex')), rr(28, Buffer.from('20010db8000100000001000100010001', 'hex'))]));
+    const r = decodeResponse(
+      answer([
+        rr(28, Buffer.from('20010db8000000010000000000000000', 'hex')),
+        rr(28, Buffer.from('00000000000000000000000000000001', 'hex')),
+        rr(28, Buffer.from('20010db8000100000001000100010001', 'hex')),
+      ]),
+    );
     expect(r.answers.map((a) => (a.type === 'AAAA' ? a.address : ''))).toEqual(['2001:db8:0:1::', '::1', '2001:db8:1:0:1:1:1:1']);
   });
 
@@ -119,7 +145,11 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
     ['a CNAME to a name with a NUL byte', rr(5, name('a\0b.example')), 'CNAME target is not a host name'],
     ['a label longer than 63', rr(5, Buffer.concat([Buffer.from([64]), Buffer.alloc(64, 0x61), Buffer.from([0])])), 'label longer than 63 bytes'],
     ['a name longer than 255', rr(5, name(Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.'))), 'name longer than 255 bytes'],
-    ['record data past the end', Buffer.concat([rr(1, Buffer.from([192, 0, 2, 1])).subarray(0, 10), Buffer.from([0, 40, 1, 2])]), 'record data runs past the end'],
+    [
+      'record data past the end',
+      Buffer.concat([rr(1, Buffer.from([192, 0, 2, 1])).subarray(0, 10), Buffer.from([0, 40, 1, 2])]),
+      'record data runs past the end',
+    ],
   ])('%s: the response is malformed', (_name, record, problem) => {
     expect(() => decodeResponse(answer([record]))).toThrow(problem);
   });
@@ -153,13 +183,21 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
   test('any bytes: a response or MalformedResponse, nothing else, in bounded time', () => {
     const good = answer([rr(1, Buffer.from([192, 0, 2, 1])), rr(5, name('real.example')), rr(15, Buffer.concat([Buffer.from([0, 5]), name('mx2.example')]))]);
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.tuple(fc.nat(good.length), fc.uint8Array({ maxLength: 8 }), fc.nat(8)).map(([at, insert, cut]) => Buffer.concat([good.subarray(0, at), insert, good.subarray(at + cut)]))), (bytes) => {
-        try {
-          decodeResponse(Buffer.from(bytes));
-        } catch (err) {
-          expect(err).toBeInstanceOf(MalformedResponse);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }),
+          fc
+            .tuple(fc.nat(good.length), fc.uint8Array({ maxLength: 8 }), fc.nat(8))
+            .map(([at, insert, cut]) => Buffer.concat([good.subarray(0, at), insert, good.subarray(at + cut)])),
+        ),
+        (bytes) => {
+          try {
+            decodeResponse(Buffer.from(bytes));
+          } catch (err) {
+            expect(err).toBeInstanceOf(MalformedResponse);
+          }
+        },
+      ),
       { numRuns: 20_000 },
     );
   });

@@ -1,5 +1,5 @@
-import { DnsClient, QueryOutcome } from '../../src/dns/client';
-import { DnsRecord, RCODE } from '../../src/dns/message';
+import type { DnsClient, QueryOutcome } from '../../src/dns/client';
+import { type DnsRecord, RCODE } from '../../src/dns/message';
 import { MAX_CNAME_LINKS, resolveRRset } from '../../src/dns/rrset';
 
 /** A scripted DNS client: answers from a table keyed "name TYPE", like an authoritative server that does not follow CNAMEs. */
@@ -13,7 +13,19 @@ function scripted(table: Record<string, { rcode?: number; answers?: DnsRecord[];
       if (entry === 'fail') return { kind: 'failure', detail: 'timeout' };
       const e = entry ?? { rcode: RCODE.NXDOMAIN };
       const authorities: DnsRecord[] = e.soa !== undefined ? [{ name: 'test', type: 'SOA', ttl: 3600, minimum: e.soa }] : [];
-      return { kind: 'response', response: { id: 1, rcode: e.rcode ?? RCODE.NOERROR, truncated: false, authenticated: e.ad ?? false, question: { name, type: 1 }, answers: e.answers ?? [], authorities, answersDropped: 0 } };
+      return {
+        kind: 'response',
+        response: {
+          id: 1,
+          rcode: e.rcode ?? RCODE.NOERROR,
+          truncated: false,
+          authenticated: e.ad ?? false,
+          question: { name, type: 1 },
+          answers: e.answers ?? [],
+          authorities,
+          answersDropped: 0,
+        },
+      };
     },
   };
 }
@@ -24,7 +36,14 @@ const a = (name: string, address: string, ttl = 300): DnsRecord => ({ name, type
 describe('resolveRRset', () => {
   test('records with the smallest TTL along the chain, and the aliases followed', async () => {
     const dns = scripted({ 'x.test A': { answers: [cname('x.test', 'y.test', 30), a('y.test', '192.0.2.1', 600)] } });
-    expect(await resolveRRset(dns, 'x.test', 'A')).toEqual({ kind: 'records', records: [a('y.test', '192.0.2.1', 600)], aliases: ['x.test'], canonical: 'y.test', ttl: 30, authenticated: false });
+    expect(await resolveRRset(dns, 'x.test', 'A')).toEqual({
+      kind: 'records',
+      records: [a('y.test', '192.0.2.1', 600)],
+      aliases: ['x.test'],
+      canonical: 'y.test',
+      ttl: 30,
+      authenticated: false,
+    });
   });
 
   test('a chain the server did not follow is followed by asking again', async () => {

@@ -7,10 +7,10 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, Socket } from 'node:net';
-import { Activator, startActivator } from '../support/activator';
+import { connect, type Socket } from 'node:net';
+import { type Activator, startActivator } from '../support/activator';
 import { until } from '../support/until';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { ruleZone } from '../support/rule-zone';
 import { NetstringDecoder, encodeNetstring } from '../../src/protocol/netstring';
 
@@ -44,7 +44,11 @@ test('a passed socket that was never bound is refused with one line naming the u
   activator = await startActivator('unbound', serveArgs());
   activator.send('start');
   const a = activator;
-  await until(() => a.stderr().includes('mx4map: passed socket 3 (mx4map) is not a listening socket bound to an address: check ListenStream= in the socket unit\n'), 10_000, 'the refusal');
+  await until(
+    () => a.stderr().includes('mx4map: passed socket 3 (mx4map) is not a listening socket bound to an address: check ListenStream= in the socket unit\n'),
+    10_000,
+    'the refusal',
+  );
   expect(activator.lines.some((l) => l.evt === 'listening')).toBe(false);
 });
 
@@ -62,10 +66,12 @@ function lookupOnce(port: number, key: string): Promise<string> {
     const socket = connect({ port, host: '127.0.0.1' });
     const decoder = new NetstringDecoder(1000);
     socket.on('connect', () => socket.write(encodeNetstring(`mailertable ${key}`)));
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk, (p) => {
-      resolve(p.toString());
-      socket.destroy();
-    }));
+    socket.on('data', (chunk: Buffer) =>
+      decoder.push(chunk, (p) => {
+        resolve(p.toString());
+        socket.destroy();
+      }),
+    );
     socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
     socket.on('close', () => resolve('closed'));
   });

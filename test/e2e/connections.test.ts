@@ -3,11 +3,11 @@
  * each holding one mostly idle connection. Idle connections never keep a new client out; descriptors are
  * shared out so that neither clients nor the ops listener can starve the other.
  */
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type ServeProcess, startServe } from '../support/cli';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { ruleZone } from '../support/rule-zone';
 import { WireClient, ns } from '../support/wire';
-import { connect, Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { until } from '../support/until';
 
 let dns: DnsFixture;
@@ -99,7 +99,7 @@ describe('3,000 sendmail processes, then 500 more', () => {
 describe('the ops listener cannot starve socketmap clients', () => {
   test('2,000 slow HTTP clients on --http under an open-file limit of 1,024: socketmap clients are all served', async () => {
     const serve = await serveWith(['--http', '127.0.0.1:0'], 1024);
-    const [host, port] = (serve.lines.find((l) => l.evt === 'listening')?.http as string).split(':');
+    const [host, port] = String(serve.lines.find((l) => l.evt === 'listening')?.http).split(':');
     const slow: Socket[] = [];
     try {
       // Each sends part of a request line and then nothing more, as a slowloris client does.

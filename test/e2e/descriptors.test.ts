@@ -3,9 +3,9 @@
  * an open-file limit of 1,024 while hostile domains ask for hundreds of probes to addresses that accept
  * and never greet, and hundreds of DNS queries that are answered late; meanwhile new clients keep arriving.
  */
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, Zone, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { type ServeProcess, startServe } from '../support/cli';
+import { type DnsFixture, type Zone, startDnsFixture } from '../support/dns-fixture';
+import { type SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { ensureTestAddresses, testIpv6 } from '../support/test-addresses';
 import { WireClient, ns } from '../support/wire';
 
@@ -44,7 +44,26 @@ beforeAll(async () => {
   ensureTestAddresses(ADDRESSES);
   dns = await startDnsFixture(zone());
   silent = await startSmtpFixture('silent', '::'); // every test address: accepts, never greets
-  serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(silent.port), '--probe-timeout', '3s', '--deadline', '3500ms', '--reply-max-age', '5s', '--log-level', 'info'], {}, { fileLimit: 1024 });
+  serve = await startServe(
+    [
+      '--listen',
+      'inet:0@127.0.0.1',
+      '--dns',
+      dns.spec,
+      '--probe-port',
+      String(silent.port),
+      '--probe-timeout',
+      '3s',
+      '--deadline',
+      '3500ms',
+      '--reply-max-age',
+      '5s',
+      '--log-level',
+      'info',
+    ],
+    {},
+    { fileLimit: 1024 },
+  );
 });
 afterAll(async () => {
   for (const c of clients) c.destroy();

@@ -6,14 +6,14 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AddressInfo, Socket, createServer } from 'node:net';
-import { DnsFixture, FixtureRecord, Zone, startDnsFixture } from '../support/dns-fixture';
-import { SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
-import { ServeProcess, startServe } from '../support/cli';
+import { type AddressInfo, type Socket, createServer } from 'node:net';
+import { type DnsFixture, type FixtureRecord, type Zone, startDnsFixture } from '../support/dns-fixture';
+import { type SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
+import { type ServeProcess, startServe } from '../support/cli';
 import { TEST_IPV6, ensureTestAddresses } from '../support/test-addresses';
 import { WireClient, ns } from '../support/wire';
 import { describeRequiring } from '../support/requires';
-import { RedisFixture, redisMissing, startRedis } from '../support/redis';
+import { type RedisFixture, redisMissing, startRedis } from '../support/redis';
 import { until } from '../support/until';
 
 const DOMAINS = 1000;
@@ -79,7 +79,21 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
   let smtp: SmtpFixture;
   const instances: ServeProcess[] = [];
   const start = async (extra: string[] = [], probePort = smtp.port): Promise<ServeProcess> => {
-    const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(probePort), '--shared-cache', redis.spec, '--shared-cache-key-file', KEY_FILE, '--log-level', 'info', ...extra]);
+    const serve = await startServe([
+      '--listen',
+      'inet:0@127.0.0.1',
+      '--dns',
+      dns.spec,
+      '--probe-port',
+      String(probePort),
+      '--shared-cache',
+      redis.spec,
+      '--shared-cache-key-file',
+      KEY_FILE,
+      '--log-level',
+      'info',
+      ...extra,
+    ]);
     instances.push(serve);
     await serve.waitFor('shared-cache-up');
     return serve;
@@ -137,13 +151,19 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     }
   });
 
-  test('MX host facts one instance resolved serve the others for new domains: they ask only each domain\'s MX', async () => {
+  test("MX host facts one instance resolved serve the others for new domains: they ask only each domain's MX", async () => {
     await redis.client.flushall();
     const [first, second] = [await start(), await start()];
     const half = HOST_DOMAINS / 2;
-    await askAll(first.port, Array.from({ length: half }, (_, i) => `h${i}.fleet.test`));
+    await askAll(
+      first.port,
+      Array.from({ length: half }, (_, i) => `h${i}.fleet.test`),
+    );
     const before = dns.queries.length;
-    const replies = await askAll(second.port, Array.from({ length: half }, (_, i) => `h${half + i}.fleet.test`));
+    const replies = await askAll(
+      second.port,
+      Array.from({ length: half }, (_, i) => `h${half + i}.fleet.test`),
+    );
     expect(replies.get(`h${half}.fleet.test`)).toBe('OK esmtp:[192.0.2.40]');
     const asked = dns.queries.slice(before).filter((q) => !q.startsWith('_mta-sts.'));
     expect(asked.filter((q) => q.includes('hosts.fleet.test'))).toEqual([]);
@@ -175,12 +195,22 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     expect(decisionKey).toBeDefined();
     // The attacks as found: the MX host of h0…h199's first tenth given an attacker's address and no IPv6,
     // and the forced d0 turned into "leave, IPv6 works".
-    const planted = { name: 'mx0.hosts.fleet.test', aliases: [], canonical: 'mx0.hosts.fleet.test', a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 }, aaaa: { kind: 'nodata', ttl: 3600 } };
+    const planted = {
+      name: 'mx0.hosts.fleet.test',
+      aliases: [],
+      canonical: 'mx0.hosts.fleet.test',
+      a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 },
+      aaaa: { kind: 'nodata', ttl: 3600 },
+    };
     await redis.client.set('mx4map:2:host:mx0.hosts.fleet.test', JSON.stringify(planted), 'PX', 3_600_000);
     await redis.client.set(decisionKey, JSON.stringify({ d: { action: 'leave', reason: 'ipv6-ok' }, s: 0 }), 'PX', 3_600_000);
     const second = await start();
     const replies = await askAll(second.port, ['h0.fleet.test', 'h10.fleet.test', 'd0.fleet.test']);
-    expect(Object.fromEntries(replies)).toEqual({ 'h0.fleet.test': 'OK esmtp:[192.0.2.40]', 'h10.fleet.test': 'OK esmtp:[192.0.2.40]', 'd0.fleet.test': 'OK esmtp:[192.0.2.31]' });
+    expect(Object.fromEntries(replies)).toEqual({
+      'h0.fleet.test': 'OK esmtp:[192.0.2.40]',
+      'h10.fleet.test': 'OK esmtp:[192.0.2.40]',
+      'd0.fleet.test': 'OK esmtp:[192.0.2.31]',
+    });
     // Nothing derived from the planted values was shared: every value in Redis names no attacker address.
     const values = await Promise.all((await redis.client.keys('mx4map:2:*')).map((k) => redis.client.get(k)));
     expect(values.filter((v) => v?.includes('203.0.113.66') && !v.startsWith('{'))).toEqual([]);
@@ -200,7 +230,20 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
     await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
     try {
       const port = (hole.address() as AddressInfo).port;
-      const serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--dns', dns.spec, '--probe-port', String(smtp.port), '--shared-cache', `redis://127.0.0.1:${port}/0`, '--shared-cache-key-file', KEY_FILE, '--deadline', '1s']);
+      const serve = await startServe([
+        '--listen',
+        'inet:0@127.0.0.1',
+        '--dns',
+        dns.spec,
+        '--probe-port',
+        String(smtp.port),
+        '--shared-cache',
+        `redis://127.0.0.1:${port}/0`,
+        '--shared-cache-key-file',
+        KEY_FILE,
+        '--deadline',
+        '1s',
+      ]);
       instances.push(serve);
       const keys = Array.from({ length: 200 }, (_, i) => `d${i}.fleet.test`);
       const started = performance.now();
@@ -219,52 +262,62 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
 
   describe('Redis failing while a client keeps asking: every answer within the deadline, no error replies', () => {
     const faults: Array<[string, (serve: ServeProcess) => Promise<() => Promise<void>>]> = [
-      ['paused (SIGSTOP)', async () => {
-        redis.pause();
-        return async () => redis.resume();
-      }],
-      ['killed, then started again empty', async () => {
-        await redis.kill();
-        return async () => redis.start();
-      }],
+      [
+        'paused (SIGSTOP)',
+        async () => {
+          redis.pause();
+          return async () => redis.resume();
+        },
+      ],
+      [
+        'killed, then started again empty',
+        async () => {
+          await redis.kill();
+          return async () => redis.start();
+        },
+      ],
     ];
-    test.each(faults)('%s', async (_name, fault) => {
-      await redis.client.flushall().catch(() => undefined);
-      const serve = await start(['--deadline', '1s']);
-      let asked = 0;
-      let stop = false;
-      const latencies: number[] = [];
-      const replies: string[] = [];
-      const loop = (async () => {
-        const c = await WireClient.open({ port: serve.port });
-        while (!stop) {
-          const key = `d${asked++ % DOMAINS}.fleet.test`;
-          const t = performance.now();
-          c.send(ns(`mailertable ${key}`));
-          replies.push((await c.replyCount(asked)).at(-1) ?? '');
-          latencies.push(performance.now() - t);
-        }
-        c.destroy();
-      })();
-      await until(() => asked > 20, 5000, 'lookups before the fault');
-      const before = resources(serve.child.pid ?? 0);
-      const restore = await fault(serve);
-      await serve.waitFor('shared-cache-down', 5000);
-      const during = asked;
-      await until(() => asked > during + 200, 20_000, 'lookups during the fault');
-      await restore();
-      await until(() => serve.lines.filter((l) => l.evt === 'shared-cache-up').length === 2, 10_000, 'the tier to be back');
-      const after = asked;
-      await until(() => asked > after + 50, 10_000, 'lookups after recovery');
-      stop = true;
-      await loop;
-      expect(Math.max(...latencies)).toBeLessThan(1500);
-      expect(replies.filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
-      expect(serve.lines.filter((l) => l.evt === 'shared-cache-down')).toHaveLength(1);
-      // Nothing piled up while Redis was away: the same descriptors, and memory within noise.
-      const end = resources(serve.child.pid ?? 0);
-      expect(end.fds).toBeLessThanOrEqual(before.fds);
-      expect(end.rssKb - before.rssKb).toBeLessThan(32 * 1024);
-    }, 60_000);
+    test.each(faults)(
+      '%s',
+      async (_name, fault) => {
+        await redis.client.flushall().catch(() => undefined);
+        const serve = await start(['--deadline', '1s']);
+        let asked = 0;
+        let stop = false;
+        const latencies: number[] = [];
+        const replies: string[] = [];
+        const loop = (async () => {
+          const c = await WireClient.open({ port: serve.port });
+          while (!stop) {
+            const key = `d${asked++ % DOMAINS}.fleet.test`;
+            const t = performance.now();
+            c.send(ns(`mailertable ${key}`));
+            replies.push((await c.replyCount(asked)).at(-1) ?? '');
+            latencies.push(performance.now() - t);
+          }
+          c.destroy();
+        })();
+        await until(() => asked > 20, 5000, 'lookups before the fault');
+        const before = resources(serve.child.pid ?? 0);
+        const restore = await fault(serve);
+        await serve.waitFor('shared-cache-down', 5000);
+        const during = asked;
+        await until(() => asked > during + 200, 20_000, 'lookups during the fault');
+        await restore();
+        await until(() => serve.lines.filter((l) => l.evt === 'shared-cache-up').length === 2, 10_000, 'the tier to be back');
+        const after = asked;
+        await until(() => asked > after + 50, 10_000, 'lookups after recovery');
+        stop = true;
+        await loop;
+        expect(Math.max(...latencies)).toBeLessThan(1500);
+        expect(replies.filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
+        expect(serve.lines.filter((l) => l.evt === 'shared-cache-down')).toHaveLength(1);
+        // Nothing piled up while Redis was away: the same descriptors, and memory within noise.
+        const end = resources(serve.child.pid ?? 0);
+        expect(end.fds).toBeLessThanOrEqual(before.fds);
+        expect(end.rssKb - before.rssKb).toBeLessThan(32 * 1024);
+      },
+      60_000,
+    );
   });
 });

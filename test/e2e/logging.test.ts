@@ -3,8 +3,8 @@
  * a full pipe). Lines past a bounded buffer are dropped and counted; cache hits go on being answered; once
  * the reader takes lines again, one line says how many were lost and logging continues, in order.
  */
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type ServeProcess, startServe } from '../support/cli';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { ruleZone } from '../support/rule-zone';
 import { WireClient, ns } from '../support/wire';
 

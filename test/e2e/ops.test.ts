@@ -1,6 +1,6 @@
 /** The operations listener of the built serve: /metrics, /healthz, /decisions, and `mx4map export` reading it. */
 import { runCliAsync } from '../support/cli';
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { WireClient, ns } from '../support/wire';
 import { renderExport } from '../../src/cli/export';
 import { createServer } from 'node:net';
@@ -26,7 +26,15 @@ beforeAll(async () => {
   base = rig.http as string;
   const serve = rig.serve;
   const c = await WireClient.open({ port: serve.port });
-  for (const r of ['mailertable cname-mx.test', 'mailertable cname-mx.test', 'mailertable multi.test', 'transport u@no-aaaa.test', 'mailertable nxdomain.test', 'mailertable .test', 'nomap x.test'])
+  for (const r of [
+    'mailertable cname-mx.test',
+    'mailertable cname-mx.test',
+    'mailertable multi.test',
+    'transport u@no-aaaa.test',
+    'mailertable nxdomain.test',
+    'mailertable .test',
+    'nomap x.test',
+  ])
     c.send(ns(r));
   await c.replyCount(7);
   c.send(ns('mailertable cname-mx.test')); // now from the cache (the two above shared one decision)
@@ -109,7 +117,11 @@ describe('/decisions with 200,000 forced decisions held', () => {
     await first.close();
     const { rule } = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]) as { rule: string };
     const now = Date.now();
-    const entries = Array.from({ length: 200_000 }, (_, i) => ({ domain: `forced${i}.example`, expiresAt: now + 3_600_000, decision: { action: 'force-ipv4' as const, triggers: ['cname-mx' as const], routes: [['192.0.2.10']] } }));
+    const entries = Array.from({ length: 200_000 }, (_, i) => ({
+      domain: `forced${i}.example`,
+      expiresAt: now + 3_600_000,
+      decision: { action: 'force-ipv4' as const, triggers: ['cname-mx' as const], routes: [['192.0.2.10']] },
+    }));
     writeFileSync(path, encodeSnapshot(entries, now, rule));
     big = await startServeRig(args);
   }, 60_000);
@@ -153,7 +165,12 @@ describe('mx4map export', () => {
   test('mailertable lines, ready for makemap', async () => {
     const r = await runCliAsync(['export', '--http', base]);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n').slice(1)).toEqual(['cname-mx.test\tesmtp:[192.0.2.10]', 'multi.test\tesmtp:[192.0.2.5],[192.0.2.3],[192.0.2.1]:[192.0.2.4]', 'no-aaaa.test\tesmtp:[192.0.2.20]', '']);
+    expect(r.stdout.split('\n').slice(1)).toEqual([
+      'cname-mx.test\tesmtp:[192.0.2.10]',
+      'multi.test\tesmtp:[192.0.2.5],[192.0.2.3],[192.0.2.1]:[192.0.2.4]',
+      'no-aaaa.test\tesmtp:[192.0.2.20]',
+      '',
+    ]);
     expect(r.stdout).toMatch(/^# mx4map export, .*: 3 forced domains \(sendmail mailertable\)\n/);
   });
   test('Postfix transport lines', async () => {
@@ -169,6 +186,11 @@ describe('mx4map export', () => {
 });
 
 test('renderExport caps addresses', () => {
-  const out = renderExport([{ domain: 'a.test', triggers: ['no-aaaa'], routes: [['192.0.2.1', '192.0.2.2']], ttlMs: 1 }], { name: 'x', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' }, 1, new Date(0));
+  const out = renderExport(
+    [{ domain: 'a.test', triggers: ['no-aaaa'], routes: [['192.0.2.1', '192.0.2.2']], ttlMs: 1 }],
+    { name: 'x', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' },
+    1,
+    new Date(0),
+  );
   expect(out).toBe('# mx4map export, 1970-01-01T00:00:00.000Z: 1 forced domains (sendmail mailertable)\na.test\tesmtp:[192.0.2.1]\n');
 });

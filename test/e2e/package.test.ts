@@ -4,12 +4,12 @@
  * serves lookups, its units pass systemd's checks, its manual page renders, and removing the package keeps
  * the configuration while purging removes it.
  */
-import { execFile, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeRequiring } from '../support/requires';
-import { startServe, ServeProcess } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { startServe, type ServeProcess } from '../support/cli';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { cliZone } from '../support/cli-zone';
 import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing } from '../support/sendmail';
 import { VERSION } from '../../src/version';
@@ -106,7 +106,7 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
     }
   });
 
-  (sendmailMissing() ? test.skip : test)('sendmail, wired with the README\'s FEATURE line, routes by the installed server\'s answer', async () => {
+  (sendmailMissing() ? test.skip : test)("sendmail, wired with the README's FEATURE line, routes by the installed server's answer", async () => {
     let serve: ServeProcess | undefined;
     try {
       serve = await startServe(['--config', '', '--dns', dns.spec, '--listen', 'inet:0@127.0.0.1'], {}, { executable: INSTALLED });

@@ -8,10 +8,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { Activator, startActivator } from '../support/activator';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { PostfixDaemon, postfixDaemonMissing, snippetTable, startPostfixDaemon } from '../support/postfix';
-import { SmtpClient, SmtpSink, startSmtpSinks } from '../support/smtp-sink';
+import { type Activator, startActivator } from '../support/activator';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type PostfixDaemon, postfixDaemonMissing, snippetTable, startPostfixDaemon } from '../support/postfix';
+import { SmtpClient, type SmtpSink, startSmtpSinks } from '../support/smtp-sink';
 import { describeRequiring } from '../support/requires';
 
 const RESOLVER = '127.0.0.154';
@@ -21,11 +21,17 @@ const DEAD = '192.0.2.92'; // on lo, nothing listening: connections are refused
 const NORMAL = '192.0.2.93';
 const HOSTNAME = 'mx4map-test.example';
 /** This machine's own address, which the test host's MX resolves to; a configured one where it has none. */
-const machine = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((i) => !i.internal && i.family === 'IPv4')?.address;
+const machine = Object.values(networkInterfaces())
+  .flatMap((l) => l ?? [])
+  .find((i) => !i.internal && i.family === 'IPv4')?.address;
 const OWN = machine ?? '192.0.2.99';
 
 function missing(): string | undefined {
-  return postfixDaemonMissing() ?? (spawnSync('ip', ['-V']).status === 0 ? undefined : 'iproute2 (ip) is not installed') ?? (spawnSync('python3', ['-V']).status === 0 ? undefined : 'python3 is not installed');
+  return (
+    postfixDaemonMissing() ??
+    (spawnSync('ip', ['-V']).status === 0 ? undefined : 'iproute2 (ip) is not installed') ??
+    (spawnSync('python3', ['-V']).status === 0 ? undefined : 'python3 is not installed')
+  );
 }
 
 describeRequiring(missing(), 'real-Postfix delivery tests')('a real Postfix delivering with transport_maps = socketmap:…:transport', () => {
@@ -63,7 +69,16 @@ describeRequiring(missing(), 'real-Postfix delivery tests')('a real Postfix deli
       { host: RESOLVER, port: 53 },
     );
     sinks = await startSmtpSinks([FORCED, SECOND, NORMAL]);
-    const serveArgs = ['--dns', dns.spec, '--triggers', 'cname-mx', '--no-probe', '--local-domains', 'local-domain.test', ...(machine ? [] : ['--local-addresses', OWN])];
+    const serveArgs = [
+      '--dns',
+      dns.spec,
+      '--triggers',
+      'cname-mx',
+      '--no-probe',
+      '--local-domains',
+      'local-domain.test',
+      ...(machine ? [] : ['--local-addresses', OWN]),
+    ];
     activator = await startActivator('127.0.0.1:0', serveArgs);
     activator.send('start');
     await activator.waitFor((l) => l.evt === 'listening');

@@ -2,7 +2,7 @@
  * The real Postfix socketmap client (`postmap -q`) against the built `mx4map serve`, deciding from the
  * fixture DNS. Needs postmap unpacked by scripts/install-mtas.sh (.ci/run runs it).
  */
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { postfixMissing, postmapQuery, snippetTable } from '../support/postfix';
 import { describeRequiring } from '../support/requires';
 

@@ -5,8 +5,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServeProcess, startServe } from '../support/cli';
-import { DnsFixture, Zone, startDnsFixture } from '../support/dns-fixture';
+import { type ServeProcess, startServe } from '../support/cli';
+import { type DnsFixture, type Zone, startDnsFixture } from '../support/dns-fixture';
 import { WireClient, ns } from '../support/wire';
 
 /** Domains whose MX host is an alias (forced), the MX query answered after 800 ms. */
@@ -128,7 +128,10 @@ test('a reload that changes nothing a decision depends on keeps the cache: no DN
   await reload(s);
   expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
   expect(dns.queries.length).toBe(queries);
-  expect(s.lines.filter((l) => l.evt === 'reloaded').map((l) => [l.ruleChanged, l.overridesChanged])).toEqual([[false, false], [false, false]]);
+  expect(s.lines.filter((l) => l.evt === 'reloaded').map((l) => [l.ruleChanged, l.overridesChanged])).toEqual([
+    [false, false],
+    [false, false],
+  ]);
 });
 
 test('100 SIGHUPs in a second with a 200,000-line never file: reloads are coalesced, cache hits keep being answered', async () => {
@@ -166,30 +169,33 @@ async function failedReload(s: ServeProcess): Promise<string> {
   }
 }
 
-describe.each(['never', 'force_ipv4', 'local_domains', 'strict_receivers'])('a reload with a broken %s file keeps serving the running configuration', (option) => {
-  test.each([
-    ['missing', (path: string) => path, 'does not exist'],
-    ['a directory', (path: string) => (mkdirSync(path), path), 'is a directory, not a regular file'],
-    ['a bad line', (path: string) => (writeFileSync(path, 'good.example\nbad..example\n'), path), ':2 ('],
-  ])('%s', async (_what, make, expected) => {
-    const dir = mkdtempSync(join(tmpdir(), 'mx4map-reload-'));
-    const good = join(dir, 'good.list');
-    writeFileSync(good, 'listed.example\n');
-    const config = configFile(`${option}: [${good}]\n`);
-    const s = await start(config);
-    const c = await client(s);
-    expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
-    const broken = make(join(dir, 'broken.list'));
-    writeFileSync(config, `${option}: [${broken}]\nmax_in_flight: 16\n`);
-    expect(await failedReload(s)).toContain(expected);
-    expect(s.child.exitCode).toBeNull();
-    expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
-    // Nothing of the failed reload was applied: a later good reload reports max_in_flight as changed.
-    writeFileSync(config, `${option}: [${good}]\nmax_in_flight: 16\n`);
-    await reload(s);
-    expect(s.lines.filter((l) => l.evt === 'reloaded').pop()?.changed).toEqual(['max_in_flight']);
-  });
-});
+describe.each(['never', 'force_ipv4', 'local_domains', 'strict_receivers'])(
+  'a reload with a broken %s file keeps serving the running configuration',
+  (option) => {
+    test.each([
+      ['missing', (path: string) => path, 'does not exist'],
+      ['a directory', (path: string) => (mkdirSync(path), path), 'is a directory, not a regular file'],
+      ['a bad line', (path: string) => (writeFileSync(path, 'good.example\nbad..example\n'), path), ':2 ('],
+    ])('%s', async (_what, make, expected) => {
+      const dir = mkdtempSync(join(tmpdir(), 'mx4map-reload-'));
+      const good = join(dir, 'good.list');
+      writeFileSync(good, 'listed.example\n');
+      const config = configFile(`${option}: [${good}]\n`);
+      const s = await start(config);
+      const c = await client(s);
+      expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+      const broken = make(join(dir, 'broken.list'));
+      writeFileSync(config, `${option}: [${broken}]\nmax_in_flight: 16\n`);
+      expect(await failedReload(s)).toContain(expected);
+      expect(s.child.exitCode).toBeNull();
+      expect(await ask(c, 'mailertable fast.test')).toBe('OK esmtp:[192.0.2.10]');
+      // Nothing of the failed reload was applied: a later good reload reports max_in_flight as changed.
+      writeFileSync(config, `${option}: [${good}]\nmax_in_flight: 16\n`);
+      await reload(s);
+      expect(s.lines.filter((l) => l.evt === 'reloaded').pop()?.changed).toEqual(['max_in_flight']);
+    });
+  },
+);
 
 test('a reload reading a 200,000-pattern strict_receivers file keeps cache hits answered', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mx4map-reload-'));

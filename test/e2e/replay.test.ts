@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../support/cli';
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 
 let rig: ServeRig;
 let http: string;
@@ -28,8 +28,16 @@ test('maillog lines are replayed as sendmail asks its mailertable for recipients
   );
   const r = await replay(log, '--verbose', '--concurrency', '1');
   expect(r.status).toBe(0);
-  const asked = r.stdout.split('\n').filter((l) => l.startsWith('mailertable ')).map((l) => l.split('\t').slice(0, 2).join('\t'));
-  expect(asked).toEqual(['mailertable cname-mx.test\tOK esmtp:[192.0.2.10]', 'mailertable nxdomain.test\tNOTFOUND', 'mailertable .test\tNOTFOUND', 'mailertable .\tNOTFOUND']);
+  const asked = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('mailertable '))
+    .map((l) => l.split('\t').slice(0, 2).join('\t'));
+  expect(asked).toEqual([
+    'mailertable cname-mx.test\tOK esmtp:[192.0.2.10]',
+    'mailertable nxdomain.test\tNOTFOUND',
+    'mailertable .test\tNOTFOUND',
+    'mailertable .\tNOTFOUND',
+  ]);
   expect(r.stdout).toMatch(/^replayed {2}4 lookups \(2 chains\) in [\d.]+ s: \d+ lookups\/s over 1 connections$/m);
   expect(r.stdout).toMatch(/^replies {3}OK 1, NOTFOUND 3, TEMP 0, TIMEOUT 0, PERM 0$/m);
   expect(r.stdout).toMatch(/^skipped {3}1 log lines without a recipient/m);
@@ -39,7 +47,11 @@ test('maillog lines are replayed as sendmail asks its mailertable for recipients
 test('plain keys from stdin ("-"), with --http as serve takes it (HOST:PORT): reasons, cache hit ratio and DNS queries per lookup', async () => {
   const lines = ['no-aaaa.test', 'transport user@no-aaaa.test', 'multi.test', 'multi.test', 'multi.test', '*', 'nomap x.test'];
   const hostPort = http.replace(/^http:\/\//, '');
-  const r = await runCliAsync(['replay', '-', '--connect', `inet:${rig.serve.port}@127.0.0.1`, '--http', hostPort, '--concurrency', '1'], {}, `${lines.join('\n')}\n`);
+  const r = await runCliAsync(
+    ['replay', '-', '--connect', `inet:${rig.serve.port}@127.0.0.1`, '--http', hostPort, '--concurrency', '1'],
+    {},
+    `${lines.join('\n')}\n`,
+  );
   expect(r.stderr).toBe('');
   expect(r.stdout).toMatch(/^replies {3}OK 5, NOTFOUND 1, TEMP 0, TIMEOUT 0, PERM 1$/m);
   expect(r.stdout).toMatch(/^reasons {3}OK no-aaaa 5, .*NOTFOUND wildcard 1/m);

@@ -3,8 +3,8 @@
  * IPv6 source addresses and Google-like MX hosts; serve checks the identity before listening and on
  * reload, and answers the real `sendmail -bt`, `mx4map lookup`, /healthz and /metrics accordingly.
  */
-import { DnsFixture, FixtureRecord, startDnsFixture } from '../support/dns-fixture';
-import { ServeProcess, runCliAsync, startServe } from '../support/cli';
+import { type DnsFixture, type FixtureRecord, startDnsFixture } from '../support/dns-fixture';
+import { type ServeProcess, runCliAsync, startServe } from '../support/cli';
 import { WireClient, ns } from '../support/wire';
 import { buildSendmailRig, mapResult, sendmailMissing } from '../support/sendmail';
 import { describeRequiring } from '../support/requires';
@@ -52,7 +52,16 @@ describe('sender-ipv6-unready through serve', () => {
   let dns: DnsFixture;
   const running: ServeProcess[] = [];
   const serve = async (...sources: string[]): Promise<ServeProcess> => {
-    const s = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe', ...sources.flatMap((a) => ['--ipv6-source', a])]);
+    const s = await startServe([
+      '--listen',
+      'inet:0@127.0.0.1',
+      '--http',
+      '127.0.0.1:0',
+      '--dns',
+      dns.spec,
+      '--no-probe',
+      ...sources.flatMap((a) => ['--ipv6-source', a]),
+    ]);
     running.push(s);
     return s;
   };
@@ -104,7 +113,14 @@ describe('sender-ipv6-unready through serve', () => {
   test('PTR set up while running: the next reload checks again, and the trigger turns itself off', async () => {
     const s = await serve(NO_PTR);
     expect(await ask(s, 'gmail.com')).toBe('OK esmtp:[192.0.2.60]');
-    dns.zone = { ...dns.zone, records: { ...dns.zone.records, [reverseName(NO_PTR)]: [{ type: 'PTR', target: 'fixed.sender.test' }], 'fixed.sender.test': [{ type: 'AAAA', address: NO_PTR }] } };
+    dns.zone = {
+      ...dns.zone,
+      records: {
+        ...dns.zone.records,
+        [reverseName(NO_PTR)]: [{ type: 'PTR', target: 'fixed.sender.test' }],
+        'fixed.sender.test': [{ type: 'AAAA', address: NO_PTR }],
+      },
+    };
     try {
       s.child.kill('SIGHUP');
       await until(() => s.lines.some((l) => l.evt === 'sender-identity' && l.verdict === 'pass'), 5000, 'the identity to pass');

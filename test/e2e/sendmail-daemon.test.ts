@@ -10,9 +10,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { ServeProcess } from '../support/cli';
 import { startServe } from '../support/cli';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { SendmailDaemon, sendmailMissing, startSendmailDaemon } from '../support/sendmail';
-import { SmtpClient, SmtpSink, startSmtpSinks } from '../support/smtp-sink';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type SendmailDaemon, sendmailMissing, startSendmailDaemon } from '../support/sendmail';
+import { SmtpClient, type SmtpSink, startSmtpSinks } from '../support/smtp-sink';
 import { describeRequiring } from '../support/requires';
 import { runCliAsync } from '../support/cli';
 import { until } from '../support/until';
@@ -64,7 +64,7 @@ describeWithSendmail('sendmail -bD with Kmailertable socket -t -d5: a lookup pas
     for (const address of added) execFileSync('ip', ['addr', 'del', `${address}/32`, 'dev', 'lo']);
   });
 
-  test('RCPT a@cname6.test times out (451) while mx4map is stopped; b@good6.test then goes to its own MX, never to cname6.test\'s route', async () => {
+  test("RCPT a@cname6.test times out (451) while mx4map is stopped; b@good6.test then goes to its own MX, never to cname6.test's route", async () => {
     const { client, greeting } = await SmtpClient.connect('127.0.0.1', sendmail.port);
     try {
       expect(greeting).toMatch(/^220 /);
@@ -106,7 +106,10 @@ describeWithSendmail('sendmail -bD with Kmailertable socket -t -d5: a lookup pas
     expect(maillog).toMatch(/^\w{3} [ \d]\d \d\d:\d\d:\d\d mx sendmail\[\d+\]: \w+: from=<sender@mx4map-test\.example>/m);
     const r = await runCliAsync(['replay', '--connect', `inet:${serve.port}@127.0.0.1`, '--verbose', '--concurrency', '1', '-'], {}, maillog);
     expect(r.stderr).toBe('');
-    const asked = r.stdout.split('\n').filter((l) => l.startsWith('mailertable ')).map((l) => l.split('\t').slice(0, 2).join('\t'));
+    const asked = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('mailertable '))
+      .map((l) => l.split('\t').slice(0, 2).join('\t'));
     expect(asked).toContain('mailertable cname6.test\tOK esmtp:[192.0.2.80]');
     expect(asked).toContain('mailertable good6.test\tNOTFOUND');
     expect(asked.every((l) => /^mailertable (\.|[a-z0-9.]+\.test|\.test)\t/.test(l))).toBe(true); // no month, no host name

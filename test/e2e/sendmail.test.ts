@@ -5,10 +5,18 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { ServeProcess } from '../support/cli';
 import type { DnsFixture } from '../support/dns-fixture';
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildSendmailRig, mapResult, resolvedTriple, sendmailMissing, SendmailRig, staticCombinedLines, staticCombinedMcLines } from '../support/sendmail';
+import {
+  buildSendmailRig,
+  mapResult,
+  resolvedTriple,
+  sendmailMissing,
+  type SendmailRig,
+  staticCombinedLines,
+  staticCombinedMcLines,
+} from '../support/sendmail';
 import { describeRequiring } from '../support/requires';
 
 const describeWithSendmail = describeRequiring(sendmailMissing(), 'real-sendmail tests');
@@ -50,7 +58,7 @@ describeWithSendmail('sendmail -bt with Kmailertable socket -t -d5 (from cf-snip
     expect(dns.queries.slice(before)).toEqual(['a.ipv6-ok.test MX']);
   });
 
-  test('a domain forced by its CNAME MX that publishes MTA-STS keeps sendmail\'s MX routing (and with it FEATURE(sts))', async () => {
+  test("a domain forced by its CNAME MX that publishes MTA-STS keeps sendmail's MX routing (and with it FEATURE(sts))", async () => {
     const triple = resolvedTriple(await rig.test(['3,0 user@sts.test']));
     expect(triple).toBe('$# esmtp $@ sts . test $: user < @ sts . test >');
   });
@@ -116,8 +124,16 @@ describeWithSendmail('sendmail with a static mailertable first and mx4map second
   test.each(Object.keys(rigs))('static entries win; the rest is answered by mx4map (%s)', async (kind) => {
     const rig = rigs[kind](`inet:${serve.port}@127.0.0.1`);
     expect(readFileSync(rig.cf, 'utf8')).toMatch(/^Kmailertable_static .*\nKmx4map socket .*\n(?:.*\n)*Kmailertable sequence mailertable_static mx4map$/m);
-    const out = await rig.test(['/map mailertable static.example', '/map mailertable cname-mx.test', '/map mailertable no-aaaa.test', '/map mailertable nxdomain.test']);
-    const results = out.split('\n').filter((l) => l.includes('map_lookup:')).map((l) => l.replace(/^>\s*/, ''));
+    const out = await rig.test([
+      '/map mailertable static.example',
+      '/map mailertable cname-mx.test',
+      '/map mailertable no-aaaa.test',
+      '/map mailertable nxdomain.test',
+    ]);
+    const results = out
+      .split('\n')
+      .filter((l) => l.includes('map_lookup:'))
+      .map((l) => l.replace(/^>\s*/, ''));
     expect(results).toEqual([
       'map_lookup: mailertable (static.example) returns esmtp:[198.51.100.1] (0)',
       'map_lookup: mailertable (cname-mx.test) returns esmtp:[198.51.100.2] (0)',

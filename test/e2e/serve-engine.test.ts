@@ -1,7 +1,7 @@
 /** The built `mx4map serve`, deciding from the fixture DNS and probing a fake SMTP endpoint, asked over its socket. */
 import type { ServeProcess } from '../support/cli';
 import type { DnsFixture } from '../support/dns-fixture';
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { WireClient, ns } from '../support/wire';
 
 let rig: ServeRig;

@@ -3,10 +3,10 @@
  * injected: lifetimes pass in an instant, and DNS changes (SERVFAIL, black hole, new addresses) are made
  * to the running fixture.
  */
-import { startEngineRig, EngineRig, TEST_SETTINGS, noOverrides } from '../support/engine-rig';
-import { startServer, TestServer } from '../support/server';
+import { startEngineRig, type EngineRig, TEST_SETTINGS, noOverrides } from '../support/engine-rig';
+import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
-import { Zone } from '../support/dns-fixture';
+import type { Zone } from '../support/dns-fixture';
 import { until } from '../support/until';
 
 const TTL_S = 300;

@@ -1,5 +1,5 @@
 /** SIGTERM while 50 clients keep the built `mx4map serve` busy, some of them waiting on DNS at that moment. */
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { WireClient, ns } from '../support/wire';
 import { encodeNetstring } from '../../src/protocol/netstring';
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServeRig, startServeRig } from '../support/serve-rig';
+import { type ServeRig, startServeRig } from '../support/serve-rig';
 import { runCliAsync } from '../support/cli';
 import { WireClient, ns } from '../support/wire';
 
@@ -57,7 +57,11 @@ describe('cache snapshot', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
     writeFileSync(path, '{"format":"mx4map-cache","version":1,"savedAt":0,"entries":5}\n["cname-mx.test",');
     rig = await startServeRig(['--cache-snapshot', path]);
-    expect(rig.serve.lines.find((l) => l.evt === 'snapshot-loaded')).toMatchObject({ restored: 0, invalid: 5, firstProblem: 'header promises 5 entries, file holds 1 (truncated?)' });
+    expect(rig.serve.lines.find((l) => l.evt === 'snapshot-loaded')).toMatchObject({
+      restored: 0,
+      invalid: 5,
+      firstProblem: 'header promises 5 entries, file holds 1 (truncated?)',
+    });
     expect((await askAll(rig))[0]).toBe('OK esmtp:[192.0.2.10]');
     expect(rig.dns.queries.length).toBeGreaterThan(0);
   });

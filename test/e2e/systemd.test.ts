@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describeRequiring } from '../support/requires';
 import { SystemdContainer, systemdContainerMissing } from '../support/systemd-container';
 import { builtPackage } from '../support/built-package';
-import { DnsFixture, startDnsFixture } from '../support/dns-fixture';
+import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { cliZone } from '../support/cli-zone';
 import { freePort } from '../support/free-port';
 import { WireClient, ns } from '../support/wire';
@@ -103,7 +103,9 @@ describeRequiring(systemdContainerMissing(), 'real-systemd tests')('the .deb und
     try {
       expect(show('mx4map.service', 'ActiveState')).toBe('active');
       expect(await ask('cname-mx.test')).toBe('OK esmtp:[192.0.2.10]');
-      const warned = journal().split('\n').filter((l) => l.includes('"evt":"interfaces-unreadable"'));
+      const warned = journal()
+        .split('\n')
+        .filter((l) => l.includes('"evt":"interfaces-unreadable"'));
       expect(warned.length).toBeGreaterThanOrEqual(1);
       expect(warned[warned.length - 1]).toContain('netlink sockets are not allowed here');
       expect(await get('/healthz')).toMatch(/^ok\ninterfaces unreadable: .*netlink/);

@@ -1,7 +1,7 @@
-import { startEngineRig, EngineRig } from '../support/engine-rig';
+import { startEngineRig, type EngineRig } from '../support/engine-rig';
 import { until } from '../support/until';
 import { buildDomainSet } from '../../src/domain/domain-set';
-import { Decision } from '../../src/engine/decision';
+import type { Decision } from '../../src/engine/decision';
 
 let rig: EngineRig;
 afterEach(() => rig?.close());
@@ -70,7 +70,10 @@ describe('probes', () => {
   test('one probe per address per lifetime, however many domains use it', async () => {
     rig.dns.zone.records['other-ok.test'] = [{ type: 'MX', exchange: 'mx.ipv6-ok.test', priority: 5 }];
     rig.dns.zone.records['third-ok.test'] = [{ type: 'MX', exchange: 'mx.other.test', priority: 5 }];
-    rig.dns.zone.records['mx.other.test'] = [{ type: 'A', address: '192.0.2.51' }, { type: 'AAAA', address: '2001:db8::a' }];
+    rig.dns.zone.records['mx.other.test'] = [
+      { type: 'A', address: '192.0.2.51' },
+      { type: 'AAAA', address: '2001:db8::a' },
+    ];
     await Promise.all([rig.engine.decide('ipv6-ok.test'), rig.engine.decide('other-ok.test'), rig.engine.decide('third-ok.test')]);
     expect(rig.probed).toEqual(['2001:db8::a']);
   });
@@ -166,7 +169,10 @@ describe('lifetimes', () => {
     const e = await rig.engine.evaluate('short.test');
     expect(e.ttlMs).toBe(1000);
     await rig.engine.decide('short.test');
-    rig.dns.zone.records['mx.short.test'] = [{ type: 'A', address: '192.0.2.98', ttl: 30 }, { type: 'AAAA', address: '2001:db8::a', ttl: 30 }];
+    rig.dns.zone.records['mx.short.test'] = [
+      { type: 'A', address: '192.0.2.98', ttl: 30 },
+      { type: 'AAAA', address: '2001:db8::a', ttl: 30 },
+    ];
     expect(rig.engine.decide('short.test')).toEqual(forced(['no-aaaa'], [['192.0.2.99']]));
     clock.now += 1001;
     // The MX expired; the host facts (TTL 30 s) are still cached, so the old host answer stands.

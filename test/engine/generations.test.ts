@@ -5,14 +5,14 @@
  * and an injected clock.
  */
 import { Engine } from '../../src/engine/engine';
-import { EngineSettings, ruleFingerprint } from '../../src/engine/policy';
+import { type EngineSettings, ruleFingerprint } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
 import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
-import { Overrides } from '../../src/engine/overrides';
-import { Decision } from '../../src/engine/decision';
+import type { Overrides } from '../../src/engine/overrides';
+import type { Decision } from '../../src/engine/decision';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
-import { StubDns, cnameMxDomain, dualStackDomain, stubDns } from '../support/stub-dns';
+import { type StubDns, cnameMxDomain, dualStackDomain, stubDns } from '../support/stub-dns';
 
 const none = (): Overrides => ({ never: new DomainSet(), force: new DomainSet() });
 const forcedBy = (trigger: string, address: string): Decision => ({ action: 'force-ipv4', triggers: [trigger as never], routes: [[address]] });
@@ -28,7 +28,9 @@ interface Rig {
 function rig(settings: Partial<EngineSettings> = {}, overrides = none()): Rig {
   const clock = { now: 1_000_000 };
   const dns = stubDns({ ...cnameMxDomain('alias.example', '192.0.2.1'), ...dualStackDomain('dual.example', '192.0.2.2') });
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe expected')));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 1, cacheSize: 10 }, () =>
+    Promise.reject(new Error('no probe expected')),
+  );
   const engine = new Engine({ ...TEST_SETTINGS, probe: false, ...settings }, overrides, dns, prober, logSink().log, () => clock.now);
   return { engine, dns, clock };
 }

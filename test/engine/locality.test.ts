@@ -8,10 +8,25 @@ import { logSink } from '../support/log-sink';
 import { cnameMxDomain, stubDns } from '../support/stub-dns';
 import { encodeSnapshot } from '../../src/snapshot/format';
 
-const eth0 = { address: '198.51.100.25', netmask: '255.255.255.0', family: 'IPv4' as const, mac: '02:00:00:00:00:01', internal: false, cidr: '198.51.100.25/24' };
+const eth0 = {
+  address: '198.51.100.25',
+  netmask: '255.255.255.0',
+  family: 'IPv4' as const,
+  mac: '02:00:00:00:00:01',
+  internal: false,
+  cidr: '198.51.100.25/24',
+};
 const lo = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' };
 const lo6 = { address: '192.0.2.80', netmask: '255.255.255.255', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '192.0.2.80/32' };
-const v6 = { address: 'fe80::1%eth0', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6' as const, mac: '02:00:00:00:00:01', internal: false, cidr: 'fe80::1/64', scopeid: 2 };
+const v6 = {
+  address: 'fe80::1%eth0',
+  netmask: 'ffff:ffff:ffff:ffff::',
+  family: 'IPv6' as const,
+  mac: '02:00:00:00:00:01',
+  internal: false,
+  cidr: 'fe80::1/64',
+  scopeid: 2,
+};
 
 describe("this host's addresses and names", () => {
   test('interfaces: every non-loopback address (addresses on lo are not ours for routing)', () => {
@@ -26,13 +41,23 @@ describe("this host's addresses and names", () => {
   });
 
   test('an address is ours when an interface has it or local_addresses covers it, however it was configured', () => {
-    const l = buildLocality({ domains: new DomainSet(), hostNames: [], configured: ['203.0.113.0/28', '2001:DB8:1:0:0:0:0:25'], interfaces: ['198.51.100.25'] });
+    const l = buildLocality({
+      domains: new DomainSet(),
+      hostNames: [],
+      configured: ['203.0.113.0/28', '2001:DB8:1:0:0:0:0:25'],
+      interfaces: ['198.51.100.25'],
+    });
     expect(['198.51.100.25', '203.0.113.9', '2001:db8:1::25'].map((a) => l.isOwn(a))).toEqual([true, true, true]);
     expect(['198.51.100.26', '203.0.113.16', '2001:db8:1::26', 'not-an-address'].map((a) => l.isOwn(a))).toEqual([false, false, false, false]);
   });
 
   test("local domains: local_domains patterns and the host's own name (not localhost)", () => {
-    const l = buildLocality({ domains: buildDomainSet(['.corp.example', 'shop.example'], 'local_domains'), hostNames: ['Mail.Example.', 'localhost'], configured: [], interfaces: [] });
+    const l = buildLocality({
+      domains: buildDomainSet(['.corp.example', 'shop.example'], 'local_domains'),
+      hostNames: ['Mail.Example.', 'localhost'],
+      configured: [],
+      interfaces: [],
+    });
     expect(['mail.example', 'a.corp.example', 'shop.example'].map((d) => l.isLocalDomain(d))).toEqual([true, true, true]);
     expect(['localhost', 'corp.example', 'other.example'].map((d) => l.isLocalDomain(d))).toEqual([false, false, false]);
   });
@@ -47,7 +72,17 @@ describe("this host's addresses and names", () => {
 });
 
 describe('never a route to ourselves', () => {
-  const facts = (address: string) => ({ name: 'mx.example', aliases: ['mx.example'], canonical: 'real.example', a: { kind: 'records' as const, addresses: [address], ttl: 300 }, aaaa: { kind: 'nodata' as const, ttl: 300 }, ttl: 300, preference: 10, probes: [], triggers: ['cname-mx' as const] });
+  const facts = (address: string) => ({
+    name: 'mx.example',
+    aliases: ['mx.example'],
+    canonical: 'real.example',
+    a: { kind: 'records' as const, addresses: [address], ttl: 300 },
+    aaaa: { kind: 'nodata' as const, ttl: 300 },
+    ttl: 300,
+    preference: 10,
+    probes: [],
+    triggers: ['cname-mx' as const],
+  });
   const mx = { kind: 'hosts' as const, implicit: false, aliases: [], hosts: [{ preference: 10, name: 'mx.example' }], ttl: 300 };
 
   test('the rule: an MX host with one of our addresses makes the domain local, even when forced', () => {
@@ -60,11 +95,14 @@ describe('never a route to ourselves', () => {
   function engine() {
     const clock = { now: 1_000_000 };
     const dns = stubDns({ ...cnameMxDomain('own.example', '198.51.100.25'), ...cnameMxDomain('away.example', '198.51.100.30') });
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1, failTtlMs: 1, concurrency: 1, cacheSize: 1 }, () => Promise.reject(new Error('no probe')));
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1, failTtlMs: 1, concurrency: 1, cacheSize: 1 }, () =>
+      Promise.reject(new Error('no probe')),
+    );
     const e = new Engine({ ...TEST_SETTINGS, probe: false }, { never: new DomainSet(), force: new DomainSet() }, dns, prober, logSink().log, () => clock.now);
     return { e, dns };
   }
-  const at = (...interfaces: string[]) => buildLocality({ domains: buildDomainSet(['mine.example'], 'local_domains'), hostNames: ['this-host.example'], configured: [], interfaces });
+  const at = (...interfaces: string[]) =>
+    buildLocality({ domains: buildDomainSet(['mine.example'], 'local_domains'), hostNames: ['this-host.example'], configured: [], interfaces });
 
   test('the engine: local domains need no DNS; an MX on our address is local; a change of addresses re-checks what is cached', async () => {
     const { e, dns } = engine();

@@ -1,5 +1,5 @@
-import { decide, dnsTriggers, probeTrigger, probesNeeded, routesFor, RuleSettings } from '../../src/engine/rule';
-import { AddressFacts, HostFacts, HostReport, MxFacts } from '../../src/engine/facts';
+import { decide, dnsTriggers, probeTrigger, probesNeeded, routesFor, type RuleSettings } from '../../src/engine/rule';
+import type { AddressFacts, HostFacts, HostReport, MxFacts } from '../../src/engine/facts';
 import { ALL_TRIGGERS } from '../../src/config/options';
 import { buildDomainSet } from '../../src/domain/domain-set';
 
@@ -14,7 +14,13 @@ const report = (h: HostFacts, preference = 10, probes: HostReport['probes'] = []
   probes,
   triggers: [...dnsTriggers(h, on), ...probeTrigger(h, probes, on)],
 });
-const mx = (...hosts: Array<[number, string]>): MxFacts => ({ kind: 'hosts', implicit: false, aliases: [], hosts: hosts.map(([preference, name]) => ({ preference, name })), ttl: 300 });
+const mx = (...hosts: Array<[number, string]>): MxFacts => ({
+  kind: 'hosts',
+  implicit: false,
+  aliases: [],
+  hosts: hosts.map(([preference, name]) => ({ preference, name })),
+  ttl: 300,
+});
 const probe = (ok: boolean) => ({ address: '2001:db8::1', ok, detail: ok ? 'greeting' : 'refused', ms: 1, cached: false, ttlMs: 600_000 });
 
 describe('dnsTriggers', () => {
@@ -30,9 +36,10 @@ describe('sender-ipv6-unready', () => {
   const strict = buildDomainSet(['.google.com'], 'strict_receivers');
   const unready: RuleSettings = { ...on, strictReceivers: strict, senderUnready: true };
   const google = host('aspmx.l.google.com', v4('192.0.2.1'), v4('2001:db8::1'));
-  test('fires for a strict receiver\'s host while our identity fails', () => expect(dnsTriggers(google, unready)).toEqual(['sender-ipv6-unready']));
+  test("fires for a strict receiver's host while our identity fails", () => expect(dnsTriggers(google, unready)).toEqual(['sender-ipv6-unready']));
   test('never while our identity passes', () => expect(dnsTriggers(google, { ...unready, senderUnready: false })).toEqual([]));
-  test('never for a host that is no strict receiver\'s', () => expect(dnsTriggers(host('mx.example.net', v4('192.0.2.1'), v4('2001:db8::1')), unready)).toEqual([]));
+  test("never for a host that is no strict receiver's", () =>
+    expect(dnsTriggers(host('mx.example.net', v4('192.0.2.1'), v4('2001:db8::1')), unready)).toEqual([]));
   test('a host whose CNAME chain ends at a strict receiver counts (by its canonical name)', () => {
     const alias: HostFacts = { ...host('mx.customer.example', v4('192.0.2.1'), v4('2001:db8::1'), ['mx.customer.example']), canonical: 'aspmx.l.google.com' };
     expect(dnsTriggers(alias, unready)).toEqual(['cname-mx', 'sender-ipv6-unready']);
@@ -72,25 +79,51 @@ describe('decide', () => {
     expect(r.decision).toEqual({ action: 'dns-failure', detail: 'SERVFAIL' });
   });
   test('one trigger anywhere forces every host onto IPv4, in preference order', () => {
-    const r = decide(mx([10, 'a'], [20, 'b']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)]), report(host('b', v4('192.0.2.2'), nodata), 20)], { forced: false });
+    const r = decide(
+      mx([10, 'a'], [20, 'b']),
+      [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)]), report(host('b', v4('192.0.2.2'), nodata), 20)],
+      { forced: false },
+    );
     expect(r.decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.1'], ['192.0.2.2']] });
   });
   test('no trigger: ipv6-ok; no IPv4: no-ipv4', () => {
-    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)])], { forced: false }).decision).toEqual({ action: 'leave', reason: 'ipv6-ok' });
-    expect(decide(mx([10, 'a']), [report(host('a', nodata, v4('2001:db8::1'), ['a']))], { forced: false }).decision).toEqual({ action: 'leave', reason: 'no-ipv4' });
+    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')), 10, [probe(true)])], { forced: false }).decision).toEqual({
+      action: 'leave',
+      reason: 'ipv6-ok',
+    });
+    expect(decide(mx([10, 'a']), [report(host('a', nodata, v4('2001:db8::1'), ['a']))], { forced: false }).decision).toEqual({
+      action: 'leave',
+      reason: 'no-ipv4',
+    });
   });
   test('hosts that do not exist are skipped', () => {
     const gone = host('gone', { kind: 'nxdomain', ttl: 60 }, { kind: 'nxdomain', ttl: 60 });
-    expect(decide(mx([10, 'gone'], [20, 'b']), [report(gone), report(host('b', v4('192.0.2.2'), nodata), 20)], { forced: false }).decision).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.2']] });
+    expect(decide(mx([10, 'gone'], [20, 'b']), [report(gone), report(host('b', v4('192.0.2.2'), nodata), 20)], { forced: false }).decision).toEqual({
+      action: 'force-ipv4',
+      triggers: ['no-aaaa'],
+      routes: [['192.0.2.2']],
+    });
   });
   test('a force_ipv4 override forces without triggers', () => {
-    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')))], { forced: true }).decision).toEqual({ action: 'force-ipv4', triggers: ['override'], routes: [['192.0.2.1']] });
+    expect(decide(mx([10, 'a']), [report(host('a', v4('192.0.2.1'), v4('2001:db8::1')))], { forced: true }).decision).toEqual({
+      action: 'force-ipv4',
+      triggers: ['override'],
+      routes: [['192.0.2.1']],
+    });
   });
   test('the TTL is the smallest of MX, hosts and probes', () => {
     const h = { ...host('a', v4('192.0.2.1'), v4('2001:db8::1')), ttl: 100 };
-    expect(decide({ ...(mx([10, 'a']) as object), ttl: 300 } as MxFacts, [report(h, 10, [{ ...probe(false), ttlMs: 50_000 }])], { forced: false }).ttl).toBe(50);
+    expect(decide({ ...(mx([10, 'a']) as object), ttl: 300 } as MxFacts, [report(h, 10, [{ ...probe(false), ttlMs: 50_000 }])], { forced: false }).ttl).toBe(
+      50,
+    );
   });
   test('routesFor groups equal preferences and drops repeated addresses', () => {
-    expect(routesFor([report(host('a', v4('192.0.2.1'), nodata), 10), report(host('b', v4('192.0.2.1', '192.0.2.2'), nodata), 10), report(host('c', v4('192.0.2.3'), nodata), 5)])).toEqual([['192.0.2.3'], ['192.0.2.1', '192.0.2.2']]);
+    expect(
+      routesFor([
+        report(host('a', v4('192.0.2.1'), nodata), 10),
+        report(host('b', v4('192.0.2.1', '192.0.2.2'), nodata), 10),
+        report(host('c', v4('192.0.2.3'), nodata), 5),
+      ]),
+    ).toEqual([['192.0.2.3'], ['192.0.2.1', '192.0.2.2']]);
   });
 });

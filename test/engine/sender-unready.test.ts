@@ -4,13 +4,13 @@
  * In-memory DNS, probing off.
  */
 import { Engine } from '../../src/engine/engine';
-import { EngineSettings } from '../../src/engine/policy';
+import type { EngineSettings } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
 import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
 import { stubDns } from '../support/stub-dns';
-import { DnsRecord } from '../../src/dns/message';
+import type { DnsRecord } from '../../src/dns/message';
 
 const host = (name: string, a: string, aaaa: string): DnsRecord[] => [
   { name, type: 'A', ttl: 300, address: a },
@@ -27,13 +27,20 @@ function rig(): Engine {
     'aspmx.l.google.com': host('aspmx.l.google.com', '192.0.2.61', '2001:db8::61'),
     'mx.other.example': host('mx.other.example', '192.0.2.62', '2001:db8::62'),
   });
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe expected')));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 1, cacheSize: 10 }, () =>
+    Promise.reject(new Error('no probe expected')),
+  );
   return new Engine(settings(), { never: new DomainSet(), force: new DomainSet() }, dns, prober, logSink().log, () => 1_000_000);
 }
-const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({ ...TEST_SETTINGS, probe: false, strictReceivers: buildDomainSet(['.google.com'], 'strict_receivers'), ...over });
+const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({
+  ...TEST_SETTINGS,
+  probe: false,
+  strictReceivers: buildDomainSet(['.google.com'], 'strict_receivers'),
+  ...over,
+});
 const forced = (address: string) => ({ action: 'force-ipv4', triggers: ['sender-ipv6-unready'], routes: [[address]] });
 
-test('identity passing: a strict receiver\'s domain is left alone', async () => {
+test("identity passing: a strict receiver's domain is left alone", async () => {
   expect(await rig().decide('gmail.example')).toEqual({ action: 'leave', reason: 'ipv6-ok' });
 });
 

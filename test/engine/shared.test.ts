@@ -5,17 +5,17 @@
  */
 import { fleetOf } from '../../src/shared/fleet-shelves';
 import { Engine } from '../../src/engine/engine';
-import { EngineSettings } from '../../src/engine/policy';
+import type { EngineSettings } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
 import { DomainSet } from '../../src/domain/domain-set';
-import { Decision } from '../../src/engine/decision';
-import { HostFacts } from '../../src/engine/facts';
-import { ProbeResult } from '../../src/probe/smtp-probe';
-import { SharedDecision } from '../../src/shared/shared-entries';
-import { SharedProbe, SharedTier, emptyCounters } from '../../src/shared/shared-tier';
+import type { Decision } from '../../src/engine/decision';
+import type { HostFacts } from '../../src/engine/facts';
+import type { ProbeResult } from '../../src/probe/smtp-probe';
+import type { SharedDecision } from '../../src/shared/shared-entries';
+import { type SharedProbe, type SharedTier, emptyCounters } from '../../src/shared/shared-tier';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
-import { StubDns, cnameMxDomain, stubDns } from '../support/stub-dns';
+import { type StubDns, cnameMxDomain, stubDns } from '../support/stub-dns';
 
 const MINUTE = 60_000;
 const FORCED: Decision = { action: 'force-ipv4', triggers: ['cname-mx', 'no-aaaa'], routes: [['192.0.2.1']] };
@@ -55,7 +55,9 @@ class MemoryTier implements SharedTier {
 const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({ ...TEST_SETTINGS, probe: false, staleTtlMs: 86_400_000, ...over });
 
 function instance(tier: SharedTier | undefined, clock: { now: number }, dns: StubDns = fleetDns()): { engine: Engine; dns: StubDns } {
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: MINUTE, failTtlMs: MINUTE, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe')));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: MINUTE, failTtlMs: MINUTE, concurrency: 1, cacheSize: 10 }, () =>
+    Promise.reject(new Error('no probe')),
+  );
   const engine = new Engine(settings(), { never: new DomainSet(), force: new DomainSet() }, dns, prober, logSink().log, () => clock.now);
   engine.useShared(tier && fleetOf(tier));
   return { engine, dns };
@@ -101,7 +103,7 @@ describe('two instances sharing one tier', () => {
     expect(b.dns.asked).toContain('mail.forced.example A');
   });
 
-  test('DNS failing for a domain this instance never saw: the fleet\'s stale decision is answered, counted stale', async () => {
+  test("DNS failing for a domain this instance never saw: the fleet's stale decision is answered, counted stale", async () => {
     const clock = { now: 1_000_000 };
     const tier = new MemoryTier(clock);
     await instance(tier, clock).engine.decide('forced.example');

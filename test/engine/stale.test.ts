@@ -3,15 +3,15 @@
  * forced through DNS trouble for stale_ttl, and busy domains are refreshed before they expire.
  */
 import { Engine } from '../../src/engine/engine';
-import { EngineSettings, ruleFingerprint } from '../../src/engine/policy';
+import { type EngineSettings, ruleFingerprint } from '../../src/engine/policy';
 import { Prober } from '../../src/probe/prober';
 import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
-import { Overrides } from '../../src/engine/overrides';
-import { Decision } from '../../src/engine/decision';
-import { DnsRecord } from '../../src/dns/message';
+import type { Overrides } from '../../src/engine/overrides';
+import type { Decision } from '../../src/engine/decision';
+import type { DnsRecord } from '../../src/dns/message';
 import { TEST_SETTINGS } from '../support/engine-rig';
-import { logSink, LogSink } from '../support/log-sink';
-import { StubDns, cnameMxDomain, stubDns } from '../support/stub-dns';
+import { logSink, type LogSink } from '../support/log-sink';
+import { type StubDns, cnameMxDomain, stubDns } from '../support/stub-dns';
 
 const none = (): Overrides => ({ never: new DomainSet(), force: new DomainSet() });
 const FORCED: Decision = { action: 'force-ipv4', triggers: ['cname-mx', 'no-aaaa'], routes: [['192.0.2.1']] };
@@ -25,12 +25,21 @@ interface Rig {
   sink: LogSink;
 }
 
-const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({ ...TEST_SETTINGS, probe: false, failureTtlMs: 5000, staleTtlMs: DAY, refreshAhead: 0.1, ...over });
+const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({
+  ...TEST_SETTINGS,
+  probe: false,
+  failureTtlMs: 5000,
+  staleTtlMs: DAY,
+  refreshAhead: 0.1,
+  ...over,
+});
 
 function rig(over: Partial<EngineSettings> = {}): Rig {
   const clock = { now: 1_000_000 };
   const dns = stubDns(cnameMxDomain('forced.example', '192.0.2.1', 300));
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: MINUTE, failTtlMs: MINUTE, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe')));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: MINUTE, failTtlMs: MINUTE, concurrency: 1, cacheSize: 10 }, () =>
+    Promise.reject(new Error('no probe')),
+  );
   const sink = logSink();
   const engine = new Engine(settings(over), none(), dns, prober, sink.log, () => clock.now);
   return { engine, dns, clock, sink };

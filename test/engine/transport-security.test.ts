@@ -3,17 +3,17 @@
  * (AD on signed names), through the real DNS client, engine and map registry.
  */
 import { Engine } from '../../src/engine/engine';
-import { EngineSettings } from '../../src/engine/policy';
+import type { EngineSettings } from '../../src/engine/policy';
 import { WireDnsClient } from '../../src/dns/client';
 import { Prober } from '../../src/probe/prober';
 import { MapRegistry } from '../../src/maps/registry';
 import { DEFAULT_POLICY } from '../../src/maps/format';
-import { MapDefinition } from '../../src/maps/definitions';
-import { SecureDomains } from '../../src/engine/decision';
+import type { MapDefinition } from '../../src/maps/definitions';
+import type { SecureDomains } from '../../src/engine/decision';
 import { buildDomainSet, DomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
-import { logSink, LogSink } from '../support/log-sink';
-import { SignedDns, SignedRecord, startSignedDns } from '../support/signed-dns';
+import { logSink, type LogSink } from '../support/log-sink';
+import { type SignedDns, type SignedRecord, startSignedDns } from '../support/signed-dns';
 import { renderExport } from '../../src/cli/export';
 
 const MAPS: MapDefinition[] = [
@@ -49,14 +49,24 @@ function zone(): Record<string, SignedRecord[]> {
     ...cnameMx('sts-down.test', '192.0.2.16'),
     // 300 TXT records, the policy record last: past the 256 a response is read for.
     ...cnameMx('many-txt.test', '192.0.2.17'),
-    '_mta-sts.many-txt.test': [...Array.from({ length: 299 }, (_, i) => ({ type: 'TXT' as const, text: `filler ${i}` })), { type: 'TXT', text: 'v=STSv1; id=1' }],
+    '_mta-sts.many-txt.test': [
+      ...Array.from({ length: 299 }, (_, i) => ({ type: 'TXT' as const, text: `filler ${i}` })),
+      { type: 'TXT', text: 'v=STSv1; id=1' },
+    ],
     ...cnameMx('few-txt.test', '192.0.2.18'),
     '_mta-sts.few-txt.test': Array.from({ length: 200 }, (_, i) => ({ type: 'TXT' as const, text: `filler ${i}` })),
   };
 }
 
 const SIGNED = ['dane.test', 'mail.dane.test', 'real.dane.test', '_25._tcp.real.dane.test', '_mta-sts.dane.test'];
-const SIGNED_OWN = ['own-tlsa.test', 'mail.own-tlsa.test', 'real.own-tlsa.test', '_25._tcp.real.own-tlsa.test', '_25._tcp.mail.own-tlsa.test', '_mta-sts.own-tlsa.test'];
+const SIGNED_OWN = [
+  'own-tlsa.test',
+  'mail.own-tlsa.test',
+  'real.own-tlsa.test',
+  '_25._tcp.real.own-tlsa.test',
+  '_25._tcp.mail.own-tlsa.test',
+  '_mta-sts.own-tlsa.test',
+];
 const SIGNED_OTHERS = ['half.test', 'bogus.test', 'mail.bogus.test', 'real.bogus.test'];
 
 interface Rig {
@@ -77,14 +87,18 @@ async function rig(options: { dnssec?: boolean; validating?: boolean; secureDoma
   });
   const dnssec = options.dnssec ?? true;
   const client = new WireDnsClient({ servers: [dns.server], timeoutMs: 500, attempts: 1, dnssec });
-  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 4, cacheSize: 10 }, () => Promise.reject(new Error('no probes here')));
+  const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 60_000, failTtlMs: 60_000, concurrency: 4, cacheSize: 10 }, () =>
+    Promise.reject(new Error('no probes here')),
+  );
   const sink = logSink();
   const secureDomains = options.secureDomains ?? 'skip';
   const settings: EngineSettings = { ...TEST_SETTINGS, probe: false, dnssec, secureDomains };
   const force = options.force ? buildDomainSet(options.force, 'force_ipv4') : new DomainSet();
   const engine = new Engine(settings, { never: new DomainSet(), force }, client, prober, sink.log);
   const observed: string[] = [];
-  const registry = new MapRegistry(MAPS, engine, { ...DEFAULT_POLICY, secureDomains }, sink.log, (map, answer, reason) => observed.push(`${map} ${answer} ${reason}`));
+  const registry = new MapRegistry(MAPS, engine, { ...DEFAULT_POLICY, secureDomains }, sink.log, (map, answer, reason) =>
+    observed.push(`${map} ${answer} ${reason}`),
+  );
   return {
     dns,
     engine,
@@ -105,7 +119,7 @@ afterEach(async () => {
 });
 
 describe('DANE (dnssec: trust-ad, a validating resolver)', () => {
-  test('a signed domain whose CNAMEd MX host has TLSA records at the chain\'s end is not routed to a literal: NOTFOUND, reason dane', async () => {
+  test("a signed domain whose CNAMEd MX host has TLSA records at the chain's end is not routed to a literal: NOTFOUND, reason dane", async () => {
     current = await rig();
     expect(await current.ask('mailertable', 'dane.test')).toBe('NOTFOUND ');
     expect(await current.ask('transport', 'u@dane.test')).toBe('NOTFOUND ');
@@ -120,7 +134,7 @@ describe('DANE (dnssec: trust-ad, a validating resolver)', () => {
     expect(current.observed).toEqual(['transport4 OK cname-mx+no-aaaa']);
   });
 
-  test('TLSA only at the MX host\'s own name (not at its chain\'s end) is found too (RFC 7672 §2.2.2)', async () => {
+  test("TLSA only at the MX host's own name (not at its chain's end) is found too (RFC 7672 §2.2.2)", async () => {
     current = await rig();
     expect(await current.ask('mailertable', 'own-tlsa.test')).toBe('NOTFOUND ');
     expect(current.dns.asked.filter((q) => q.endsWith('TLSA'))).toEqual(['_25._tcp.real.own-tlsa.test TLSA', '_25._tcp.mail.own-tlsa.test TLSA']);
@@ -183,7 +197,10 @@ describe('MTA-STS', () => {
   test('domains that are not forced cost no transport-security lookup', async () => {
     current = await rig();
     current.dns.zone.records['ok.test'] = [{ type: 'MX', exchange: 'mx.ok.test' }];
-    current.dns.zone.records['mx.ok.test'] = [{ type: 'A', address: '192.0.2.30' }, { type: 'AAAA', address: '2001:db8::30' }];
+    current.dns.zone.records['mx.ok.test'] = [
+      { type: 'A', address: '192.0.2.30' },
+      { type: 'AAAA', address: '2001:db8::30' },
+    ];
     expect(await current.ask('mailertable', 'ok.test')).toBe('NOTFOUND ');
     expect(current.dns.asked).toEqual(['ok.test MX', 'mx.ok.test A', 'mx.ok.test AAAA']);
   });
@@ -193,7 +210,9 @@ describe('secure_domains and force_ipv4', () => {
   test('warn: forced, with a warning naming what the literal route drops', async () => {
     current = await rig({ secureDomains: 'warn' });
     expect(await current.ask('mailertable', 'dane.test')).toBe('OK esmtp:[192.0.2.10]');
-    expect(current.sink.events('decision')).toEqual([expect.objectContaining({ level: 40, protection: ['dane'], msg: expect.stringContaining('although it publishes DANE') })]);
+    expect(current.sink.events('decision')).toEqual([
+      expect.objectContaining({ level: 40, protection: ['dane'], msg: expect.stringContaining('although it publishes DANE') }),
+    ]);
   });
 
   test('force: forced, and nothing looked up', async () => {

@@ -2,11 +2,11 @@
  * DNS faults end to end through a real socket: every answer leaves within the deadline, fails open where the
  * truth is unknown, and once the work is over nothing is left open (sockets, timers).
  */
-import { startEngineRig, EngineRig } from '../support/engine-rig';
-import { startServer, TestServer } from '../support/server';
+import { startEngineRig, type EngineRig } from '../support/engine-rig';
+import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
 import { activeResources, expectNothingLeftSince } from '../support/handles';
-import { Zone, FixtureRecord, encodeAAnswer } from '../support/dns-fixture';
+import { type Zone, type FixtureRecord, encodeAAnswer } from '../support/dns-fixture';
 
 const DEADLINE_MS = 1500;
 const DNS_TIMEOUT_MS = 2500;
@@ -77,17 +77,21 @@ describe('DNS faults: answered within the deadline, fail open, nothing left behi
     ['SERVFAIL for everything', 'servfail.test'],
     ['truncated UDP, and a TCP side that accepts and never answers', 'tc-hang.test'],
     ['an MX host behind a CNAME chain of 20 links', 'long-chain.test'],
-  ])('%s: NOTFOUND', async (_name, domain) => {
-    const resources = activeResources();
-    await start();
-    const { reply, ms } = await lookup(domain);
-    expect(reply).toBe('NOTFOUND ');
-    expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
-    // The server keeps serving while the fault's work goes on in the background.
-    expect((await lookup('user_name.invalid')).reply).toBe('NOTFOUND ');
-    await stop();
-    await expectNothingLeftSince(resources, DNS_TIMEOUT_MS + 3000);
-  }, 20_000);
+  ])(
+    '%s: NOTFOUND',
+    async (_name, domain) => {
+      const resources = activeResources();
+      await start();
+      const { reply, ms } = await lookup(domain);
+      expect(reply).toBe('NOTFOUND ');
+      expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      // The server keeps serving while the fault's work goes on in the background.
+      expect((await lookup('user_name.invalid')).reply).toBe('NOTFOUND ');
+      await stop();
+      await expectNothingLeftSince(resources, DNS_TIMEOUT_MS + 3000);
+    },
+    20_000,
+  );
 
   test('the TCP fallback is really taken for the truncated answer, and abandoned at the DNS timeout', async () => {
     const resources = activeResources();
@@ -109,7 +113,11 @@ describe('DNS faults: answered within the deadline, fail open, nothing left behi
     await start();
     const { reply, ms } = await lookup('huge.test');
     expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
-    expect(reply).toBe(`OK esmtp:${HUGE_ANSWER.slice(0, 10).map((r) => `[${(r as { address: string }).address}]`).join(',')}`);
+    expect(reply).toBe(
+      `OK esmtp:${HUGE_ANSWER.slice(0, 10)
+        .map((r) => `[${(r as { address: string }).address}]`)
+        .join(',')}`,
+    );
     expect(rig.dns.count('mx.huge.test', 'A')).toBe(2); // truncated over UDP, whole over TCP
     await stop();
     await expectNothingLeftSince(resources);
@@ -118,5 +126,9 @@ describe('DNS faults: answered within the deadline, fail open, nothing left behi
 
 /** The wire size of the huge answer, as the fixture sends it. */
 function huge(): number {
-  return encodeAAnswer(1, 'mx.huge.test', HUGE_ANSWER.map((r) => (r as { address: string }).address)).length;
+  return encodeAAnswer(
+    1,
+    'mx.huge.test',
+    HUGE_ANSWER.map((r) => (r as { address: string }).address),
+  ).length;
 }

@@ -9,16 +9,16 @@ import { runInNewContext } from 'node:vm';
 import { Engine } from '../../src/engine/engine';
 import { WireDnsClient } from '../../src/dns/client';
 import { Prober } from '../../src/probe/prober';
-import { ProbeResult } from '../../src/probe/smtp-probe';
+import type { ProbeResult } from '../../src/probe/smtp-probe';
 import { MAX_KEPT } from '../../src/dns/message';
 import { DomainSet } from '../../src/domain/domain-set';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
-import { startServer, TestServer } from '../support/server';
+import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
-import { HostileAnswer, HostileDns, startHostileDns } from '../support/hostile-dns';
+import { type HostileAnswer, type HostileDns, startHostileDns } from '../support/hostile-dns';
 import { A, AAAA, CNAME, MX, header, question, response, rr } from '../support/dns-packets';
-import { ParsedQuery } from '../support/dns-packets';
+import type { ParsedQuery } from '../support/dns-packets';
 
 const T_A = 1;
 const T_AAAA = 28;
@@ -27,7 +27,8 @@ const T_MX = 15;
 /** A zone that answers normally: an alias MX host for `cached.test` (the hits client's domain). */
 function baseline(q: ParsedQuery): Buffer[] | undefined {
   if (q.name === 'cached.test' && q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, 'mail.cached.test')])];
-  if (q.name === 'mail.cached.test') return [response(q.id, q.name, q.type, q.type === T_A ? [CNAME('real.cached.test'), A('192.0.2.10')] : [CNAME('real.cached.test')])];
+  if (q.name === 'mail.cached.test')
+    return [response(q.id, q.name, q.type, q.type === T_A ? [CNAME('real.cached.test'), A('192.0.2.10')] : [CNAME('real.cached.test')])];
   if (q.name === 'real.cached.test') return [response(q.id, q.name, q.type, q.type === T_A ? [A('192.0.2.10')] : [])];
   // No domain here publishes MTA-STS: the lookup secure_domains makes before forcing gets a plain NXDOMAIN.
   if (q.name.startsWith('_mta-sts.')) return [response(q.id, q.name, q.type, [], 3)];
@@ -51,7 +52,13 @@ async function rig(answer: HostileAnswer, options: { probe?: (address: string) =
     return options.probe ? options.probe(address) : Promise.resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 });
   });
   const client = new WireDnsClient({ servers: [dns.server], timeoutMs: 1000, attempts: 1, maxInFlight: 256 });
-  const engine = new Engine({ ...TEST_SETTINGS, deadlineMs: options.deadlineMs ?? 3000 }, { never: new DomainSet(), force: new DomainSet() }, client, prober, logSink('warn').log);
+  const engine = new Engine(
+    { ...TEST_SETTINGS, deadlineMs: options.deadlineMs ?? 3000 },
+    { never: new DomainSet(), force: new DomainSet() },
+    client,
+    prober,
+    logSink('warn').log,
+  );
   const server = await startServer({ decider: engine });
   const hits = await WireClient.open({ port: server.port });
   hits.send(ns('mailertable cached.test'));
@@ -130,7 +137,12 @@ describe('packets that cost nothing but bytes to send', () => {
 
   test('three wrong-ID packets of 4,000 records ahead of each real answer: dropped unread, the real one taken', async () => {
     // Built once (the fixture shares the test's event loop): only the ID changes from one to the next.
-    const template = response(0, 'decoy.test', T_A, Array.from({ length: 4000 }, (_, i) => A(`10.0.${i >> 8}.${i & 255}`)));
+    const template = response(
+      0,
+      'decoy.test',
+      T_A,
+      Array.from({ length: 4000 }, (_, i) => A(`10.0.${i >> 8}.${i & 255}`)),
+    );
     const big = (id: number): Buffer => {
       const packet = Buffer.from(template);
       packet.writeUInt16BE(id, 0);
@@ -153,7 +165,15 @@ describe('legal but enormous answers', () => {
   test(`4,000 A records for an MX host: decided without a stall, the route holds max_addresses (10), the host keeps 10`, async () => {
     current = await rig((q) => {
       if (q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, `mx.${q.name}`)])];
-      if (q.type === T_A) return [response(q.id, q.name, q.type, Array.from({ length: 4000 }, (_, i) => A(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)))];
+      if (q.type === T_A)
+        return [
+          response(
+            q.id,
+            q.name,
+            q.type,
+            Array.from({ length: 4000 }, (_, i) => A(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)),
+          ),
+        ];
       return [response(q.id, q.name, q.type, [])];
     });
     const r = await underAttack(current, ['huge.test']);
@@ -167,15 +187,29 @@ describe('legal but enormous answers', () => {
   test('2,800 MX hosts, each with two AAAA that never greet: at most 10 hosts asked, at most 6 probes; others are still decided', async () => {
     // many.test's hosts never greet (the probe times out); other.test's host greets.
     const silent = (address: string): Promise<ProbeResult> =>
-      address === '2001:db8::b01' ? Promise.resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 }) : new Promise((resolve) => setTimeout(() => resolve({ ok: false, outcome: 'timeout' as const, detail: 'timeout', ms: 300 }), 300));
+      address === '2001:db8::b01'
+        ? Promise.resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 })
+        : new Promise((resolve) => setTimeout(() => resolve({ ok: false, outcome: 'timeout' as const, detail: 'timeout', ms: 300 }), 300));
     current = await rig(
       (q) => {
         // 2,800 hosts in one 59 KB answer: each exchange is `hN` and a pointer to the question's many.test.
-        if (q.name === 'many.test' && q.type === T_MX) return [response(q.id, q.name, q.type, Array.from({ length: 2800 }, (_, i) => rr(T_MX, Buffer.concat([Buffer.from([0, 10]), Buffer.from([`h${i}`.length]), Buffer.from(`h${i}`), Buffer.from([0xc0, 12])]))))];
+        if (q.name === 'many.test' && q.type === T_MX)
+          return [
+            response(
+              q.id,
+              q.name,
+              q.type,
+              Array.from({ length: 2800 }, (_, i) =>
+                rr(T_MX, Buffer.concat([Buffer.from([0, 10]), Buffer.from([`h${i}`.length]), Buffer.from(`h${i}`), Buffer.from([0xc0, 12])])),
+              ),
+            ),
+          ];
         if (q.name.endsWith('.many.test') && q.type === T_A) return [response(q.id, q.name, q.type, [A('192.0.2.60')])];
-        if (q.name.endsWith('.many.test') && q.type === T_AAAA) return [response(q.id, q.name, q.type, [AAAA('20010db8000000000000000000000a01'), AAAA('20010db8000000000000000000000a02')])];
+        if (q.name.endsWith('.many.test') && q.type === T_AAAA)
+          return [response(q.id, q.name, q.type, [AAAA('20010db8000000000000000000000a01'), AAAA('20010db8000000000000000000000a02')])];
         if (q.name === 'other.test' && q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, 'mx.other.test')])];
-        if (q.name === 'mx.other.test') return [response(q.id, q.name, q.type, q.type === T_A ? [A('192.0.2.61')] : [AAAA('20010db8000000000000000000000b01')])];
+        if (q.name === 'mx.other.test')
+          return [response(q.id, q.name, q.type, q.type === T_A ? [A('192.0.2.61')] : [AAAA('20010db8000000000000000000000b01')])];
         return [response(q.id, q.name, q.type, [])];
       },
       { probe: silent },
@@ -194,7 +228,16 @@ describe('records that must never become routes', () => {
   test('A record data of 1 or 8 bytes makes the lookup a DNS failure (fail open), never `OK esmtp:[127]`', async () => {
     current = await rig((q) => {
       if (q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, `mx.${q.name}`)])];
-      if (q.type === T_A) return [Buffer.concat([header(q.id, [1, 1, 0, 0]), question(q.name, q.type), q.name.includes('short') ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 127]) : Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0, 0, 8, 127, 128, 129, 130, 131, 132, 133, 134])])];
+      if (q.type === T_A)
+        return [
+          Buffer.concat([
+            header(q.id, [1, 1, 0, 0]),
+            question(q.name, q.type),
+            q.name.includes('short')
+              ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 127])
+              : Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0, 0, 8, 127, 128, 129, 130, 131, 132, 133, 134]),
+          ]),
+        ];
       return [response(q.id, q.name, q.type, [])];
     });
     const r = await underAttack(current, ['short.test', 'long.test']);
@@ -206,7 +249,10 @@ describe('records that must never become routes', () => {
     current = await rig((q) => {
       if (q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, `mx.${q.name}`)])];
       const loopbackOnly = q.name.startsWith('mx.loop');
-      if (q.type === T_A) return [response(q.id, q.name, q.type, loopbackOnly ? [A('127.0.0.1'), A('0.0.0.0'), A('224.0.0.1')] : [A('127.0.0.1'), A('169.254.169.254'), A('10.1.2.3')])];
+      if (q.type === T_A)
+        return [
+          response(q.id, q.name, q.type, loopbackOnly ? [A('127.0.0.1'), A('0.0.0.0'), A('224.0.0.1')] : [A('127.0.0.1'), A('169.254.169.254'), A('10.1.2.3')]),
+        ];
       return [response(q.id, q.name, q.type, [AAAA('00000000000000000000000000000001'), AAAA('fe800000000000000000000000000001')])];
     });
     const r = await underAttack(current, ['mixed.test', 'loop.test']);
@@ -222,11 +268,14 @@ describe('memory by zone content', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const records = Array.from({ length: 4000 }, (_, i) => A(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
-    current = await rig((q) => {
-      if (q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, `mx.${q.name}`)])];
-      if (q.type === T_A) return [response(q.id, q.name, q.type, records)];
-      return [response(q.id, q.name, q.type, [])];
-    }, { deadlineMs: 60_000 });
+    current = await rig(
+      (q) => {
+        if (q.type === T_MX) return [response(q.id, q.name, q.type, [MX(10, `mx.${q.name}`)])];
+        if (q.type === T_A) return [response(q.id, q.name, q.type, records)];
+        return [response(q.id, q.name, q.type, [])];
+      },
+      { deadlineMs: 60_000 },
+    );
     const engine = current.engine;
     gc();
     const before = process.memoryUsage().heapUsed;

@@ -27,9 +27,24 @@ describe('readRegularFile: what the configuration names is checked before it is 
   test.each([
     ['missing', () => join(dir, 'none'), 'missing', 'does not exist'],
     ['a directory', () => (mkdirSync(join(dir, 'd')), join(dir, 'd')), 'not-regular', 'is a directory, not a regular file'],
-    ['a FIFO (would hang a plain open)', () => (execFileSync('mkfifo', [join(dir, 'fifo')]), join(dir, 'fifo')), 'not-regular', 'is a FIFO, not a regular file'],
-    ['/dev/zero behind a link (would never end)', () => (symlinkSync('/dev/zero', join(dir, 'zero')), join(dir, 'zero')), 'not-regular', 'is a device, not a regular file'],
-    ['larger than the cap', () => (writeFileSync(join(dir, 'big'), 'x'.repeat(1001)), join(dir, 'big')), 'too-large', 'is 1001 bytes, more than the 1000 allowed'],
+    [
+      'a FIFO (would hang a plain open)',
+      () => (execFileSync('mkfifo', [join(dir, 'fifo')]), join(dir, 'fifo')),
+      'not-regular',
+      'is a FIFO, not a regular file',
+    ],
+    [
+      '/dev/zero behind a link (would never end)',
+      () => (symlinkSync('/dev/zero', join(dir, 'zero')), join(dir, 'zero')),
+      'not-regular',
+      'is a device, not a regular file',
+    ],
+    [
+      'larger than the cap',
+      () => (writeFileSync(join(dir, 'big'), 'x'.repeat(1001)), join(dir, 'big')),
+      'too-large',
+      'is 1001 bytes, more than the 1000 allowed',
+    ],
   ])('%s: refused with one clear reason', (_name, make, kind, reason) => {
     const e = fault(make());
     expect(e.fault).toBe(kind);

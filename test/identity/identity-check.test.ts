@@ -4,7 +4,7 @@
  */
 import { checkIdentity, reverseName } from '../../src/identity/identity-check';
 import { identityState, nextCheckMs, describeIdentity } from '../../src/identity/sender-identity';
-import { DnsRecord } from '../../src/dns/message';
+import type { DnsRecord } from '../../src/dns/message';
 import { stubDns } from '../support/stub-dns';
 
 const ADDRESS = '2001:db8::25';
@@ -38,13 +38,19 @@ describe('checkIdentity', () => {
   });
 
   test('a PTR whose name has no AAAA: no-forward', async () => {
-    const dns = stubDns({ [REVERSE]: [ptr(REVERSE, 'mail.sender.example')], 'mail.sender.example': [{ name: 'mail.sender.example', type: 'A', ttl: 60, address: '192.0.2.25' }] });
+    const dns = stubDns({
+      [REVERSE]: [ptr(REVERSE, 'mail.sender.example')],
+      'mail.sender.example': [{ name: 'mail.sender.example', type: 'A', ttl: 60, address: '192.0.2.25' }],
+    });
     expect(await checkIdentity(dns, ADDRESS)).toMatchObject({ verdict: 'no-forward', detail: 'PTR mail.sender.example, which has no AAAA record' });
   });
 
   test('a PTR whose name resolves to another address: forward-mismatch, naming what it resolves to', async () => {
     const dns = stubDns({ [REVERSE]: [ptr(REVERSE, 'mail.sender.example')], 'mail.sender.example': [aaaa('mail.sender.example', '2001:db8::99')] });
-    expect(await checkIdentity(dns, ADDRESS)).toMatchObject({ verdict: 'forward-mismatch', detail: 'PTR mail.sender.example, whose AAAA is 2001:db8::99, not 2001:db8::25' });
+    expect(await checkIdentity(dns, ADDRESS)).toMatchObject({
+      verdict: 'forward-mismatch',
+      detail: 'PTR mail.sender.example, whose AAAA is 2001:db8::99, not 2001:db8::25',
+    });
   });
 
   test('several PTR names: one resolving back is enough', async () => {
@@ -83,14 +89,18 @@ describe('identity state', () => {
     expect(identityState(['a', 'b'], false, [check('a', 'pass'), check('b', 'unknown')]).unready).toBe(false);
     expect(identityState([], true, []).unready).toBe(false);
   });
-  test('checked again after the verdict\'s TTL, within 5 min and 1 h; a minute after a DNS failure', () => {
+  test("checked again after the verdict's TTL, within 5 min and 1 h; a minute after a DNS failure", () => {
     expect(nextCheckMs(identityState(['a'], false, [check('a', 'pass', 60)]))).toBe(300_000);
     expect(nextCheckMs(identityState(['a'], false, [check('a', 'pass', 1800)]))).toBe(1_800_000);
     expect(nextCheckMs(identityState(['a'], false, [check('a', 'no-ptr', 86_400)]))).toBe(3_600_000);
     expect(nextCheckMs(identityState(['a'], false, [check('a', 'unknown')]))).toBe(60_000);
   });
   test('described line by line, saying whether the trigger is active', () => {
-    expect(describeIdentity(identityState([], true, []))).toEqual(['sender-ipv6: no IPv6 source address (none configured, no global one found): sender-ipv6-unready inert']);
-    expect(describeIdentity(identityState(['2001:db8::25'], false, [check('2001:db8::25', 'no-ptr')]))).toEqual(['sender-ipv6 2001:db8::25 (configured): no-ptr, sender-ipv6-unready active — no-ptr']);
+    expect(describeIdentity(identityState([], true, []))).toEqual([
+      'sender-ipv6: no IPv6 source address (none configured, no global one found): sender-ipv6-unready inert',
+    ]);
+    expect(describeIdentity(identityState(['2001:db8::25'], false, [check('2001:db8::25', 'no-ptr')]))).toEqual([
+      'sender-ipv6 2001:db8::25 (configured): no-ptr, sender-ipv6-unready active — no-ptr',
+    ]);
   });
 });

@@ -3,7 +3,7 @@
  * logs a verdict once when it changes, checks again on its schedule, and stops when told. Jest's fake
  * timers stand in for the clock; DNS is in memory.
  */
-import { SenderIdentity, IdentityState } from '../../src/identity/sender-identity';
+import { SenderIdentity, type IdentityState } from '../../src/identity/sender-identity';
 import { reverseName } from '../../src/identity/identity-check';
 import { logSink } from '../support/log-sink';
 import { stubDns } from '../support/stub-dns';

@@ -15,7 +15,9 @@ function unshareMissing(): string | undefined {
 
 /** Runs the discovery in a fresh network namespace set up by `setup` (ip commands); its result. */
 function discoverIn(setup: string[]): string {
-  const script = [...setup, `${process.execPath} -e 'require(${JSON.stringify(MODULE)}).discoverIpv6Source().then((a) => console.log(String(a)))'`].join(' && ');
+  const script = [...setup, `${process.execPath} -e 'require(${JSON.stringify(MODULE)}).discoverIpv6Source().then((a) => console.log(String(a)))'`].join(
+    ' && ',
+  );
   const run = spawnSync('unshare', ['-n', 'bash', '-c', script], { encoding: 'utf8', timeout: 20_000 });
   if (run.status !== 0) throw new Error(`namespace run failed: ${run.stderr}`);
   return run.stdout.trim();

@@ -5,14 +5,18 @@
 import { Readable } from 'node:stream';
 import { MAX_LINE, parseDeliveryLine } from '../../src/learn/delivery-line';
 import { rejectionIn } from '../../src/learn/bounce-lines';
-import { LineCounts, logLines } from '../../src/learn/log-lines';
+import { type LineCounts, logLines } from '../../src/learn/log-lines';
 
 const SENDMAIL = 'Nov 24 09:15:00 mx1 sm-mta[4242]: 4AO9F0xq004240:';
 const POSTFIX = 'Nov 24 09:12:01 mx1 postfix/smtp[21733]: 4Xk2Lq1FZ9z9sT3:';
 
 describe('parseDeliveryLine', () => {
   test('Postfix: recipient, relay, dsn, status and the reply text', () => {
-    expect(parseDeliveryLine(`${POSTFIX} to=<a@Example.COM>, relay=mx.example.com[2001:db8::1]:25, delay=1, delays=0/0/0/1, dsn=4.7.25, status=deferred (host mx.example.com[2001:db8::1] said: 450 4.7.25 Service unavailable)`)).toEqual({
+    expect(
+      parseDeliveryLine(
+        `${POSTFIX} to=<a@Example.COM>, relay=mx.example.com[2001:db8::1]:25, delay=1, delays=0/0/0/1, dsn=4.7.25, status=deferred (host mx.example.com[2001:db8::1] said: 450 4.7.25 Service unavailable)`,
+      ),
+    ).toEqual({
       mta: 'postfix',
       domain: 'example.com',
       host: 'mx.example.com',
@@ -24,7 +28,11 @@ describe('parseDeliveryLine', () => {
   });
 
   test("sendmail: the original report's own lines (empty brackets, a deferral) and a list of recipients", () => {
-    expect(parseDeliveryLine(`${SENDMAIL} to=<xxx@bad-domain.example>, delay=04:23:07, xdelay=00:00:00, mailer=esmtp, pri=11918385, relay=bad-domain.example. [], dsn=4.0.0, stat=Deferred: Address family not supported by protocol`)).toEqual({
+    expect(
+      parseDeliveryLine(
+        `${SENDMAIL} to=<xxx@bad-domain.example>, delay=04:23:07, xdelay=00:00:00, mailer=esmtp, pri=11918385, relay=bad-domain.example. [], dsn=4.0.0, stat=Deferred: Address family not supported by protocol`,
+      ),
+    ).toEqual({
       mta: 'sendmail',
       domain: 'bad-domain.example',
       host: 'bad-domain.example',
@@ -33,7 +41,11 @@ describe('parseDeliveryLine', () => {
       status: 'Deferred',
       text: 'Deferred: Address family not supported by protocol',
     });
-    expect(parseDeliveryLine(`${SENDMAIL} to=<a@one.example>,<b@one.example>, ctladdr=<root@x> (0/0), delay=00:00:01, mailer=esmtp, relay=[192.0.2.10] [192.0.2.10], dsn=2.0.0, stat=Sent (ok)`)).toMatchObject({
+    expect(
+      parseDeliveryLine(
+        `${SENDMAIL} to=<a@one.example>,<b@one.example>, ctladdr=<root@x> (0/0), delay=00:00:01, mailer=esmtp, relay=[192.0.2.10] [192.0.2.10], dsn=2.0.0, stat=Sent (ok)`,
+      ),
+    ).toMatchObject({
       domain: 'one.example',
       host: undefined,
       address: '192.0.2.10',
@@ -52,8 +64,14 @@ describe('parseDeliveryLine', () => {
   });
 
   test('fields are taken only from a delivery line: not from a HELO in an smtpd reject, nor from a line of another program', () => {
-    expect(parseDeliveryLine('Nov 24 09:00:00 mx1 postfix/smtpd[9]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 554 5.7.1 rejected; from=<a@b> to=<c@d> proto=ESMTP helo=<h: to=<v@victim.example>, relay=evil.example[2001:db8::1]:25, dsn=5.7.25, status=bounced (x)>')).toBeUndefined();
-    expect(parseDeliveryLine('Nov 24 09:00:00 mx1 myapp[9]: 4Xk2Lq1FZ9z9sT3: to=<a@b.example>, relay=mx.b.example[2001:db8::1]:25, dsn=5.7.25, status=bounced (x)')).toBeUndefined();
+    expect(
+      parseDeliveryLine(
+        'Nov 24 09:00:00 mx1 postfix/smtpd[9]: NOQUEUE: reject: RCPT from x[192.0.2.1]: 554 5.7.1 rejected; from=<a@b> to=<c@d> proto=ESMTP helo=<h: to=<v@victim.example>, relay=evil.example[2001:db8::1]:25, dsn=5.7.25, status=bounced (x)>',
+      ),
+    ).toBeUndefined();
+    expect(
+      parseDeliveryLine('Nov 24 09:00:00 mx1 myapp[9]: 4Xk2Lq1FZ9z9sT3: to=<a@b.example>, relay=mx.b.example[2001:db8::1]:25, dsn=5.7.25, status=bounced (x)'),
+    ).toBeUndefined();
   });
 
   test('time stays linear on crafted lines up to the line cap (cubic before: 7.2 s at 8 KB)', () => {
@@ -93,10 +111,12 @@ describe('logLines', () => {
   test('a line of 64 MB without a newline: skipped, counted, never held whole', async () => {
     const counts: LineCounts = { lines: 0, skipped: 0 };
     const chunk = Buffer.alloc(1 << 20, 0x41);
-    const input = Readable.from((function* () {
-      for (let i = 0; i < 64; i++) yield chunk;
-      yield Buffer.from('\nlast line\n');
-    })());
+    const input = Readable.from(
+      (function* () {
+        for (let i = 0; i < 64; i++) yield chunk;
+        yield Buffer.from('\nlast line\n');
+      })(),
+    );
     const before = process.memoryUsage().rss;
     const lines: string[] = [];
     for await (const l of logLines(input, MAX_LINE, counts)) lines.push(l);

@@ -15,17 +15,29 @@ const line = (needle: string): string => lines.find((l) => l.includes(needle)) ?
 
 describe('rejectionIn', () => {
   test('Postfix, Google 5.7.1 "IPv6 sending guidelines", its text wrapped across reply lines', () => {
-    expect(rejectionIn(line('alice@'))).toEqual({ domain: 'gmail.com', host: 'gmail-smtp-in.l.google.com', address: '2a00:1450:400c:c0b::1b', signal: 'google-ipv6-guidelines' });
+    expect(rejectionIn(line('alice@'))).toEqual({
+      domain: 'gmail.com',
+      host: 'gmail-smtp-in.l.google.com',
+      address: '2a00:1450:400c:c0b::1b',
+      signal: 'google-ipv6-guidelines',
+    });
   });
   test('Postfix, Google 5.7.25 "does not have a PTR record setup"', () => expect(rejectionIn(line('carol@'))?.signal).toBe('google-no-ptr'));
-  test('a Workspace domain: its own name, Google\'s MX host (orig_to is not the recipient)', () => {
+  test("a Workspace domain: its own name, Google's MX host (orig_to is not the recipient)", () => {
     expect(rejectionIn(line('dave@'))).toMatchObject({ domain: 'workspace-customer.example', host: 'aspmx.l.google.com' });
   });
-  test('Postfix, freenet.de "inconsistent or no DNS PTR record"', () => expect(rejectionIn(line('erin@'))).toMatchObject({ host: 'mx.freenet.de', signal: 'inconsistent-ptr' }));
+  test('Postfix, freenet.de "inconsistent or no DNS PTR record"', () =>
+    expect(rejectionIn(line('erin@'))).toMatchObject({ host: 'mx.freenet.de', signal: 'inconsistent-ptr' }));
   test('sendmail: a bare dsn=5.7.25 to an IPv6 relay (stock sendmail logs no reply text)', () => {
-    expect(rejectionIn(line('frank@'))).toEqual({ domain: 'gmail.com', host: 'gmail-smtp-in.l.google.com', address: '2a00:1450:400c:c0b::1a', signal: 'dsn-5.7.25' });
+    expect(rejectionIn(line('frank@'))).toEqual({
+      domain: 'gmail.com',
+      host: 'gmail-smtp-in.l.google.com',
+      address: '2a00:1450:400c:c0b::1a',
+      signal: 'dsn-5.7.25',
+    });
   });
-  test('sendmail with reply= logging: the Google text', () => expect(rejectionIn(line('grace@'))).toMatchObject({ host: 'alt1.aspmx.l.google.com', signal: 'google-ipv6-guidelines' }));
+  test('sendmail with reply= logging: the Google text', () =>
+    expect(rejectionIn(line('grace@'))).toMatchObject({ host: 'alt1.aspmx.l.google.com', signal: 'google-ipv6-guidelines' }));
   test.each([
     ['the same 5.7.25 complaint over IPv4 (about our IPv4 address)', 'heidi@'],
     ['another 5.7.1 from Google (spam)', 'ivan@'],
@@ -39,7 +51,7 @@ describe('rejectionIn', () => {
 });
 
 describe('summary and patterns', () => {
-  test('by host, most rejections first; each host\'s parent as a .suffix pattern', () => {
+  test("by host, most rejections first; each host's parent as a .suffix pattern", () => {
     const hosts = summarise(lines.map(rejectionIn).filter((r) => r !== undefined));
     expect(hosts.map((h) => [h.host, h.count, h.pattern])).toEqual([
       ['gmail-smtp-in.l.google.com', 3, '.l.google.com'],
@@ -72,7 +84,9 @@ describe('the learn command', () => {
     const r = await runCliAsync(['learn', LOG, '--config', '', '--strict-receivers', '.freenet.de', '--write', target]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^gmail-smtp-in\.l\.google\.com {2}3 rejection\(s\) {2}not covered: suggest \.l\.google\.com$/m);
-    const written = readFileSync(target, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    const written = readFileSync(target, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(written.map((l) => l.split(/\s/)[0])).toEqual(['.l.google.com', '.aspmx.l.google.com', '.freenet.de']);
     // The file is a pattern file strict_receivers accepts.
     const check = await runCliAsync(['check-config', '--config', '', '--strict-receivers', target]);

@@ -21,7 +21,14 @@ describe('LogBudget', () => {
 
 test('10,000 requests for an unknown map: every one answered PERM, ten warnings logged', () => {
   const sink = logSink('info');
-  const registry = new MapRegistry(defaults().maps, { decide: () => ({ action: 'leave', reason: 'ipv6-ok' }) }, DEFAULT_POLICY, sink.log, undefined, new LogBudget(10, 60_000, () => 0));
+  const registry = new MapRegistry(
+    defaults().maps,
+    { decide: () => ({ action: 'leave', reason: 'ipv6-ok' }) },
+    DEFAULT_POLICY,
+    sink.log,
+    undefined,
+    new LogBudget(10, 60_000, () => 0),
+  );
   for (let i = 0; i < 10_000; i++) expect(String(registry.answer(Buffer.from(`nomap${i} example.com`)))).toMatch(/^\d+:PERM unknown map nomap\d+,$/);
   expect(sink.events('unknown-map')).toHaveLength(10);
 });

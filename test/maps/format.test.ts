@@ -1,7 +1,7 @@
 import { DEFAULT_POLICY, intendedReply, replyFor, replyOrders } from '../../src/maps/format';
 import { capRoutes } from '../../src/engine/rule';
-import { MapDefinition } from '../../src/maps/definitions';
-import { Decision } from '../../src/engine/decision';
+import type { MapDefinition } from '../../src/maps/definitions';
+import type { Decision } from '../../src/engine/decision';
 
 const sendmail: MapDefinition = { name: 'mailertable', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' };
 const postfix: MapDefinition = { name: 'transport', format: 'postfix', mailer: 'smtp', nexthop: 'literal' };
@@ -11,8 +11,10 @@ describe('answer formats', () => {
   test('sendmail: "," joins equal preference, ":" the next preference', () => {
     expect(replyFor(forced, sendmail, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'esmtp:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
   });
-  test('sendmail: the mailer name is the map\'s', () => {
-    expect(replyFor(forced, { ...sendmail, mailer: 'relay', nexthop: 'literal' }, DEFAULT_POLICY)).toMatchObject({ value: 'relay:[192.0.2.1],[192.0.2.2]:[192.0.2.3]' });
+  test("sendmail: the mailer name is the map's", () => {
+    expect(replyFor(forced, { ...sendmail, mailer: 'relay', nexthop: 'literal' }, DEFAULT_POLICY)).toMatchObject({
+      value: 'relay:[192.0.2.1],[192.0.2.2]:[192.0.2.3]',
+    });
   });
   test('postfix: a next-hop list in preference order', () => {
     expect(replyFor(forced, postfix, DEFAULT_POLICY)).toEqual({ status: 'OK', value: 'smtp:[192.0.2.1], [192.0.2.2], [192.0.2.3]' });
@@ -21,7 +23,15 @@ describe('answer formats', () => {
     expect(replyFor(forced, postfix, { ...DEFAULT_POLICY, postfixSingleNexthop: true })).toEqual({ status: 'OK', value: 'smtp:[192.0.2.1]' });
   });
   test('the address cap keeps the most preferred addresses and their grouping', () => {
-    expect(capRoutes([['a', 'b'], ['c', 'd']], 3)).toEqual([['a', 'b'], ['c']]);
+    expect(
+      capRoutes(
+        [
+          ['a', 'b'],
+          ['c', 'd'],
+        ],
+        3,
+      ),
+    ).toEqual([['a', 'b'], ['c']]);
     expect(replyFor(forced, sendmail, { ...DEFAULT_POLICY, maxAddresses: 1 })).toMatchObject({ value: 'esmtp:[192.0.2.1]' });
   });
   test('no address to route to is NOTFOUND, never an empty OK', () => {
@@ -33,7 +43,10 @@ describe('answer formats', () => {
   test('DNS failure fails open by default and answers TEMP when asked to', () => {
     const failure: Decision = { action: 'dns-failure', detail: 'SERVFAIL for example.com MX' };
     expect(replyFor(failure, sendmail, DEFAULT_POLICY)).toEqual({ status: 'NOTFOUND' });
-    expect(replyFor(failure, sendmail, { ...DEFAULT_POLICY, onDnsFailure: 'temp' })).toEqual({ status: 'TEMP', reason: 'DNS failure: SERVFAIL for example.com MX' });
+    expect(replyFor(failure, sendmail, { ...DEFAULT_POLICY, onDnsFailure: 'temp' })).toEqual({
+      status: 'TEMP',
+      reason: 'DNS failure: SERVFAIL for example.com MX',
+    });
   });
   test('dry run answers NOTFOUND but the intended reply is still known', () => {
     const dry = { ...DEFAULT_POLICY, dryRun: true };
@@ -43,7 +56,14 @@ describe('answer formats', () => {
 });
 
 describe('Postfix load spreading', () => {
-  const wide: Decision = { action: 'force-ipv4', triggers: ['cname-mx'], routes: [['192.0.2.1', '192.0.2.2', '192.0.2.3'], ['192.0.2.4', '192.0.2.5']] };
+  const wide: Decision = {
+    action: 'force-ipv4',
+    triggers: ['cname-mx'],
+    routes: [
+      ['192.0.2.1', '192.0.2.2', '192.0.2.3'],
+      ['192.0.2.4', '192.0.2.5'],
+    ],
+  };
 
   test('each preference group is rotated, one order per rotation; the order between groups is kept', () => {
     expect(replyOrders(wide, postfix, DEFAULT_POLICY).map((r) => (r.status === 'OK' ? r.value : ''))).toEqual([
@@ -54,7 +74,11 @@ describe('Postfix load spreading', () => {
   });
 
   test('with one next hop (Postfix < 3.5) the first hop takes turns among the most preferred', () => {
-    expect(replyOrders(wide, postfix, { ...DEFAULT_POLICY, postfixSingleNexthop: true }).map((r) => (r.status === 'OK' ? r.value : ''))).toEqual(['smtp:[192.0.2.1]', 'smtp:[192.0.2.2]', 'smtp:[192.0.2.3]']);
+    expect(replyOrders(wide, postfix, { ...DEFAULT_POLICY, postfixSingleNexthop: true }).map((r) => (r.status === 'OK' ? r.value : ''))).toEqual([
+      'smtp:[192.0.2.1]',
+      'smtp:[192.0.2.2]',
+      'smtp:[192.0.2.3]',
+    ]);
   });
 
   test('rotation comes before the address cap, so every equally preferred host gets its turn', () => {

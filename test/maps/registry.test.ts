@@ -1,7 +1,7 @@
 import { MapRegistry } from '../../src/maps/registry';
 import { DEFAULT_POLICY } from '../../src/maps/format';
 import { defaults } from '../../src/config/options';
-import { Decision } from '../../src/engine/decision';
+import type { Decision } from '../../src/engine/decision';
 import { logSink } from '../support/log-sink';
 
 const payload = (request: string): Buffer => Buffer.from(request);
@@ -12,7 +12,12 @@ describe('MapRegistry', () => {
 
   test('Postfix: a cached decision is answered in turns of its orders, each a buffer encoded once', () => {
     const replies = Array.from({ length: 4 }, () => registry.answer(payload('transport user@spread.example')) as Buffer);
-    expect(replies.map((b) => b.toString())).toEqual(['32:OK smtp:[192.0.2.1], [192.0.2.2],', '32:OK smtp:[192.0.2.2], [192.0.2.1],', '32:OK smtp:[192.0.2.1], [192.0.2.2],', '32:OK smtp:[192.0.2.2], [192.0.2.1],']);
+    expect(replies.map((b) => b.toString())).toEqual([
+      '32:OK smtp:[192.0.2.1], [192.0.2.2],',
+      '32:OK smtp:[192.0.2.2], [192.0.2.1],',
+      '32:OK smtp:[192.0.2.1], [192.0.2.2],',
+      '32:OK smtp:[192.0.2.2], [192.0.2.1],',
+    ]);
     expect(replies[2]).toBe(replies[0]); // the same buffer: a hit allocates nothing
   });
 

@@ -1,5 +1,5 @@
 import { DecisionsView, parsePage } from '../../src/ops/decisions-view';
-import { ExportedDecision } from '../../src/engine/decision';
+import type { ExportedDecision } from '../../src/engine/decision';
 
 const decision = (domain: string): ExportedDecision => ({ domain, triggers: ['cname-mx'], routes: [['192.0.2.10']], ttlMs: 1000 });
 
@@ -26,10 +26,13 @@ describe('DecisionsView', () => {
   test('one rendering answers GETs for a second; then a new one is made', async () => {
     let now = 0;
     let renders = 0;
-    const view = new DecisionsView(function* () {
-      renders++;
-      yield decision('a.example');
-    }, () => now);
+    const view = new DecisionsView(
+      function* () {
+        renders++;
+        yield decision('a.example');
+      },
+      () => now,
+    );
     await Promise.all([view.parts(), view.parts(), view.parts()]);
     expect(renders).toBe(1);
     now = 999;

@@ -1,7 +1,7 @@
 /** Probe verdicts read from the fleet's shared cache are believed no longer than our own would be. */
 import { fleetOf } from '../../src/shared/fleet-shelves';
 import { Prober } from '../../src/probe/prober';
-import { SharedProbe, SharedTier, emptyCounters } from '../../src/shared/shared-tier';
+import { type SharedProbe, type SharedTier, emptyCounters } from '../../src/shared/shared-tier';
 
 const TEN_YEARS = 10 * 365 * 24 * 3_600_000;
 
@@ -23,7 +23,9 @@ function tierWith(verdict: SharedProbe): SharedTier {
 
 describe('a verdict from the fleet', () => {
   const prober = (tier: SharedTier): Prober => {
-    const p = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 10_000, failTtlMs: 5_000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('no probe here')));
+    const p = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 10_000, failTtlMs: 5_000, concurrency: 1, cacheSize: 10 }, () =>
+      Promise.reject(new Error('no probe here')),
+    );
     p.useShared(fleetOf(tier), () => 50);
     return p;
   };
@@ -34,7 +36,9 @@ describe('a verdict from the fleet', () => {
   });
 
   test('a failure is kept for probe_fail_ttl at most; a shorter life stays as it is', async () => {
-    expect(await prober(tierWith({ ok: false, outcome: 'timeout', detail: 'x', ms: 100, ttlMs: TEN_YEARS })).check('2001:db8::2')).toMatchObject({ ttlMs: 5_000 });
+    expect(await prober(tierWith({ ok: false, outcome: 'timeout', detail: 'x', ms: 100, ttlMs: TEN_YEARS })).check('2001:db8::2')).toMatchObject({
+      ttlMs: 5_000,
+    });
     expect(await prober(tierWith({ ok: true, outcome: 'ok', detail: '220', ms: 1, ttlMs: 3_000 })).check('2001:db8::3')).toMatchObject({ ttlMs: 3_000 });
   });
 });

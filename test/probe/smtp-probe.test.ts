@@ -1,5 +1,5 @@
 import { judgeGreeting, probeSmtp } from '../../src/probe/smtp-probe';
-import { refusingPort, startSmtpFixture, SmtpBehaviour } from '../support/smtp-fixture';
+import { refusingPort, startSmtpFixture, type SmtpBehaviour } from '../support/smtp-fixture';
 import { Prober } from '../../src/probe/prober';
 import { activeResources, expectNothingLeftSince } from '../support/handles';
 
@@ -81,7 +81,10 @@ describe('Prober', () => {
 
   test('a probe that cannot start before its deadline is not sent (undefined), and is counted', async () => {
     let release: () => void = () => undefined;
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => new Promise((resolve) => (release = () => resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 }))));
+    const prober = new Prober(
+      { port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 },
+      () => new Promise((resolve) => (release = () => resolve({ ok: true, outcome: 'ok' as const, detail: 'greeting', ms: 1 }))),
+    );
     const first = prober.check('2001:db8::1');
     expect(await prober.check('2001:db8::2', performance.now() + 20)).toBeUndefined();
     expect(prober.refused).toBe(1);
@@ -90,14 +93,20 @@ describe('Prober', () => {
   });
 
   test.each(['::1', '::', 'fe80::1', 'ff02::1', '::ffff:192.0.2.1', 'not-an-address'])('%s is never probed', async (address) => {
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () => Promise.reject(new Error('probed')));
+    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, () =>
+      Promise.reject(new Error('probed')),
+    );
     expect(await prober.check(address)).toBeUndefined();
   });
 
   test('a refresh ahead of expiry probes again a verdict in its last tenth, and only then (injected clock)', async () => {
     const clock = { now: 0 };
     let sent = 0;
-    const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => ({ ok: true, outcome: 'ok' as const, detail: `greeting ${++sent}`, ms: 1 }), () => clock.now);
+    const prober = new Prober(
+      { port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 },
+      async () => ({ ok: true, outcome: 'ok' as const, detail: `greeting ${++sent}`, ms: 1 }),
+      () => clock.now,
+    );
     await prober.check('2001:db8::1');
     clock.now = 850;
     expect(await prober.check('2001:db8::1', Infinity, 0.1)).toMatchObject({ cached: true });
@@ -108,7 +117,13 @@ describe('Prober', () => {
   });
 
   test('outcomes are counted under their closed set of labels, whatever the socket reported', async () => {
-    const results = [['ok', 'greeting'], ['refused', 'refused'], ['bad-greeting', 'bad-greeting 421'], ['other', 'eproto'], ['other', 'econnaborted']] as const;
+    const results = [
+      ['ok', 'greeting'],
+      ['refused', 'refused'],
+      ['bad-greeting', 'bad-greeting 421'],
+      ['other', 'eproto'],
+      ['other', 'econnaborted'],
+    ] as const;
     let i = 0;
     const prober = new Prober({ port: 25, timeoutMs: 100, okTtlMs: 1000, failTtlMs: 1000, concurrency: 1, cacheSize: 10 }, async () => {
       const [outcome, detail] = results[i++];

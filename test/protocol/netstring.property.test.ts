@@ -87,11 +87,22 @@ describe('netstring decoder: properties', () => {
 
   // Arbitrary bytes, and bytes that look almost right (so the fuzzer reaches the payload and comma states).
   const nearNetstring = fc
-    .array(fc.oneof(payload.map(encodeNetstring), oversizedPayload.map(encodeNetstring), fc.constantFrom('0', '1', '9', ':', ',', '\n', '00', '99999').map((s) => Buffer.from(s)), payload), {
-      maxLength: 10,
-    })
+    .array(
+      fc.oneof(
+        payload.map(encodeNetstring),
+        oversizedPayload.map(encodeNetstring),
+        fc.constantFrom('0', '1', '9', ':', ',', '\n', '00', '99999').map((s) => Buffer.from(s)),
+        payload,
+      ),
+      {
+        maxLength: 10,
+      },
+    )
     .map((parts) => Buffer.concat(parts));
-  const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), nearNetstring);
+  const anyBytes = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+    nearNetstring,
+  );
 
   test('arbitrary bytes end in complete frames and at most one clean protocol error, exactly as the grammar says', () => {
     fc.assert(

@@ -141,7 +141,14 @@ describe('netstring decoder: malformed input', () => {
       const decoder = new NetstringDecoder(10, { skipUpTo: 100 });
       const frames: Array<[string, boolean]> = [];
       for (const chunk of chunks) decoder.push(chunk, (p, oversized) => void frames.push([p.toString(), oversized]));
-      expect({ label, frames }).toEqual({ label, frames: [['abc', false], ['', true], ['def', false]] });
+      expect({ label, frames }).toEqual({
+        label,
+        frames: [
+          ['abc', false],
+          ['', true],
+          ['def', false],
+        ],
+      });
     }
   });
 

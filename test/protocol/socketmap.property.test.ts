@@ -29,7 +29,9 @@ describe('socketmap layer: properties', () => {
     const reply: fc.Arbitrary<Reply> = fc.oneof(
       fc.string({ minLength: 1, unit: 'grapheme-ascii' }).map((value) => ({ status: 'OK' as const, value })),
       fc.constant({ status: 'NOTFOUND' as const }),
-      fc.tuple(fc.constantFrom('TEMP' as const, 'TIMEOUT' as const, 'PERM' as const), fc.string({ unit: 'binary' })).map(([status, reason]) => ({ status, reason })),
+      fc
+        .tuple(fc.constantFrom('TEMP' as const, 'TIMEOUT' as const, 'PERM' as const), fc.string({ unit: 'binary' }))
+        .map(([status, reason]) => ({ status, reason })),
     );
     fc.assert(
       fc.property(reply, (r) => {

@@ -7,13 +7,15 @@ describe('replay input', () => {
   });
 
   test('recipient domains from to= only: several recipients, each once; not from=, ctladdr=, msgid or relay', () => {
-    const from = 'Nov 25 10:00:01 mx sendmail[123]: 5APA01: from=<Alice@Example.ORG>, size=1234, class=0, nrcpts=2, msgid=<abc@mail.example.org>, proto=ESMTP, daemon=MTA, relay=client.example.net [192.0.2.5]';
+    const from =
+      'Nov 25 10:00:01 mx sendmail[123]: 5APA01: from=<Alice@Example.ORG>, size=1234, class=0, nrcpts=2, msgid=<abc@mail.example.org>, proto=ESMTP, daemon=MTA, relay=client.example.net [192.0.2.5]';
     const to =
       'Nov 25 10:00:02 mx sendmail[124]: 5APA01: to=<bob@a.example.com>,<carol@b.example.net>,<eve@A.Example.com>, ctladdr=<root@mx.example.org> (0/0), delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=121234, relay=mx.a.example.com. [192.0.2.7], dsn=2.0.0, stat=Sent (ok)';
     expect(maillogDomains(from)).toEqual([]);
     expect(maillogDomains(to)).toEqual(['a.example.com', 'b.example.net']);
     expect(maillogDomains('... to=dave@[192.0.2.1], delay=0')).toEqual([]);
-    const postfix = 'Nov 25 10:00:03 mx postfix/smtp[99]: 4XyZ: to=<frank@c.example.org>, relay=mx.c.example.org[192.0.2.9]:25, delay=0.4, dsn=2.0.0, status=sent (250 ok)';
+    const postfix =
+      'Nov 25 10:00:03 mx postfix/smtp[99]: 4XyZ: to=<frank@c.example.org>, relay=mx.c.example.org[192.0.2.9]:25, delay=0.4, dsn=2.0.0, status=sent (250 ok)';
     expect(maillogDomains(postfix)).toEqual(['c.example.org']);
   });
 
@@ -49,7 +51,13 @@ describe('replay figures', () => {
     const after = serverFigures(
       '# HELP x\nmx4map_lookups_total{map="mailertable",answer="OK",reason="cname-mx"} 5\nmx4map_lookups_total{map="transport",answer="NOTFOUND",reason="nxdomain"} 1\nmx4map_dns_queries_total{rcode="NOERROR"} 8\nmx4map_cache_hits_total{cache="decisions"} 3\nmx4map_cache_misses_total{cache="decisions"} 1\n',
     );
-    expect(figuresDelta(before, after)).toEqual({ lookups: 4, dnsQueries: 2, decisionHits: 3, decisionMisses: 1, byReason: { 'OK cname-mx': 3, 'NOTFOUND nxdomain': 1 } });
+    expect(figuresDelta(before, after)).toEqual({
+      lookups: 4,
+      dnsQueries: 2,
+      decisionHits: 3,
+      decisionMisses: 1,
+      byReason: { 'OK cname-mx': 3, 'NOTFOUND nxdomain': 1 },
+    });
     expect(parsePrometheus('a{b="c \\"q\\""} 1')).toEqual([['a', { b: 'c \\"q\\"' }, 1]]);
   });
 });

@@ -1,6 +1,6 @@
 /** Clients that misbehave on purpose: they must cost the server bounded memory and never another client's service. */
 import { readFileSync } from 'node:fs';
-import { startServer, TestServer } from '../support/server';
+import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
 import { heldDecider, force } from '../support/deferred-decider';
 import { activeResources, expectNothingLeftSince } from '../support/handles';

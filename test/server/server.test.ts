@@ -1,13 +1,13 @@
 import { lstatSync, mkdtempSync, readdirSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
-import { Socket, connect, createServer } from 'node:net';
+import { type Socket, connect, createServer } from 'node:net';
 import { LoopWatch } from '../../src/server/loop-watch';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, TestServer } from '../support/server';
+import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
 import { heldDecider, force } from '../support/deferred-decider';
-import { Decider } from '../../src/engine/decision';
+import type { Decider } from '../../src/engine/decision';
 import { ListenError } from '../../src/errors';
 
 const NOTFOUND = 'NOTFOUND ';
@@ -125,7 +125,7 @@ describe('malformed input', () => {
     ['non-digit length', 'ab:hello,', 'PERM malformed netstring: netstring length has a non-digit byte 0x61'],
     ['leading zero', '023:mailertable example.com,', 'PERM malformed netstring: netstring length has a leading zero'],
     ['missing comma', '23:mailertable example.comX', "PERM malformed netstring: netstring of 23 bytes is not followed by ','"],
-    ['a length past sendmail\'s own limit', '1000001:', 'PERM malformed netstring: netstring length exceeds the limit of 1000000 bytes'],
+    ["a length past sendmail's own limit", '1000001:', 'PERM malformed netstring: netstring length exceeds the limit of 1000000 bytes'],
   ])('%s: one complete PERM, then the connection closes; others keep being served', async (_name, input, reply) => {
     t = await startServer();
     const bad = await client();
@@ -450,10 +450,22 @@ describe('UNIX sockets', () => {
   test('a live server whose backlog is full is not taken for stale: its path is left alone', async () => {
     const path = join(dir(), 'mx4map.sock');
     // A server that never accepts, with a backlog of one: further connects get EAGAIN.
-    const busy = spawn('python3', ['-c', `import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(${JSON.stringify(path)})\ns.listen(0)\nprint('up',flush=True)\ntime.sleep(60)`]);
+    const busy = spawn('python3', [
+      '-c',
+      `import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(${JSON.stringify(path)})\ns.listen(0)\nprint('up',flush=True)\ntime.sleep(60)`,
+    ]);
     try {
       await new Promise((r) => busy.stdout.once('data', r));
-      const fillers = await Promise.all([0, 1, 2].map(() => new Promise<Socket>((resolve) => { const s = connect({ path }); s.on('error', () => undefined); setTimeout(() => resolve(s), 50); })));
+      const fillers = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<Socket>((resolve) => {
+              const s = connect({ path });
+              s.on('error', () => undefined);
+              setTimeout(() => resolve(s), 50);
+            }),
+        ),
+      );
       await expect(startServer({ unixPath: path })).rejects.toThrow(/is in use by a running server/);
       expect(lstatSync(path).isSocket()).toBe(true);
       for (const s of fillers) s.destroy();

@@ -2,14 +2,14 @@
 import pino from 'pino';
 import { RedisTier } from '../../src/shared/redis-tier';
 import { parseRedisSpec } from '../../src/shared/redis-spec';
-import { AddressInfo, Server, Socket, createServer } from 'node:net';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { decisionKey, hostKey, probeKey } from '../../src/shared/shared-entries';
-import { HostFacts } from '../../src/engine/facts';
-import { Decision } from '../../src/engine/decision';
+import type { HostFacts } from '../../src/engine/facts';
+import type { Decision } from '../../src/engine/decision';
 import { describeRequiring } from '../support/requires';
-import { RedisFixture, SentinelFixture, redisMissing, startRedis, startSentinelGroup } from '../support/redis';
+import { type RedisFixture, type SentinelFixture, redisMissing, startRedis, startSentinelGroup } from '../support/redis';
 import { until } from '../support/until';
-import { LogSink, logSink } from '../support/log-sink';
+import { type LogSink, logSink } from '../support/log-sink';
 import { ValueSeal } from '../../src/shared/value-seal';
 
 const SECRET = 'fleet-secret-for-the-tests-0123456789abcdef';
@@ -85,7 +85,8 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
   });
 
   /** A value as a fleet member with the secret would write it (content the readers must still check). */
-  const plant = (key: string, text: string, lifeMs = 60_000): Promise<unknown> => redis.client.set(key, seal.seal(key, text, Date.now() + lifeMs), 'PX', lifeMs);
+  const plant = (key: string, text: string, lifeMs = 60_000): Promise<unknown> =>
+    redis.client.set(key, seal.seal(key, text, Date.now() + lifeMs), 'PX', lifeMs);
 
   test('sealed values that do not check out are misses, counted apart: garbage, a route to loopback, a bad verdict', async () => {
     await plant(decisionKey('r', 'garbage.example'), 'not json');
@@ -98,7 +99,7 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(tier.counters.probeReads.invalid).toBe(1);
   });
 
-  test('MX host facts are shared by host name, live as long as cached here, and are cut to the reader\'s max_addresses', async () => {
+  test("MX host facts are shared by host name, live as long as cached here, and are cut to the reader's max_addresses", async () => {
     tier.writeHost(host, 120_000);
     await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
     const read = await tier.readHost('mx.example.com', 2, 500);
@@ -123,7 +124,13 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
   });
 
   test('values a fleet member did not write are not believed: unsealed, sealed with another secret, moved to another key, past their sealed life', async () => {
-    const planted = JSON.stringify({ name: 'mx.example.com', aliases: [], canonical: 'mx.example.com', a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 }, aaaa: { kind: 'nodata', ttl: 3600 } });
+    const planted = JSON.stringify({
+      name: 'mx.example.com',
+      aliases: [],
+      canonical: 'mx.example.com',
+      a: { kind: 'records', addresses: ['203.0.113.66'], ttl: 3600 },
+      aaaa: { kind: 'nodata', ttl: 3600 },
+    });
     const key = hostKey('mx.example.com');
     // The attack as found: the plain JSON value of the old format, under the key.
     await redis.client.set(key, planted, 'PX', 3_600_000);
@@ -244,31 +251,38 @@ describe('a Redis address that does not behave like Redis', () => {
   test.each([
     ['an error to every command', '-ERR unknown command\r\n'],
     ['garbage', 'HTTP/1.1 400 Bad Request\r\n\r\n'],
-  ])('answering %s: never up, reads skipped, one down line however long it goes on', async (_name, reply) => {
-    const liar = await fakeRedis((socket) => socket.write(reply));
-    const sink = logSink('info');
-    const tier = open(liar.spec, sink);
-    try {
-      await until(() => downLines(sink) === 1, 5000, 'the down line');
-      // Asked again (a new connection after garbage, a PING a second after an error reply), never up.
-      await new Promise((r) => setTimeout(r, 3000));
-      expect(tier.up).toBe(false);
-      expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
-      expect(tier.counters.decisionReads.skipped).toBe(1);
-      expect(downLines(sink)).toBe(1);
-      expect(sink.events('shared-cache-up')).toEqual([]);
-    } finally {
-      await tier.close();
-      await liar.close();
-    }
-  }, 20_000);
+  ])(
+    'answering %s: never up, reads skipped, one down line however long it goes on',
+    async (_name, reply) => {
+      const liar = await fakeRedis((socket) => socket.write(reply));
+      const sink = logSink('info');
+      const tier = open(liar.spec, sink);
+      try {
+        await until(() => downLines(sink) === 1, 5000, 'the down line');
+        // Asked again (a new connection after garbage, a PING a second after an error reply), never up.
+        await new Promise((r) => setTimeout(r, 3000));
+        expect(tier.up).toBe(false);
+        expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
+        expect(tier.counters.decisionReads.skipped).toBe(1);
+        expect(downLines(sink)).toBe(1);
+        expect(sink.events('shared-cache-up')).toEqual([]);
+      } finally {
+        await tier.close();
+        await liar.close();
+      }
+    },
+    20_000,
+  );
 });
 
 describe('a hostile peer at the Redis address: replies bounded before the client parses them', () => {
   const open = (spec: string, sink: LogSink): RedisTier => new RedisTier(tierOptions(spec), sink.log);
 
   /** Runs an attack: the peer's answer to the first bytes mx4map sends; watches the loop and memory meanwhile. */
-  async function attack(respond: (socket: Socket) => void, watchMs = 3000): Promise<{ sink: LogSink; maxLoopGapMs: number; rssGrowthMb: number; peer: Awaited<ReturnType<typeof fakeRedis>>; closedByUs: number }> {
+  async function attack(
+    respond: (socket: Socket) => void,
+    watchMs = 3000,
+  ): Promise<{ sink: LogSink; maxLoopGapMs: number; rssGrowthMb: number; peer: Awaited<ReturnType<typeof fakeRedis>>; closedByUs: number }> {
     let closedByUs = 0;
     const answered = new WeakSet<Socket>();
     const peer = await fakeRedis((socket) => {

@@ -5,7 +5,8 @@ const feed = (bytes: string, split = Infinity): string | undefined => {
   const guard = new RespGuard();
   const buffer = Buffer.from(bytes, 'latin1');
   let broken: string | undefined;
-  for (let i = 0; i < buffer.length && !broken; i += split === Infinity ? buffer.length : split) broken = guard.push(buffer.subarray(i, i + (split === Infinity ? buffer.length : split)));
+  for (let i = 0; i < buffer.length && !broken; i += split === Infinity ? buffer.length : split)
+    broken = guard.push(buffer.subarray(i, i + (split === Infinity ? buffer.length : split)));
   return broken;
 };
 
@@ -41,13 +42,11 @@ describe('RespGuard', () => {
     expect(feed('*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n')).toBe('arrays nested over 4 deep');
     expect(feed(`$${'9'.repeat(30)}`)).toBe('a length header that is not a number');
     expect(feed('$-5\r\n')).toBe('a length header that is not a number');
-    expect(feed(`*60\r\n${`$200000\r\n${'x'.repeat(200_000)}\r\n`.repeat(3)}`)).toBe(
-      `a reply over ${RESP_LIMITS.maxReplyBytes} bytes`,
-    );
+    expect(feed(`*60\r\n${`$200000\r\n${'x'.repeat(200_000)}\r\n`.repeat(3)}`)).toBe(`a reply over ${RESP_LIMITS.maxReplyBytes} bytes`);
   });
 
   test('elements are counted per reply: many small replies in a row pass', () => {
-    expect(feed('*40\r\n' + ':1\r\n'.repeat(40) + '*40\r\n' + ':1\r\n'.repeat(40))).toBeUndefined();
+    expect(feed(`*40\r\n${':1\r\n'.repeat(40)}*40\r\n${':1\r\n'.repeat(40)}`)).toBeUndefined();
   });
 
   test('once broken it stays broken', () => {

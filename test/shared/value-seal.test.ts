@@ -21,7 +21,8 @@ describe('ValueSeal', () => {
     expect(seal.open(key, sealed.replace('{"a":1}', '{"a":2}'), NOW)).toBeUndefined();
     expect(seal.open(key, sealed.replace(/^\d+/, String(NOW + 3_600_000)), NOW)).toBeUndefined();
     expect(seal.open(key, sealed, NOW + 60_000)).toBeUndefined();
-    for (const bad of ['', '{"a":1}', '.x.y', `${NOW}..{}`, `${NOW}.${'A'.repeat(43)}`, `-1.${'A'.repeat(43)}.{}`]) expect(seal.open(key, bad, NOW)).toBeUndefined();
+    for (const bad of ['', '{"a":1}', '.x.y', `${NOW}..{}`, `${NOW}.${'A'.repeat(43)}`, `-1.${'A'.repeat(43)}.{}`])
+      expect(seal.open(key, bad, NOW)).toBeUndefined();
   });
 });
 
@@ -38,7 +39,9 @@ describe('readSealSecret', () => {
 
   test('too short, missing or not a file: one message naming the file and the fix', () => {
     const short = file('short\n');
-    expect(() => readSealSecret(short)).toThrow(`shared_cache_key_file ${short}: its first line must hold a secret of at least 32 characters, the same on every instance (openssl rand -base64 32 > ${short})`);
+    expect(() => readSealSecret(short)).toThrow(
+      `shared_cache_key_file ${short}: its first line must hold a secret of at least 32 characters, the same on every instance (openssl rand -base64 32 > ${short})`,
+    );
     expect(() => readSealSecret('/nonexistent/fleet.key')).toThrow('shared_cache_key_file /nonexistent/fleet.key does not exist');
     expect(() => readSealSecret(tmpdir())).toThrow(`shared_cache_key_file ${tmpdir()} is a directory, not a regular file`);
   });

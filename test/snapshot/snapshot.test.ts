@@ -3,12 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync, symli
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from '../../src/snapshot/format';
+import { type SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from '../../src/snapshot/format';
 import { directoryProblem } from '../../src/snapshot/file';
 import { writeFileAtomically } from '../../src/files/atomic-write';
-import { SnapshotKeeper, SnapshotLimits, SnapshotSource } from '../../src/snapshot/keeper';
+import { SnapshotKeeper, type SnapshotLimits, type SnapshotSource } from '../../src/snapshot/keeper';
 import { leave } from '../../src/engine/intern';
-import { Decision } from '../../src/engine/decision';
+import type { Decision } from '../../src/engine/decision';
 import { logSink } from '../support/log-sink';
 
 const NOW = 1_800_000_000_000;
@@ -199,7 +199,11 @@ describe('SnapshotKeeper', () => {
   test.each([
     ['a FIFO (a plain open would hang start-up)', (path: string) => execFileSync('mkfifo', [path]), /is a FIFO, not a regular file/],
     ['a link to /dev/zero (a plain read would never end)', (path: string) => symlinkSync('/dev/zero', path), /is a device, not a regular file/],
-    ['a file larger than the cache could have written', (path: string) => writeFileSync(path, Buffer.alloc(2 * 1024 * 1024, 0x20)), /is 2097152 bytes, more than the 1025024 allowed/],
+    [
+      'a file larger than the cache could have written',
+      (path: string) => writeFileSync(path, Buffer.alloc(2 * 1024 * 1024, 0x20)),
+      /is 2097152 bytes, more than the 1025024 allowed/,
+    ],
   ])('%s at the snapshot path is refused at once, logged, and the server starts empty', async (_name, plant, problem) => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-snap-')), 'cache.snapshot');
     plant(path);

@@ -1,5 +1,5 @@
 /** Drives test/support/socket-activator.py: a stand-in for systemd's socket activation and readiness. */
-import { spawn, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI, cleanEnv } from './cli.js';
 
@@ -36,7 +36,8 @@ export async function startActivator(listen: string, serveArgs: string[]): Promi
     for (;;) {
       const hit = lines.slice(from).find(check);
       if (hit) return hit;
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`activator: nothing matched within ${ms} ms; stderr: ${stderr}; lines: ${JSON.stringify(lines.slice(-5))}`);
+      if (Date.now() > until || child.exitCode !== null)
+        throw new Error(`activator: nothing matched within ${ms} ms; stderr: ${stderr}; lines: ${JSON.stringify(lines.slice(-5))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };

@@ -30,13 +30,15 @@ async function lock(): Promise<void> {
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number((() => {
-        try {
-          return readFileSync(join(LOCK, 'pid'), 'utf8');
-        } catch {
-          return '';
-        }
-      })());
+      const holder = Number(
+        (() => {
+          try {
+            return readFileSync(join(LOCK, 'pid'), 'utf8');
+          } catch {
+            return '';
+          }
+        })(),
+      );
       if (holder > 0 && !alive(holder)) rmSync(LOCK, { recursive: true, force: true });
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -1,5 +1,5 @@
 /** The rule zone, with the working IPv6 address set to TEST_IPV6 (on lo) so a spawned CLI probes a real fake endpoint. */
-import { Zone } from './dns-fixture.js';
+import type { Zone } from './dns-fixture.js';
 import { V6_GREETS, ruleZone } from './rule-zone.js';
 import { TEST_IPV6, ensureTestAddresses } from './test-addresses.js';
 

@@ -1,5 +1,5 @@
 /** Runs the built CLI (dist/) as a separate process, the way an administrator or systemd would. */
-import { spawn, spawnSync, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -32,7 +32,11 @@ export function runCli(args: string[], env: Record<string, string> = {}): RunRes
 /** Runs the CLI with its open-file limit set to `files`, soft and hard (Node raises its soft limit to the hard one at start). */
 export function runCliUnderLimit(args: string[], files: number, env: Record<string, string> = {}): RunResult {
   requireBuild();
-  const r = spawnSync('prlimit', [`--nofile=${files}:${files}`, '--', process.execPath, CLI, ...args], { env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('prlimit', [`--nofile=${files}:${files}`, '--', process.execPath, CLI, ...args], {
+    env: cleanEnv(env),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -73,7 +77,9 @@ export interface ServeOptions {
 export function startServe(args: string[], env: Record<string, string> = {}, options: ServeOptions = {}): Promise<ServeProcess> {
   if (!options.executable) requireBuild();
   const command = [...(options.executable ? [options.executable] : [process.execPath, CLI]), 'serve', ...args];
-  const child = options.fileLimit ? spawn('prlimit', [`--nofile=${options.fileLimit}:${options.fileLimit}`, '--', ...command], { env: cleanEnv(env) }) : spawn(command[0], command.slice(1), { env: cleanEnv(env) });
+  const child = options.fileLimit
+    ? spawn('prlimit', [`--nofile=${options.fileLimit}:${options.fileLimit}`, '--', ...command], { env: cleanEnv(env) })
+    : spawn(command[0], command.slice(1), { env: cleanEnv(env) });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   let partial = '';

@@ -1,5 +1,5 @@
 /** A decider whose answers the test releases by hand, to control timing and ordering exactly. */
-import { Decider, Decision } from '../../src/engine/decision.js';
+import type { Decider, Decision } from '../../src/engine/decision.js';
 
 export interface HeldDecider {
   readonly decider: Decider;

@@ -31,7 +31,15 @@ export interface Zone {
   slowMs?: number;
 }
 
-const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'PTR' | 'TXT' | 'TLSA' | 'OTHER'> = { 1: 'A', 28: 'AAAA', 15: 'MX', 5: 'CNAME', 12: 'PTR', 16: 'TXT', 52: 'TLSA' };
+const TYPES: Record<number, 'A' | 'AAAA' | 'MX' | 'CNAME' | 'PTR' | 'TXT' | 'TLSA' | 'OTHER'> = {
+  1: 'A',
+  28: 'AAAA',
+  15: 'MX',
+  5: 'CNAME',
+  12: 'PTR',
+  16: 'TXT',
+  52: 'TLSA',
+};
 
 export interface DnsFixture {
   readonly server: DnsServer;
@@ -64,7 +72,19 @@ function toResource(name: string, r: FixtureRecord): Record<string, unknown> {
 function soa(zone: Zone, name: string): Record<string, unknown> {
   const apex = name.split('.').slice(-2).join('.');
   const ttl = zone.negativeTtl ?? 60;
-  return { name: apex, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl, primary: `ns.${apex}`, admin: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: ttl };
+  return {
+    name: apex,
+    type: Packet.TYPE.SOA,
+    class: Packet.CLASS.IN,
+    ttl,
+    primary: `ns.${apex}`,
+    admin: `hostmaster.${apex}`,
+    serial: 1,
+    refresh: 3600,
+    retry: 600,
+    expiration: 86400,
+    minimum: ttl,
+  };
 }
 
 /** A response of A records for the question, every owner name a pointer to the question's (16 bytes each). */

@@ -2,7 +2,13 @@
 
 /** A name as labels, uncompressed. */
 export function nameBytes(text: string): Buffer {
-  return Buffer.concat([...text.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...text
+      .split('.')
+      .filter(Boolean)
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])),
+    Buffer.from([0]),
+  ]);
 }
 
 export function header(id: number, counts: [number, number, number, number], flags = 0x8180): Buffer {
@@ -33,7 +39,8 @@ export function rr(type: number, rdata: Buffer, ttl = 300): Buffer {
 
 export const A = (address: string): Buffer => rr(1, Buffer.from(address.split('.').map(Number)));
 export const AAAA = (hex32: string): Buffer => rr(28, Buffer.from(hex32, 'hex'));
-export const MX = (preference: number, exchange: string): Buffer => rr(15, Buffer.concat([Buffer.from([preference >> 8, preference & 255]), nameBytes(exchange)]));
+export const MX = (preference: number, exchange: string): Buffer =>
+  rr(15, Buffer.concat([Buffer.from([preference >> 8, preference & 255]), nameBytes(exchange)]));
 export const CNAME = (target: string): Buffer => rr(5, nameBytes(target));
 
 /** A response to (id, qname, qtype) with these answer records and rcode (default NOERROR). */
@@ -70,7 +77,8 @@ export function rrAt(owner: string, type: number, rdata: Buffer, ttl = 300): Buf
   return Buffer.concat([nameBytes(owner), fixed, rdata]);
 }
 
-export const TLSA_RDATA = (usage: number, selector: number, matchingType: number): Buffer => Buffer.concat([Buffer.from([usage, selector, matchingType]), Buffer.alloc(32, 0x5a)]);
+export const TLSA_RDATA = (usage: number, selector: number, matchingType: number): Buffer =>
+  Buffer.concat([Buffer.from([usage, selector, matchingType]), Buffer.alloc(32, 0x5a)]);
 /** TXT rdata: the text as character-strings of at most 255 bytes. */
 export function TXT_RDATA(text: string): Buffer {
   const bytes = Buffer.from(text, 'latin1');

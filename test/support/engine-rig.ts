@@ -1,16 +1,16 @@
 /** An Engine wired to the fixture DNS and to fake SMTP endpoints standing in for documentation addresses. */
 import { Engine } from '../../src/engine/engine.js';
-import { EngineSettings } from '../../src/engine/policy.js';
+import type { EngineSettings } from '../../src/engine/policy.js';
 import { WireDnsClient } from '../../src/dns/client.js';
 import { Prober } from '../../src/probe/prober.js';
-import { SmtpProbe, probeSmtp } from '../../src/probe/smtp-probe.js';
+import { type SmtpProbe, probeSmtp } from '../../src/probe/smtp-probe.js';
 import { ALL_TRIGGERS } from '../../src/config/options.js';
 import { DomainSet } from '../../src/domain/domain-set.js';
-import { Overrides } from '../../src/engine/overrides.js';
-import { DnsFixture, Zone, startDnsFixture } from './dns-fixture.js';
-import { SmtpFixture, refusingPort, startSmtpFixture } from './smtp-fixture.js';
+import type { Overrides } from '../../src/engine/overrides.js';
+import { type DnsFixture, type Zone, startDnsFixture } from './dns-fixture.js';
+import { type SmtpFixture, refusingPort, startSmtpFixture } from './smtp-fixture.js';
 import { V6_GREETS, V6_REFUSES, V6_SILENT, V6_TEMPFAIL, ruleZone } from './rule-zone.js';
-import { logSink, LogSink } from './log-sink.js';
+import { logSink, type LogSink } from './log-sink.js';
 
 export const TEST_SETTINGS: EngineSettings = {
   triggers: new Set(ALL_TRIGGERS),
@@ -48,7 +48,9 @@ export function noOverrides(): Overrides {
   return { never: new DomainSet(), force: new DomainSet() };
 }
 
-export async function startEngineRig(options: { settings?: Partial<EngineSettings>; overrides?: Overrides; zone?: Zone; probeTimeoutMs?: number; dnsTimeoutMs?: number; now?: () => number } = {}): Promise<EngineRig> {
+export async function startEngineRig(
+  options: { settings?: Partial<EngineSettings>; overrides?: Overrides; zone?: Zone; probeTimeoutMs?: number; dnsTimeoutMs?: number; now?: () => number } = {},
+): Promise<EngineRig> {
   const dns = await startDnsFixture(options.zone ?? ruleZone());
   const greet = await startSmtpFixture('greet');
   const silent = await startSmtpFixture('silent');
@@ -67,7 +69,10 @@ export async function startEngineRig(options: { settings?: Partial<EngineSetting
   };
   const sink = logSink();
   const client = new WireDnsClient({ servers: [dns.server], timeoutMs: options.dnsTimeoutMs ?? 300, attempts: 1 });
-  const prober = new Prober({ port: 25, timeoutMs: options.probeTimeoutMs ?? 300, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 8, cacheSize: 100 }, probe);
+  const prober = new Prober(
+    { port: 25, timeoutMs: options.probeTimeoutMs ?? 300, okTtlMs: 3_600_000, failTtlMs: 600_000, concurrency: 8, cacheSize: 100 },
+    probe,
+  );
   const engine = new Engine({ ...TEST_SETTINGS, ...options.settings }, options.overrides ?? noOverrides(), client, prober, sink.log, options.now);
   const smtp = [greet, silent, tempfail];
   return {

@@ -1,5 +1,5 @@
 /** A free TCP port on 127.0.0.1: a listener opened and closed (no connection, so no TIME-WAIT). */
-import { AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -4,9 +4,9 @@
  * returns the packets to send, in order (none: stay silent).
  */
 import { createSocket } from 'node:dgram';
-import { createServer, Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { DnsServer } from '../../src/dns/transport.js';
-import { ParsedQuery, parseQuery } from './dns-packets.js';
+import { type ParsedQuery, parseQuery } from './dns-packets.js';
 
 export type HostileAnswer = (query: ParsedQuery, overTcp: boolean, raw: Buffer) => Buffer[] | undefined | Promise<Buffer[] | undefined>;
 

@@ -1,6 +1,6 @@
 /** A pino logger that records JSON lines as objects, so tests assert on structured log events. */
 import { Writable } from 'node:stream';
-import pino, { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 
 export interface LogSink {
   readonly log: Logger;

@@ -15,7 +15,9 @@ export function postfixMissing(): string | undefined {
 
 /** The table of the snippet's transport_maps line, pointed at `port` instead of the default. */
 export function snippetTable(port: number): string {
-  const line = readFileSync(SNIPPET, 'utf8').split('\n').find((l) => l.startsWith('transport_maps = '));
+  const line = readFileSync(SNIPPET, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('transport_maps = '));
   if (!line) throw new Error(`${SNIPPET} has no active transport_maps line`);
   return line.replace('transport_maps = ', '').replace(':8425:', `:${port}:`);
 }
@@ -53,7 +55,8 @@ export function postmapQuery(key: string, table: string): Promise<PostmapResult>
 export function postfixDaemonMissing(): string | undefined {
   if (postfixMissing()) return postfixMissing();
   if (process.getuid?.() !== 0) return 'a Postfix master needs root';
-  if (spawnSync('getent', ['passwd', 'postfix']).status !== 0 || spawnSync('getent', ['group', 'postdrop']).status !== 0) return 'the postfix user and postdrop group do not exist';
+  if (spawnSync('getent', ['passwd', 'postfix']).status !== 0 || spawnSync('getent', ['group', 'postdrop']).status !== 0)
+    return 'the postfix user and postdrop group do not exist';
   if (spawnSync('unshare', ['-m', '-u', 'true']).status !== 0) return '`unshare -m -u` is not permitted here';
   return undefined;
 }
@@ -156,7 +159,8 @@ export async function startPostfixDaemon(options: { resolver: string; smtpPort: 
     for (;;) {
       const m = pattern.exec(log().slice(from));
       if (m) return m[0];
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`Postfix log has no ${pattern} within ${ms} ms; output: ${output}; log: ${log().slice(-3000)}`);
+      if (Date.now() > until || child.exitCode !== null)
+        throw new Error(`Postfix log has no ${pattern} within ${ms} ms; output: ${output}; log: ${log().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

@@ -3,7 +3,7 @@
  * system service, no TCP port), with nothing saved to disk. It can be paused, killed and started again
  * empty on the same socket, as the fault tests need.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,9 @@ export async function startRedis(): Promise<RedisFixture> {
   const path = join(dir, 'redis.sock');
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', '0', '--unixsocket', path, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
     await until(() => existsSync(path), 5000, 'redis-server to create its socket');
   };
   const kill = async (): Promise<void> => {
@@ -89,23 +91,52 @@ export async function startSentinelGroup(): Promise<SentinelFixture> {
   const children: ChildProcess[] = [];
   const clients: Redis[] = [];
   const server = async (port: number, extra: string[]): Promise<void> => {
-    children.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `${port}.rdb`, ...extra], { stdio: 'ignore' }));
+    children.push(
+      spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', `${port}.rdb`, ...extra],
+        { stdio: 'ignore' },
+      ),
+    );
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
-    await until(async () => (await probe.connect().then(() => probe.ping(), () => undefined)) === 'PONG', 5000, `redis-server on ${port}`);
+    await until(
+      async () =>
+        (await probe.connect().then(
+          () => probe.ping(),
+          () => undefined,
+        )) === 'PONG',
+      5000,
+      `redis-server on ${port}`,
+    );
     probe.disconnect();
   };
   await server(master, []);
   await server(replica, ['--replicaof', '127.0.0.1', String(master)]);
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, [`port ${sentinelPort}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor mx4map 127.0.0.1 ${master} 1`, 'sentinel down-after-milliseconds mx4map 1000', 'sentinel failover-timeout mx4map 5000', ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${sentinelPort}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor mx4map 127.0.0.1 ${master} 1`,
+      'sentinel down-after-milliseconds mx4map 1000',
+      'sentinel failover-timeout mx4map 5000',
+      '',
+    ].join('\n'),
+  );
   children.push(spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
   const sentinel = new Redis({ port: sentinelPort, host: '127.0.0.1', maxRetriesPerRequest: 3 });
   sentinel.on('error', () => undefined);
   clients.push(sentinel);
   const masterPort = async (): Promise<number> => Number(((await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'mx4map')) as string[])[1]);
   // The sentinel must know the replica before it can fail over to it.
-  await until(async () => ((await sentinel.call('SENTINEL', 'replicas', 'mx4map').catch(() => [])) as unknown[]).length > 0, 15_000, 'the sentinel to find the replica');
+  await until(
+    async () => ((await sentinel.call('SENTINEL', 'replicas', 'mx4map').catch(() => [])) as unknown[]).length > 0,
+    15_000,
+    'the sentinel to find the replica',
+  );
   return {
     spec: `redis-sentinel://127.0.0.1:${sentinelPort}/mx4map`,
     sentinel,

@@ -11,7 +11,8 @@ export function assertNoOwnAddresses(zone: Zone): Zone {
   const own = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => !i.internal).map((i) => i.address)));
   for (const [name, records] of Object.entries(zone.records)) {
     for (const r of records) {
-      if ((r.type === 'A' || r.type === 'AAAA') && own.has(r.address)) throw new Error(`test zone: ${name} has ${r.address}, an address of this machine; mx4map would answer it "local". Change the fixture address.`);
+      if ((r.type === 'A' || r.type === 'AAAA') && own.has(r.address))
+        throw new Error(`test zone: ${name} has ${r.address}, an address of this machine; mx4map would answer it "local". Change the fixture address.`);
     }
   }
   return zone;
@@ -29,7 +30,10 @@ export function ruleZone(): Zone {
       // cname-mx: the MX host is an alias
       'cname-mx.test': [{ type: 'MX', exchange: 'mail.cname-mx.test', priority: 10 }],
       'mail.cname-mx.test': [{ type: 'CNAME', target: 'real.cname-mx.test', ttl: 200 }],
-      'real.cname-mx.test': [{ type: 'A', address: '192.0.2.10' }, { type: 'AAAA', address: V6_GREETS }],
+      'real.cname-mx.test': [
+        { type: 'A', address: '192.0.2.10' },
+        { type: 'AAAA', address: V6_GREETS },
+      ],
       // the same, and it publishes MTA-STS: a literal route would drop it
       'sts.test': [{ type: 'MX', exchange: 'mail.sts.test', priority: 10 }],
       'mail.sts.test': [{ type: 'CNAME', target: 'real.sts.test' }],
@@ -43,15 +47,27 @@ export function ruleZone(): Zone {
       'mx.aaaa-error.test': [{ type: 'A', address: '192.0.2.30' }],
       // ipv6-unreachable: AAAA present, SMTP over it refused
       'unreachable.test': [{ type: 'MX', exchange: 'mx.unreachable.test', priority: 10 }],
-      'mx.unreachable.test': [{ type: 'A', address: '192.0.2.40' }, { type: 'AAAA', address: V6_REFUSES }],
+      'mx.unreachable.test': [
+        { type: 'A', address: '192.0.2.40' },
+        { type: 'AAAA', address: V6_REFUSES },
+      ],
       // silent and 4xx greeting also count as unreachable
       'silent.test': [{ type: 'MX', exchange: 'mx.silent.test', priority: 10 }],
-      'mx.silent.test': [{ type: 'A', address: '192.0.2.41' }, { type: 'AAAA', address: V6_SILENT }],
+      'mx.silent.test': [
+        { type: 'A', address: '192.0.2.41' },
+        { type: 'AAAA', address: V6_SILENT },
+      ],
       'tempfail.test': [{ type: 'MX', exchange: 'mx.tempfail.test', priority: 10 }],
-      'mx.tempfail.test': [{ type: 'A', address: '192.0.2.42' }, { type: 'AAAA', address: V6_TEMPFAIL }],
+      'mx.tempfail.test': [
+        { type: 'A', address: '192.0.2.42' },
+        { type: 'AAAA', address: V6_TEMPFAIL },
+      ],
       // ipv6-ok: a proper host name with working IPv6 SMTP
       'ipv6-ok.test': [{ type: 'MX', exchange: 'mx.ipv6-ok.test', priority: 10 }],
-      'mx.ipv6-ok.test': [{ type: 'A', address: '192.0.2.50', ttl: 600 }, { type: 'AAAA', address: V6_GREETS, ttl: 600 }],
+      'mx.ipv6-ok.test': [
+        { type: 'A', address: '192.0.2.50', ttl: 600 },
+        { type: 'AAAA', address: V6_GREETS, ttl: 600 },
+      ],
       // null MX
       'null-mx.test': [{ type: 'MX', exchange: '', priority: 0 }],
       // no MX: the domain is its own mail host
@@ -77,7 +93,10 @@ export function ruleZone(): Zone {
         { type: 'MX', exchange: 'a.multi.test', priority: 10 },
       ],
       'a.multi.test': [{ type: 'A', address: '192.0.2.1' }],
-      'b.multi.test': [{ type: 'A', address: '192.0.2.5' }, { type: 'A', address: '192.0.2.3' }],
+      'b.multi.test': [
+        { type: 'A', address: '192.0.2.5' },
+        { type: 'A', address: '192.0.2.3' },
+      ],
       'c.multi.test': [{ type: 'A', address: '192.0.2.4' }],
       // a mail domain that is itself a CNAME (legal), to a domain whose MX has no AAAA
       'alias-domain.test': [{ type: 'CNAME', target: 'no-aaaa.test' }],

@@ -25,7 +25,9 @@ export function sendmailMissing(): string | undefined {
 
 /** The FEATURE(`mailertable', …) line of the snippet, pointed at `spec` instead of the default endpoint. */
 export function snippetFeatureLine(spec: string): string {
-  const line = readFileSync(SNIPPET, 'utf8').split('\n').find((l) => l.startsWith('FEATURE(`mailertable'));
+  const line = readFileSync(SNIPPET, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('FEATURE(`mailertable'));
   if (!line) throw new Error(`${SNIPPET} has no active FEATURE(\`mailertable' …) line`);
   return line.replace(/inet:\d+@127\.0\.0\.1|unix:\S+?(?=')/, spec);
 }
@@ -112,7 +114,10 @@ export function resolvedTriple(output: string): string | undefined {
 
 /** The `/map` result line, e.g. "map_lookup: mailertable (example.com) returns esmtp:[192.0.2.1] (0)". */
 export function mapResult(output: string): string | undefined {
-  return output.split('\n').find((l) => l.includes('map_lookup:'))?.replace(/^>\s*/, '');
+  return output
+    .split('\n')
+    .find((l) => l.includes('map_lookup:'))
+    ?.replace(/^>\s*/, '');
 }
 
 export interface SendmailDaemon {
@@ -173,7 +178,12 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, 15_000, () => child.exitCode !== null, () => output);
+  await waitForPort(
+    port,
+    15_000,
+    () => child.exitCode !== null,
+    () => output,
+  );
   return {
     port,
     output: () => output,

@@ -1,7 +1,7 @@
 /** The built `mx4map serve` wired to the fixture DNS (the rule zone) and a greeting SMTP endpoint on TEST_IPV6. */
-import { ServeProcess, startServe } from './cli.js';
-import { DnsFixture, startDnsFixture } from './dns-fixture.js';
-import { SmtpFixture, startSmtpFixture } from './smtp-fixture.js';
+import { type ServeProcess, startServe } from './cli.js';
+import { type DnsFixture, startDnsFixture } from './dns-fixture.js';
+import { type SmtpFixture, startSmtpFixture } from './smtp-fixture.js';
 import { cliZone } from './cli-zone.js';
 import { TEST_IPV6 } from './test-addresses.js';
 

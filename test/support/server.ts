@@ -1,11 +1,11 @@
 /** Starts an in-process SocketmapServer on port 0 (and optionally a UNIX socket) for integration tests. */
-import { SocketmapServer, ServerLimits } from '../../src/server/server.js';
+import { SocketmapServer, type ServerLimits } from '../../src/server/server.js';
 import { MapRegistry } from '../../src/maps/registry.js';
-import { DEFAULT_POLICY, AnswerPolicy } from '../../src/maps/format.js';
-import { Decider, leaveEverything } from '../../src/engine/decision.js';
+import { DEFAULT_POLICY, type AnswerPolicy } from '../../src/maps/format.js';
+import { type Decider, leaveEverything } from '../../src/engine/decision.js';
 import { defaults } from '../../src/config/options.js';
 import { parseEndpoint } from '../../src/protocol/endpoint.js';
-import { logSink, LogSink } from './log-sink.js';
+import { logSink, type LogSink } from './log-sink.js';
 import type { LoopClock } from '../../src/server/loop-watch.js';
 
 export interface TestServer {
@@ -18,7 +18,14 @@ export interface TestServer {
 }
 
 export async function startServer(
-  options: { decider?: Decider; limits?: Partial<ServerLimits>; policy?: Partial<AnswerPolicy>; unixPath?: string; socketMode?: number; clock?: LoopClock } = {},
+  options: {
+    decider?: Decider;
+    limits?: Partial<ServerLimits>;
+    policy?: Partial<AnswerPolicy>;
+    unixPath?: string;
+    socketMode?: number;
+    clock?: LoopClock;
+  } = {},
 ): Promise<TestServer> {
   const sink = logSink();
   const config = defaults();

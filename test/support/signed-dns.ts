@@ -4,7 +4,7 @@
  * when the query asks for DNSSEC (AD set, RFC 6840 §5.7), as Unbound does; an answer that follows a CNAME carries AD only
  * when every name on the way is signed. Chosen names fail (SERVFAIL) or never answer.
  */
-import { HostileDns, startHostileDns } from './hostile-dns.js';
+import { type HostileDns, startHostileDns } from './hostile-dns.js';
 import { TLSA_RDATA, TXT_RDATA, header, nameBytes, question, rrAt } from './dns-packets.js';
 
 export type SignedRecord =
@@ -65,7 +65,9 @@ export async function startSignedDns(zone: SignedZone): Promise<SignedDns> {
     if (wantsDnssec) askedSigned.push(`${q.name} ${type}`);
     const fault = zone.faults[`${q.name} ${type}`] ?? zone.faults[q.name];
     if (fault === 'silent') return undefined;
-    const reply = (flags: number, answers: Buffer[]): Buffer[] => [Buffer.concat([header(q.id, [1, answers.length, 0, 0], flags), question(q.name, q.type), ...answers])];
+    const reply = (flags: number, answers: Buffer[]): Buffer[] => [
+      Buffer.concat([header(q.id, [1, answers.length, 0, 0], flags), question(q.name, q.type), ...answers]),
+    ];
     if (fault === 'servfail') return reply(0x8182, []);
     // Follow CNAMEs, as a recursive resolver does, noting whether every name on the way is signed.
     const answers: Buffer[] = [];

@@ -1,5 +1,5 @@
 /** Fake SMTP endpoints on [::1]: a real greeting, a 4xx, silence, garbage, a reset, a trickled greeting. */
-import { createServer, Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 
 export type SmtpBehaviour = 'greet' | 'multiline' | 'tempfail' | 'silent' | 'garbage' | 'reset' | 'trickle';
 

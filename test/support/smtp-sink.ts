@@ -2,7 +2,7 @@
  * A recording SMTP server: greets, takes any envelope and message, and keeps what it received, so a test
  * can see which host a real MTA delivered each message to.
  */
-import { connect, createServer, Server, Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface ReceivedMessage {
   readonly from: string;

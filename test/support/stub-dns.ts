@@ -3,7 +3,7 @@
  * unknown names, NODATA otherwise), and can hold a name's queries until the test lets them go.
  */
 import type { DnsClient, QueryOutcome } from '../../src/dns/client.js';
-import { DnsRecord, RCODE, RecordType, TYPE_CODE } from '../../src/dns/message.js';
+import { type DnsRecord, RCODE, type RecordType, TYPE_CODE } from '../../src/dns/message.js';
 
 export interface StubDns extends DnsClient {
   readonly records: Map<string, DnsRecord[]>;
@@ -27,9 +27,25 @@ export function stubDns(records: Record<string, DnsRecord[]> = {}): StubDns {
     const owned = map.get(name);
     const question = { name, type: TYPE_CODE[type] };
     const authenticated = stub.signed.has(name);
-    if (!owned) return { kind: 'response', response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, authenticated, question, answers: [], authorities: [soa(name)], answersDropped: 0 } };
+    if (!owned)
+      return {
+        kind: 'response',
+        response: { id: 0, rcode: RCODE.NXDOMAIN, truncated: false, authenticated, question, answers: [], authorities: [soa(name)], answersDropped: 0 },
+      };
     const answers = owned.filter((r) => r.type === type || r.type === 'CNAME');
-    return { kind: 'response', response: { id: 0, rcode: RCODE.NOERROR, truncated: false, authenticated, question, answers, authorities: answers.length ? [] : [soa(name)], answersDropped: 0 } };
+    return {
+      kind: 'response',
+      response: {
+        id: 0,
+        rcode: RCODE.NOERROR,
+        truncated: false,
+        authenticated,
+        question,
+        answers,
+        authorities: answers.length ? [] : [soa(name)],
+        answersDropped: 0,
+      },
+    };
   };
   const stub: StubDns = {
     records: map,

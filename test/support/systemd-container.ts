@@ -4,7 +4,7 @@
  * container shares this host's network, so a DNS fixture and the clients of the test reach it on loopback.
  * Commands run inside through nsenter into all of PID 1's namespaces.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { until } from './until.js';
@@ -34,17 +34,25 @@ export class SystemdContainer {
 
   static async boot(): Promise<SystemdContainer> {
     const machine = `mx4map-test-${process.pid}`;
-    const nspawn = spawn('systemd-nspawn', ['--directory', SYSTEMD_ROOT, '--ephemeral', '--machine', machine, '--register=no', '--keep-unit', '--console=pipe', '--quiet', '--boot'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const nspawn = spawn(
+      'systemd-nspawn',
+      ['--directory', SYSTEMD_ROOT, '--ephemeral', '--machine', machine, '--register=no', '--keep-unit', '--console=pipe', '--quiet', '--boot'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     nspawn.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     let pid = 0;
-    await until(() => {
-      if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited ${nspawn.exitCode}: ${stderr}`);
-      pid = childSystemd(nspawn.pid ?? 0);
-      return pid > 0;
-    }, 30_000, 'the container to start systemd');
+    await until(
+      () => {
+        if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited ${nspawn.exitCode}: ${stderr}`);
+        pid = childSystemd(nspawn.pid ?? 0);
+        return pid > 0;
+      },
+      30_000,
+      'the container to start systemd',
+    );
     const container = new SystemdContainer(nspawn, pid);
     await until(() => /^(running|degraded)$/m.test(container.run('systemctl', 'is-system-running').stdout), 60_000, 'the container to finish booting');
     return container;

@@ -23,7 +23,9 @@ export function ensureTestAddresses(addresses: readonly string[] = [TEST_IPV6]):
     if (present(address)) continue;
     const r = spawnSync('ip', ['-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'], { encoding: 'utf8' });
     if (r.status !== 0 && !/exists/.test(r.stderr ?? '')) {
-      throw new Error(`cannot put the test address ${address} on lo (${(r.stderr || r.error?.message || '').trim()}): the end-to-end tests need root and iproute2 (scripts/install-mtas.sh)`);
+      throw new Error(
+        `cannot put the test address ${address} on lo (${(r.stderr || r.error?.message || '').trim()}): the end-to-end tests need root and iproute2 (scripts/install-mtas.sh)`,
+      );
     }
   }
 }

@@ -1,5 +1,5 @@
 /** Raw-socket helpers: talk to a server byte by byte, as sendmail, Postfix or a person at netcat would. */
-import { connect, Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { NetstringDecoder } from '../../src/protocol/netstring.js';
 
 export type Target = { port: number; host?: string } | { path: string };
