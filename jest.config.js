@@ -7,11 +7,12 @@ module.exports = {
   // lets src use './x.js' import specifiers, as nodenext requires
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 20000,
-  // `npm test` collects coverage of src/ (the built CLI the end-to-end tests spawn is not counted); the
-  // thresholds are today's figures rounded down, so coverage only rises.
+  // `npm test` collects coverage of src/ (the built CLI the end-to-end tests spawn is not counted). The
+  // thresholds are the figures when they were set (statements 87.8, branches 81.1, functions 85.3, lines
+  // 90.0 %) less a point for paths that only timing takes: raise them as coverage rises, never lower them.
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary', 'json-summary'],
-  coverageThreshold: { global: { statements: 0, branches: 0, functions: 0, lines: 0 } },
+  coverageThreshold: { global: { statements: 86, branches: 80, functions: 84, lines: 89 } },
   // The default report, then which suites were skipped and why.
   reporters: ['default', '<rootDir>/test/support/skipped-reporter.js'],
 };

@@ -2,6 +2,7 @@
  * `mx4map replay`: the harness that replays recorded lookups against a running server, each connection
  * with one request in flight as sendmail does, and reports what came back and how fast.
  */
+import { pacer } from '../replay/pacer.js';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { CommandModule } from 'yargs';
@@ -73,19 +74,6 @@ async function worker(endpoint: Endpoint, queue: LookupChain[], tally: Tally, pa
   } finally {
     client.close();
   }
-}
-
-/** Paces request starts to at most `rate` per second across all connections (0 = unpaced). */
-function pacer(rate: number): () => Promise<void> {
-  if (rate <= 0) return () => Promise.resolve();
-  const interval = 1000 / rate;
-  let next = performance.now();
-  return () => {
-    const now = performance.now();
-    const at = Math.max(now, next);
-    next = at + interval;
-    return at <= now ? Promise.resolve() : new Promise((r) => setTimeout(r, at - now));
-  };
 }
 
 const fmt = (ms: number): string => `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms`;

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServeProcess, runCli, runCliAsync, startServe } from '../support/cli';
 import { WireClient, ns } from '../support/wire';
+import { startDnsFixture } from '../support/dns-fixture';
+import { until } from '../support/until';
 
 let serve: ServeProcess | undefined;
 afterEach(async () => {
@@ -52,13 +54,15 @@ describe('mx4map serve (built CLI)', () => {
 
   test('a second signal during shutdown exits at once', async () => {
     // A lookup in flight (its DNS server never answers) keeps the drain waiting for the whole grace period...
+    // A DNS server that hears the question and never answers: the lookup stays in flight.
+    const dns = await startDnsFixture({ records: {}, behaviours: { 'example.com': { '*': 'silent' } } });
     serve = await startServe([
       '--listen',
       'inet:0@127.0.0.1',
       '--shutdown-grace',
       '60s',
       '--dns',
-      '127.0.0.1:9',
+      dns.spec,
       '--dns-timeout',
       '20s',
       '--deadline',
@@ -68,7 +72,7 @@ describe('mx4map serve (built CLI)', () => {
     ]);
     const c = await WireClient.open({ port: serve.port });
     c.send(ns('mailertable example.com'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => dns.count('example.com') > 0, 5000, 'the lookup to reach DNS');
     serve.child.kill('SIGTERM');
     await serve.waitFor('shutting-down');
     serve.child.kill('SIGTERM');
@@ -76,6 +80,7 @@ describe('mx4map serve (built CLI)', () => {
     expect(code).toBe(1);
     expect(serve.lines.map((l) => l.evt)).toContain('shutdown-immediate');
     c.destroy();
+    await dns.close();
   });
 
   test('SIGHUP reloads the file, logs what changed, and keeps serving', async () => {

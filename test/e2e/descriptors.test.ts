@@ -8,6 +8,7 @@ import { type DnsFixture, type Zone, startDnsFixture } from '../support/dns-fixt
 import { type SmtpFixture, startSmtpFixture } from '../support/smtp-fixture';
 import { ensureTestAddresses, testIpv6 } from '../support/test-addresses';
 import { WireClient, ns } from '../support/wire';
+import { until } from '../support/until';
 
 const ADDRESSES = Array.from({ length: 64 }, (_, i) => testIpv6(i + 1));
 
@@ -79,7 +80,8 @@ test('hundreds of probes that hang and DNS answers that come late: every new cli
   clients.push(...flooders);
   const names = [...Array.from({ length: 100 }, (_, i) => `flood${i}.test`), ...Array.from({ length: 300 }, (_, i) => `late${i}.test`)];
   names.forEach((name, i) => flooders[i % flooders.length].send(ns(`mailertable ${name}`)));
-  await new Promise((r) => setTimeout(r, 500));
+  // The flood is under way once its late answers have been asked for.
+  await until(() => dns.queries.filter((q) => q.startsWith('late')).length >= 100, 10_000, 'the flood to reach DNS');
   // Meanwhile 500 clients arrive, each asking once.
   const arriving = await Promise.all(Array.from({ length: 500 }, () => WireClient.open({ port: serve.port })));
   clients.push(...arriving);

@@ -246,9 +246,9 @@ describeRequiring(redisMissing(), 'shared cache tests')('a fleet of three instan
       ]);
       instances.push(serve);
       const keys = Array.from({ length: 200 }, (_, i) => `d${i}.fleet.test`);
-      const started = performance.now();
       const replies = await askAll(serve.port, keys);
-      expect(performance.now() - started).toBeLessThan(5000);
+      // Each read gave up within its budget: none of the 200 waited out the deadline.
+      expect(serve.lines.filter((l) => l.evt === 'deadline')).toEqual([]);
       expect([...replies.values()].filter((r) => !/^(OK esmtp:\[192\.0\.2\.31\]|NOTFOUND )$/.test(r))).toEqual([]);
       expect(held.length).toBeGreaterThan(0);
       await serve.waitFor('shared-cache-down', 5000);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type ServeProcess, startServe } from '../support/cli';
 import { type DnsFixture, type Zone, startDnsFixture } from '../support/dns-fixture';
 import { WireClient, ns } from '../support/wire';
+import { until } from '../support/until';
 
 /** Domains whose MX host is an alias (forced), the MX query answered after 800 ms. */
 function zone(): Zone {
@@ -85,11 +86,7 @@ function keepAsking(c: WireClient): { stop(): Promise<{ answered: number; slowes
 async function reload(s: ServeProcess): Promise<void> {
   const before = s.lines.filter((l) => l.evt === 'reloaded').length;
   s.child.kill('SIGHUP');
-  const until = Date.now() + 10_000;
-  while (s.lines.filter((l) => l.evt === 'reloaded').length === before) {
-    if (Date.now() > until) throw new Error('no reloaded line');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until(() => s.lines.filter((l) => l.evt === 'reloaded').length > before, 10_000, 'the reloaded line');
 }
 
 test('a domain put under never while its lookup is in flight is answered NOTFOUND, then and after', async () => {
@@ -97,7 +94,7 @@ test('a domain put under never while its lookup is in flight is answered NOTFOUN
   const s = await start(config);
   const c = await client(s);
   c.send(ns('mailertable slow1.test'));
-  await new Promise((r) => setTimeout(r, 200));
+  await until(() => dns.count('slow1.test', 'MX') > 0, 5000, 'the lookup to be in flight');
   writeFileSync(config, 'maps: { mailertable: { format: sendmail } }\nnever: [slow1.test]\n');
   await reload(s);
   expect(await c.replyCount(1)).toEqual(['NOTFOUND ']);
@@ -109,7 +106,7 @@ test('maps reordered and a mailer renamed while a lookup is in flight: the answe
   const s = await start(config);
   const c = await client(s);
   c.send(ns('transport user@slow2.test'));
-  await new Promise((r) => setTimeout(r, 200));
+  await until(() => dns.count('slow2.test', 'MX') > 0, 5000, 'the lookup to be in flight');
   writeFileSync(config, 'maps:\n  transport: { format: postfix, mailer: smtp4 }\n  mailertable: { format: sendmail, mailer: relay }\n');
   await reload(s);
   expect(await c.replyCount(1)).toEqual(['OK smtp4:[192.0.2.10]']);

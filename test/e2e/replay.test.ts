@@ -58,13 +58,11 @@ test('plain keys from stdin ("-"), with --http as serve takes it (HOST:PORT): re
   expect(r.stdout).toMatch(/^server {4}cache hit ratio 60\.0% of 5 decisions asked; [\d.]+ DNS queries per lookup$/m);
 });
 
-test('--rate paces requests', async () => {
+test('--rate: every lookup is still made (the pacing itself: test/replay/pacer.test.ts)', async () => {
   const keys = join(dir, 'paced');
   writeFileSync(keys, Array.from({ length: 20 }, () => 'cname-mx.test').join('\n'));
-  const started = Date.now();
   const r = await replay(keys, '--rate', '100', '--concurrency', '4');
   expect(r.stdout).toMatch(/^replayed {2}20 lookups/m);
-  expect(Date.now() - started).toBeGreaterThanOrEqual(190);
 });
 
 test('a missing input file: one line, exit 2', async () => {

@@ -23,6 +23,8 @@ interface Rig {
   dns: StubDns;
   clock: { now: number };
   sink: LogSink;
+  /** Fires the answer deadlines set so far (the engine's timer is injected: no real waiting). */
+  reachDeadlines(): void;
 }
 
 const settings = (over: Partial<EngineSettings> = {}): EngineSettings => ({
@@ -41,8 +43,19 @@ function rig(over: Partial<EngineSettings> = {}): Rig {
     Promise.reject(new Error('no probe')),
   );
   const sink = logSink();
-  const engine = new Engine(settings(over), none(), dns, prober, sink.log, () => clock.now);
-  return { engine, dns, clock, sink };
+  const deadlines: { fn: () => void; cancelled: boolean }[] = [];
+  const after = (_ms: number, fn: () => void): (() => void) => {
+    const timer = { fn, cancelled: false };
+    deadlines.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  };
+  const engine = new Engine(settings(over), none(), dns, prober, sink.log, () => clock.now, after);
+  const reachDeadlines = (): void => {
+    for (const t of deadlines.splice(0)) if (!t.cancelled) t.fn();
+  };
+  return { engine, dns, clock, sink, reachDeadlines };
 }
 
 const mxQueries = (r: Rig): number => r.dns.asked.filter((q) => q === 'forced.example MX').length;
@@ -67,13 +80,31 @@ describe('serve-stale', () => {
   });
 
   test('a refresh that misses the deadline (DNS black hole) answers the stale decision at the deadline', async () => {
-    const r = rig({ deadlineMs: 20 });
+    const r = rig();
     await r.engine.decide('forced.example');
     r.clock.now += 61_000;
     r.dns.hold('forced.example');
-    expect(await r.engine.decide('forced.example')).toEqual(FORCED);
+    let answer: Decision | undefined;
+    const answered = Promise.resolve(r.engine.decide('forced.example')).then((d) => (answer = d));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answer).toBeUndefined(); // waiting for DNS, within the deadline
+    r.reachDeadlines();
+    await answered;
+    expect(answer).toEqual(FORCED);
     expect(r.engine.counters.staleAnswers).toEqual({ failed: 0, deadline: 1, held: 0 });
     r.dns.release('forced.example');
+  });
+
+  test('without a stale decision, the deadline answers leave (deadline), and the decision lands when DNS answers', async () => {
+    const r = rig();
+    r.dns.hold('forced.example');
+    const answered = Promise.resolve(r.engine.decide('forced.example'));
+    r.reachDeadlines();
+    expect(await answered).toEqual({ action: 'leave', reason: 'deadline' });
+    expect(r.sink.events('deadline')).toHaveLength(1);
+    r.dns.release('forced.example');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await r.engine.decide('forced.example')).toEqual(FORCED);
   });
 
   test('stale data is answered for stale_ttl only; then the domain fails open', async () => {

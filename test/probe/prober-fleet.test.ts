@@ -42,3 +42,31 @@ describe('a verdict from the fleet', () => {
     expect(await prober(tierWith({ ok: true, outcome: 'ok', detail: '220', ms: 1, ttlMs: 3_000 })).check('2001:db8::3')).toMatchObject({ ttlMs: 3_000 });
   });
 });
+
+describe('the lease: another instance is probing the address', () => {
+  test("this one waits (on its injected sleep, never a real timer), takes the holder's verdict when it appears, and probes nothing", async () => {
+    let reads = 0;
+    const fleet = fleetOf({
+      ...tierWith({ ok: true, outcome: 'ok', detail: '220', ms: 3, ttlMs: 60_000 }),
+      // Not there at first: the holder is still probing. It appears on the third read.
+      readProbe: async () => (++reads >= 3 ? { ok: true, outcome: 'ok' as const, detail: '220', ms: 3, ttlMs: 60_000 } : undefined),
+      takeProbeLease: async () => false,
+    });
+    const slept: number[] = [];
+    let probed = 0;
+    const prober = new Prober(
+      { port: 25, timeoutMs: 10_000, okTtlMs: 10_000, failTtlMs: 5_000, concurrency: 1, cacheSize: 10 },
+      async () => {
+        probed++;
+        return { ok: false, outcome: 'timeout', detail: 'x', ms: 1 };
+      },
+      Date.now,
+      async (ms) => void slept.push(ms),
+    );
+    const counted: string[] = [];
+    prober.useShared({ ...fleet, countLease: (r) => void counted.push(r) }, () => 50);
+    expect(await prober.check('2001:db8::9')).toMatchObject({ ok: true, cached: true, ttlMs: 10_000 });
+    // The first read (before the lease) and two polls, a sleep before each poll.
+    expect({ reads, slept, counted, probed }).toEqual({ reads: 3, slept: [50, 50], counted: ['waited'], probed: 0 });
+  });
+});

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../support/server';
 import { WireClient, ns } from '../support/wire';
 import { heldDecider, force } from '../support/deferred-decider';
+import { loopTurns, until } from '../support/until';
 import type { Decider } from '../../src/engine/decision';
 import { ListenError } from '../../src/errors';
 
@@ -171,7 +172,7 @@ describe('connection limits', () => {
     const c = await client();
     c.send(['a', 'b', 'c', 'd', 'e'].map((d) => ns(`mailertable ${d}.example`)).join(''));
     await c.until(() => held.waiting === 2, 2000);
-    await new Promise((r) => setTimeout(r, 50)); // give it every chance to over-read
+    await loopTurns(20); // give the server every chance to over-read what is already in its socket
     expect(held.asked).toEqual(['a.example', 'b.example']);
     held.release('a.example', force('192.0.2.1'));
     await c.until(() => held.asked.length === 3, 2000);
@@ -288,9 +289,10 @@ describe('connection limits', () => {
     c.send(ns('mailertable a.example'));
     await c.until(() => held.waiting === 1, 2000);
     c.destroy();
-    await new Promise((r) => setTimeout(r, 20));
+    await loopTurns(); // the server reads the client's leaving
     held.release('a.example', force('192.0.2.1'));
-    await new Promise((r) => setTimeout(r, 20));
+    // The decision completes, its reply finds the peer gone, and the connection is let go.
+    await until(() => t?.server.connectionCount === 0, 2000, 'the connection to be let go');
     expect(t.sink.lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
     expect(t.server.connectionCount).toBe(0);
   });
@@ -393,8 +395,12 @@ describe('shutdown', () => {
     const idle = await client();
     busy.send(ns('mailertable a.example'));
     await busy.until(() => held.waiting === 1, 2000);
-    const closing = t.close(5000);
-    setTimeout(() => held.release('a.example', force('192.0.2.1')), 50);
+    let closed = false;
+    const closing = t.close(5000).then(() => (closed = true));
+    await loopTurns();
+    // close() waits for the request in flight: nothing answered, nothing closed yet.
+    expect({ closed, replies: busy.replies }).toEqual({ closed: false, replies: [] });
+    held.release('a.example', force('192.0.2.1'));
     await closing;
     t = undefined;
     expect(busy.replies).toEqual(['OK esmtp:[192.0.2.1]']);

@@ -174,10 +174,9 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
   test('Redis paused: a read costs its budget and no more, the tier is marked down once, and back once when Redis answers again', async () => {
     redis.pause();
     try {
-      const started = performance.now();
+      // Ended by its budget (counted as such), not by an answer or the command timeout.
       expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(500);
-      expect(tier.counters.decisionReads.budget).toBe(1);
+      expect(tier.counters.decisionReads).toMatchObject({ budget: 1, error: 0, hit: 0, miss: 0 });
       // The written command times out (commandTimeout): the tier goes down, and says so once.
       await until(() => !tier.up, 3000, 'the tier to go down');
       for (let i = 0; i < 20; i++) await tier.readDecision('r', `d${i}.example`, 50);
@@ -210,9 +209,9 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
     await redis.kill();
     await until(() => !tier.up, 3000, 'the tier to go down');
-    const started = performance.now();
+    // Skipped at once (never sent, so it cannot wait on its budget).
     expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
-    expect(performance.now() - started).toBeLessThan(20);
+    expect(tier.counters.decisionReads).toMatchObject({ skipped: 1, budget: 0 });
     tier.writeDecision('r', 'other.example', forced, 60_000, 0);
     expect(tier.counters.writes.skipped).toBe(1);
     await redis.start();
@@ -233,10 +232,8 @@ describe('a Redis address that does not behave like Redis', () => {
     try {
       await until(() => downLines(sink) === 1, 5000, 'the down line');
       expect(hole.sockets.length).toBeGreaterThan(0);
-      const started = performance.now();
       expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
-      expect(performance.now() - started).toBeLessThan(20);
-      expect(tier.counters.decisionReads.skipped).toBe(1);
+      expect(tier.counters.decisionReads).toMatchObject({ skipped: 1, budget: 0 });
       // ioredis drops the silent connection after its connect timeout and tries again, one connection at a
       // time; however many attempts, the tier said it was down once.
       await until(() => hole.sockets.length >= 3, 15_000, 'new connection attempts');
@@ -254,13 +251,18 @@ describe('a Redis address that does not behave like Redis', () => {
   ])(
     'answering %s: never up, reads skipped, one down line however long it goes on',
     async (_name, reply) => {
-      const liar = await fakeRedis((socket) => socket.write(reply));
+      let asked = 0;
+      const liar = await fakeRedis((socket) => {
+        asked++;
+        socket.write(reply);
+      });
       const sink = logSink('info');
       const tier = open(liar.spec, sink);
       try {
         await until(() => downLines(sink) === 1, 5000, 'the down line');
         // Asked again (a new connection after garbage, a PING a second after an error reply), never up.
-        await new Promise((r) => setTimeout(r, 3000));
+        const before = asked;
+        await until(() => asked >= before + 2, 10_000, 'the peer asked twice more');
         expect(tier.up).toBe(false);
         expect(await tier.readDecision('r', 'example.com', 50)).toBeUndefined();
         expect(tier.counters.decisionReads.skipped).toBe(1);

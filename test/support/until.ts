@@ -9,3 +9,12 @@ export async function until(condition: () => boolean | Promise<boolean>, ms = 50
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * Lets the event loop go round `n` times (each turn runs timers, reads sockets, runs callbacks): for an
+ * in-process server, whatever it would do with what it has already received happens within these turns.
+ * The way to show that something does *not* happen, without sleeping a fixed time.
+ */
+export async function loopTurns(n = 10): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
