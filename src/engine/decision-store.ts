@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { type CacheEntry, TtlCache } from '../cache/ttl-cache.js';
-import { Tier } from '../cache/tier.js';
+import { type FleetCopy, Tier } from '../cache/tier.js';
 import type { Decision, ExportedDecision } from './decision.js';
 import type { KeptDecision } from './decision-codec.js';
 import { fitsOverride, matchOverride } from './overrides.js';
@@ -25,6 +25,17 @@ export interface Reconfigured {
   readonly rule: boolean;
   readonly overrides: boolean;
   readonly lifetimes: boolean;
+}
+
+/**
+ * The fleet's copy of a decision as this instance believes it: never one that routes to this host, its
+ * fresh life capped to ours, kept stale no longer than our stale_ttl.
+ */
+export function believeFleetDecision(copy: FleetCopy<Decision>, { settings, locality }: Policy): FleetCopy<Decision> | undefined {
+  if (involvesUs(copy.value, locality)) return undefined;
+  if (copy.freshMs <= 0) return { ...copy, keptMs: Math.min(copy.keptMs, settings.staleTtlMs) };
+  const freshMs = Math.min(copy.freshMs, lifetimeCap(copy.value, settings));
+  return { value: copy.value, freshMs, keptMs: freshMs + settings.staleTtlMs };
 }
 
 export class DecisionStore {

@@ -13,15 +13,15 @@ import type { Prober } from '../probe/prober.js';
 import type { Decider, Decision, ExportedDecision } from './decision.js';
 import { type KeptDecision, keep } from './decision-codec.js';
 import { logDecision } from './decision-log.js';
-import { DecisionStore, type Reconfigured, type StaleCause } from './decision-store.js';
+import { DecisionStore, type Reconfigured, type StaleCause, believeFleetDecision } from './decision-store.js';
 import { type Explanation, explain } from './explanation.js';
 import type { EngineFleet } from './fleet.js';
 import { HostDirectory } from './hosts.js';
 import { leave } from './intern.js';
 import { type Locality, nowhere } from './locality.js';
 import { type OverrideMatch, type Overrides, matchOverride, sameOverrides } from './overrides.js';
-import { type Evaluation, Pipeline } from './pipeline.js';
-import { type EngineSettings, type Policy, involvesUs, lifetimeCap, ruleFingerprint } from './policy.js';
+import { type Evaluation, Pipeline, fleetEvaluation } from './pipeline.js';
+import { type EngineSettings, type Policy, ruleFingerprint } from './policy.js';
 
 /** Runs `fn` after `ms`; returns what cancels it. Injected so tests drive the deadline with their own clock. */
 export type After = (ms: number, fn: () => void) => () => void;
@@ -253,27 +253,9 @@ export class Engine implements Decider {
       {
         askFleet: override === undefined && !this.policy.locality.isLocalDomain(domain),
         refreshing: ahead,
-        believe: (copy) => {
-          const { settings, locality } = this.policy;
-          if (involvesUs(copy.value, locality)) return undefined;
-          if (copy.freshMs <= 0) return { ...copy, keptMs: Math.min(copy.keptMs, settings.staleTtlMs) };
-          const freshMs = Math.min(copy.freshMs, lifetimeCap(copy.value, settings));
-          return { value: copy.value, freshMs, keptMs: freshMs + settings.staleTtlMs };
-        },
+        believe: (copy) => believeFleetDecision(copy, this.policy),
         keepStale: true,
-        fromFleet: (copy, ms) => ({
-          domain,
-          override,
-          mx: undefined,
-          hosts: [],
-          decision: copy.value,
-          ttlMs: copy.freshMs,
-          routesDropped: 0,
-          dnsQueries: 0,
-          probesSent: 0,
-          durationMs: ms,
-          shared: true,
-        }),
+        fromFleet: (copy, ms) => fleetEvaluation(domain, override, copy.value, copy.freshMs, ms),
         produce: async () => {
           const evaluation = await this.pipeline.evaluate(domain, ahead, override);
           const { settings } = this.policy;

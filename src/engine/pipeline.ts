@@ -35,6 +35,11 @@ export interface Evaluation {
   readonly shared?: boolean;
 }
 
+/** A decision read from the fleet, as an evaluation: nothing asked here, `ms` spent reading it. */
+export function fleetEvaluation(domain: string, override: OverrideMatch, decision: Decision, ttlMs: number, ms: number): Evaluation {
+  return { domain, override, mx: undefined, hosts: [], decision, ttlMs, routesDropped: 0, dnsQueries: 0, probesSent: 0, durationMs: ms, shared: true };
+}
+
 interface Tally {
   dnsQueries: number;
   probesSent: number;
