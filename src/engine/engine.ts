@@ -6,6 +6,7 @@
  * cache/tier.ts puts the fleet between them.
  */
 import type { Logger } from 'pino';
+import { type After, realTimer } from '../limits/timer.js';
 import type { DnsClient } from '../dns/client.js';
 import type { Flight } from '../cache/tier.js';
 import type { CacheEntry } from '../cache/ttl-cache.js';
@@ -22,13 +23,6 @@ import { type Locality, nowhere } from './locality.js';
 import { type OverrideMatch, type Overrides, matchOverride, sameOverrides } from './overrides.js';
 import { type Evaluation, Pipeline, fleetEvaluation } from './pipeline.js';
 import { type EngineSettings, type Policy, ruleFingerprint } from './policy.js';
-
-/** Runs `fn` after `ms`; returns what cancels it. Injected so tests drive the deadline with their own clock. */
-export type After = (ms: number, fn: () => void) => () => void;
-const realTimer: After = (ms, fn) => {
-  const timer = setTimeout(fn, ms);
-  return () => clearTimeout(timer);
-};
 
 /** What the cache did, for /metrics. */
 export interface EngineCounters {

@@ -4,6 +4,7 @@
  * on a timer; every change of verdict is logged once and handed to the engine, which forces strict
  * receivers' domains onto IPv4 while any source fails (sender-ipv6-unready).
  */
+import { type After, realTimer } from '../limits/timer.js';
 import type { Logger } from 'pino';
 import type { DnsClient } from '../dns/client.js';
 import { type IdentityCheck, type IdentityVerdict, checkIdentity, failsIdentity } from './identity-check.js';
@@ -54,11 +55,13 @@ export interface SenderIdentityOptions {
   readonly dns: DnsClient;
   /** Called with every new state (the engine takes `unready`). */
   readonly onChange: (state: IdentityState) => void;
+  /** The re-check timer (default: a real, unref'd one). */
+  readonly after?: After;
 }
 
 export class SenderIdentity {
   private state: IdentityState = NO_IDENTITY;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: () => void = () => undefined;
   private stopped = false;
 
   constructor(
@@ -98,9 +101,9 @@ export class SenderIdentity {
   }
 
   private schedule(): void {
-    clearTimeout(this.timer);
+    this.cancelTimer();
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check(), nextCheckMs(this.state)).unref();
+    this.cancelTimer = (this.options.after ?? realTimer)(nextCheckMs(this.state), () => void this.check());
   }
 
   /** One line per source whose verdict changed. */
@@ -124,6 +127,6 @@ export class SenderIdentity {
   /** No more checks until check() is called again (the trigger switched off, or shutting down). */
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelTimer();
   }
 }
