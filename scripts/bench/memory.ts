@@ -70,6 +70,8 @@ async function main(): Promise<void> {
       secureDomains: 'force',
       dnssec: false,
       sharedReadBudgetMs: 50,
+      evidenceTtlMs: 7 * 86_400_000,
+      maxEvidence: 1000,
     },
     { never: new DomainSet(), force: new DomainSet() },
     dns,

@@ -42,6 +42,8 @@ export function engineSettings(config: Config, strictReceivers: DomainSet): Engi
     secureDomains: config.maps.some((m) => m.nexthop === 'literal') ? config.secureDomains : 'force',
     dnssec: config.dnssec === 'trust-ad',
     sharedReadBudgetMs: config.sharedReadBudget,
+    evidenceTtlMs: config.evidenceTtl,
+    maxEvidence: config.maxEvidence,
     strictReceivers,
   };
 }
@@ -137,6 +139,8 @@ export interface AssembledEngine {
   readonly engine: Engine;
   /** The local_domains set the engine's locality was built with (kept for refreshes). */
   readonly localDomains: DomainSet;
+  /** The strict_receivers set (the delivery-log follower suggests patterns for hosts outside it). */
+  readonly strictReceivers: DomainSet;
   readonly dns: WireDnsClient;
   readonly prober: Prober;
   /** The first read of this host's interfaces (serve reads them again on a timer). */
@@ -177,7 +181,7 @@ export function assembleEngine(config: Config, log: Logger, edges: EngineEdges =
   const host = currentHostView(config, localDomains);
   reportInterfaces(undefined, host.interfaces, log);
   engine.setLocality(host.locality);
-  return { engine, dns, prober, localDomains, interfaces: host.interfaces };
+  return { engine, dns, prober, localDomains, strictReceivers: lists.strictReceivers, interfaces: host.interfaces };
 }
 
 /**

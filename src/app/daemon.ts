@@ -2,6 +2,8 @@
  * `mx4map serve`: wires configuration, logger, map registry and server, and owns the process lifecycle:
  * SIGHUP reloads (one at a time, coalesced), SIGTERM/SIGINT drain and exit 0, a second signal exits at once.
  */
+import { DeliveryLogs } from './delivery-logs.js';
+import { describeDeliveryLogs } from '../ops/delivery-log-health.js';
 import { type Config, OPTIONS, fileKey } from '../config/options.js';
 import { type RawValues, changedOptions, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
@@ -91,6 +93,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       log.info({ evt: 'locality', addresses: locality.addresses }, "this host's names or addresses changed; domains routed to them are decided again");
   };
   const localityTimer = setInterval(refreshLocality, LOCALITY_REFRESH_MS).unref();
+  // The MTA's own delivery log (ipv6-delivery-failed): followed from its end, re-read on every reload.
+  let strictReceivers: DomainSet = assembled.strictReceivers;
+  const deliveryLogs = new DeliveryLogs(engine, log, () => strictReceivers);
+  deliveryLogs.configure(config.deliveryLog);
   const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
   let limits = serverLimits(config);
   const loop = new LoopWatch().start();
@@ -117,6 +123,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       shared: shared && (() => ({ ...shared.counters, up: shared.up })),
       identity: () => identity.current,
       interfacesReadable: () => !('problem' in interfaces),
+      deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
     });
   }
 
@@ -148,6 +155,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const healthDetails = (): string[] => [
     ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
     ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
+    ...describeDeliveryLogs(deliveryLogs.states, engine.evidence.size),
   ];
   const ops =
     metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
@@ -198,6 +206,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     registry.reconfigure(config.maps, answerPolicy(config));
     const effect = engine.reconfigure(engineSettings(config, lists.strictReceivers), lists.overrides);
     localDomains = lists.localDomains;
+    strictReceivers = lists.strictReceivers;
+    deliveryLogs.configure(config.deliveryLog);
     refreshLocality();
     void checkIdentity();
     log.level = config.logLevel;
@@ -226,6 +236,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       serving = false;
       clearInterval(localityTimer);
       identity.stop();
+      void deliveryLogs.close();
       void notifySystemd('STOPPING=1', log);
       log.info({ evt: 'shutting-down', signal, connections: server.connectionCount }, 'shutting down: answering requests in flight');
       logging.flush();

@@ -407,10 +407,37 @@ export const OPTIONS = {
   }),
   strictReceivers: option({
     kind: listOf(domainPattern),
-    default: ['.google.com', '.googlemail.com', '.freenet.de'] as readonly string[],
+    default: ['.google.com', '.googlemail.com', '.freenet.de', '.mail.protection.outlook.com', '.mx.microsoft', '.comcast.net'] as readonly string[],
     unit: '-',
     describe:
-      'MX host names of receivers that reject IPv6 mail from a sender without matching reverse DNS (sender-ipv6-unready): name, .suffix, or /path/file of them (mx4map learn writes one). Default: Google (Gmail and Workspace) and freenet.de.',
+      'MX host names of receivers that reject IPv6 mail from a sender without matching reverse DNS (sender-ipv6-unready): name, .suffix, or /path/file of them (mx4map learn writes one). Default: Google (Gmail and Workspace), freenet.de, Microsoft Exchange Online and Comcast.',
+    reloadable: true,
+  }),
+  deliveryLog: option({
+    kind: listOf(
+      text((v) => {
+        if (!v.startsWith('/')) throw new ValueProblem(`has "${v}": name the log by its absolute path (/var/log/maillog)`);
+      }),
+    ),
+    default: [] as readonly string[],
+    unit: '-',
+    describe:
+      "MTA logs to follow (sendmail's or Postfix's, e.g. /var/log/maillog, /var/log/mail.log); repeat for several. A delivery that failed over IPv6 in a way IPv4 cures (our IPv6 socket, reverse DNS, SPF/DKIM, repeated connect failures) forces its domain onto IPv4 (ipv6-delivery-failed). Read from the end, through rotation. Empty = off.",
+    reloadable: true,
+  }),
+  evidenceTtl: option({
+    kind: duration('s', 60 * SECOND, 90 * 24 * HOUR),
+    default: 7 * 24 * HOUR,
+    unit: 's',
+    describe:
+      'How long a failure read in delivery_log forces its domain onto IPv4; a new failure renews it. Then the domain goes back to what DNS says, so a receiver that fixed its IPv6 gets IPv6 mail again (after one more failed attempt if it did not).',
+    reloadable: true,
+  }),
+  maxEvidence: option({
+    kind: integer(100, 10_000_000),
+    default: 100_000,
+    unit: 'entries',
+    describe: 'Most pieces of delivery-log evidence kept (per domain and per MX host); the least recently seen go first.',
     reloadable: true,
   }),
   http: option({

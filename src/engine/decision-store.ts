@@ -48,6 +48,7 @@ export class DecisionStore {
   private overridesChanged = 0;
   private lifetimesChanged = 0;
   private localityChanged = 0;
+  private evidenceChanged = 0;
 
   constructor(
     private readonly policy: () => Policy,
@@ -67,12 +68,13 @@ export class DecisionStore {
   }
 
   /** Records a new policy: what changed is checked on each entry's next hit. */
-  changed(what: Reconfigured & { readonly locality?: boolean }): void {
+  changed(what: Reconfigured & { readonly locality?: boolean; readonly evidence?: boolean }): void {
     this.generation++;
     if (what.rule) this.ruleChanged = this.generation;
     if (what.overrides) this.overridesChanged = this.generation;
     if (what.lifetimes) this.lifetimesChanged = this.generation;
     if (what.locality) this.localityChanged = this.generation;
+    if (what.evidence) this.evidenceChanged = this.generation;
     this.cache.resize(this.policy().settings.cacheSize);
   }
 
@@ -99,6 +101,8 @@ export class DecisionStore {
     // in `!` (no transport-security lookups) is not written in the decision.
     if (entry.stamp < this.overridesChanged && (!fitsOverride(entry.value, matchOverride(overrides, domain)) || forcedByOverride(entry.value))) return false;
     if (entry.stamp < this.localityChanged && (locality.isLocalDomain(domain) || involvesUs(entry.value, locality))) return false;
+    // New delivery-log evidence may force a domain left alone: such decisions are made again (forced ones stand).
+    if (entry.stamp < this.evidenceChanged && entry.value.action === 'leave' && dependsOnRule(entry.value)) return false;
     if (entry.stamp < this.lifetimesChanged) entry.expires = Math.min(entry.expires, this.now() + lifetimeCap(entry.value, settings));
     return true;
   };

@@ -9,7 +9,7 @@
  */
 
 /** Triggers the `triggers` option switches: why delivery must be forced onto IPv4. */
-export const RULE_TRIGGERS = ['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable', 'sender-ipv6-unready'] as const;
+export const RULE_TRIGGERS = ['cname-mx', 'no-aaaa', 'aaaa-error', 'ipv6-unreachable', 'sender-ipv6-unready', 'ipv6-delivery-failed'] as const;
 /** Every trigger a forced decision may name: the rule's, and a force_ipv4 override. */
 export const TRIGGERS = [...RULE_TRIGGERS, 'override'] as const;
 export type Trigger = (typeof TRIGGERS)[number];

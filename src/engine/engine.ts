@@ -17,12 +17,17 @@ import { logDecision } from './decision-log.js';
 import { DecisionStore, type Reconfigured, type StaleCause, believeFleetDecision } from './decision-store.js';
 import { type Explanation, explain } from './explanation.js';
 import type { EngineFleet } from './fleet.js';
+import { EvidenceBook, type FailureReport, type ReportOutcome, relayProblem } from './evidence.js';
 import { HostDirectory } from './hosts.js';
+import { limitMxHosts, resolveMx } from './mx.js';
 import { leave } from './intern.js';
 import { type Locality, nowhere } from './locality.js';
 import { type OverrideMatch, type Overrides, matchOverride, sameOverrides } from './overrides.js';
 import { type Evaluation, Pipeline, fleetEvaluation } from './pipeline.js';
 import { type EngineSettings, type Policy, ruleFingerprint } from './policy.js';
+
+/** Longest a delivery-log report waits for the domain's MX records. */
+const EVIDENCE_DNS_MS = 5000;
 
 /** What the cache did, for /metrics. */
 export interface EngineCounters {
@@ -40,6 +45,8 @@ export class Engine implements Decider {
   private readonly store: DecisionStore;
   private readonly hosts: HostDirectory;
   private readonly pipeline: Pipeline;
+  /** Delivery-log evidence (ipv6-delivery-failed). */
+  readonly evidence: EvidenceBook;
   private fleet: EngineFleet | undefined;
 
   constructor(
@@ -54,7 +61,8 @@ export class Engine implements Decider {
     this.policy = { settings, overrides, locality: nowhere() };
     this.store = new DecisionStore(() => this.policy, log, now);
     this.hosts = new HostDirectory(settings.hostCacheSize, () => this.policy.settings, now);
-    this.pipeline = new Pipeline(() => this.policy, dns, this.hosts, prober);
+    this.evidence = new EvidenceBook(settings.maxEvidence, now);
+    this.pipeline = new Pipeline(() => this.policy, dns, this.hosts, prober, this.evidence);
     this.counters = { staleAnswers: this.store.staleAnswers, refreshesAhead: 0, refreshesSkipped: 0 };
   }
 
@@ -84,6 +92,7 @@ export class Engine implements Decider {
     };
     this.policy = { ...before, settings, overrides };
     this.store.changed(changed);
+    this.evidence.resize(settings.maxEvidence);
     this.connectFleet();
     return changed;
   }
@@ -124,6 +133,21 @@ export class Engine implements Decider {
     const { settings } = this.policy;
     this.store.tier.share(this.fleet?.decisions(ruleFingerprint(settings)), this.sharedBudgetMs);
     this.hosts.useShared(this.fleet?.hosts(settings.maxAddresses), this.sharedBudgetMs);
+  }
+
+  /**
+   * Takes a failed delivery from the MTA's log: evidence when the relay it names is the domain's own mail
+   * host in our DNS view, and then decisions that left the domain alone are made again.
+   */
+  async acceptFailure(report: FailureReport): Promise<ReportOutcome> {
+    const { settings } = this.policy;
+    const until = performance.now() + EVIDENCE_DNS_MS;
+    const mx = limitMxHosts(await resolveMx({ query: (name, type) => this.dns.query(name, type, until) }, report.domain), settings.maxMxHosts);
+    const problem = relayProblem(report, mx);
+    if (problem) return problem;
+    const outcome = this.evidence.record(report, settings.evidenceTtlMs);
+    if (outcome === 'new') this.store.changed({ rule: false, overrides: false, lifetimes: false, evidence: true });
+    return outcome;
   }
 
   /** The forced decisions held now, with their remaining lifetime (for /decisions and `export`). */

@@ -8,6 +8,7 @@ import type { RecordType } from '../dns/message.js';
 import type { Prober } from '../probe/prober.js';
 import type { Decision, Trigger } from './decision.js';
 import type { HostReport, MxFacts, ProbeFact } from './facts.js';
+import type { Evidence, EvidenceBook } from './evidence.js';
 import type { HostDirectory } from './hosts.js';
 import { intern, leave } from './intern.js';
 import { limitMxHosts, resolveMx } from './mx.js';
@@ -33,6 +34,8 @@ export interface Evaluation {
   readonly protection?: ProtectionFacts;
   /** Read from the fleet's shared cache, not evaluated here. */
   readonly shared?: boolean;
+  /** The delivery-log evidence that forced it (ipv6-delivery-failed), with the time it has left. */
+  readonly evidence?: { readonly evidence: Evidence; readonly remainingMs: number };
 }
 
 /** A decision read from the fleet, as an evaluation: nothing asked here, `ms` spent reading it. */
@@ -61,6 +64,7 @@ export class Pipeline {
     private readonly dns: DnsClient,
     private readonly hosts: HostDirectory,
     private readonly prober: Prober,
+    private readonly evidence: EvidenceBook,
   ) {}
 
   /**
@@ -73,6 +77,7 @@ export class Pipeline {
     const tally: Tally = { dnsQueries: 0, probesSent: 0 };
     const { settings, overrides, locality } = this.policy();
     const override = known === 'unmatched' ? matchOverride(overrides, domain) : known;
+    let evidence: Evaluation['evidence'];
     const finish = (
       mx: MxFacts | undefined,
       hosts: HostReport[],
@@ -92,6 +97,7 @@ export class Pipeline {
       probesSent: tally.probesSent,
       durationMs: Math.round(performance.now() - started),
       ...(protection ? { protection } : {}),
+      ...(evidence ? { evidence } : {}),
     });
     if (override === 'never') return finish(undefined, [], leave('never'), 0);
     if (locality.isLocalDomain(domain)) return finish(undefined, [], leave('local'), 0);
@@ -103,7 +109,13 @@ export class Pipeline {
     const share = ahead ? settings.refreshAhead : 0;
     const facts = mx.kind === 'hosts' ? await Promise.all(mx.hosts.map((h) => this.hosts.get(h.name, dns, share))) : [];
     const forced = override === 'force';
-    const probing = mx.kind === 'hosts' && probesNeeded(facts, forced, settings);
+    // The MTA's own log says IPv6 deliveries to this domain (or one of its MX hosts) fail: no probe can say otherwise.
+    if (mx.kind === 'hosts' && settings.triggers.has('ipv6-delivery-failed'))
+      evidence = this.evidence.find(
+        domain,
+        mx.hosts.map((h) => h.name),
+      );
+    const probing = mx.kind === 'hosts' && !evidence && probesNeeded(facts, forced, settings);
     // The lookup's probe budget goes to the most preferred hosts first (facts are in preference order).
     let budget = probing ? settings.maxProbes : 0;
     const planned = facts.map((host) => {
@@ -118,6 +130,7 @@ export class Pipeline {
         const probes = await this.probeHost(planned[i], tally, until, share);
         if (probes.length < planned[i].length) probesMissed = true;
         const triggers: Trigger[] = [...dnsTriggers(host, settings), ...probeTrigger(host, probes, settings)];
+        if (evidence && host.a.kind === 'records') triggers.push('ipv6-delivery-failed');
         return { ...host, preference, probes, triggers };
       }),
     );
@@ -127,7 +140,8 @@ export class Pipeline {
       probesMissed && outcome.decision.action !== 'force-ipv4'
         ? { action: 'dns-failure', detail: 'IPv6 probes could not start before the deadline (probe_concurrency in use)' }
         : outcome.decision;
-    let ttl = outcome.ttl;
+    // Forced by evidence: decided again when it expires, so a receiver that fixed its IPv6 gets IPv6 mail again.
+    let ttl = evidence ? Math.min(outcome.ttl, evidence.remainingMs / 1000) : outcome.ttl;
     // Forced: does the domain publish transport security a literal route would drop? (Not asked under
     // `secure_domains: force`, nor for a force_ipv4 pattern written with `!`.)
     let protection: ProtectionFacts | undefined;

@@ -41,6 +41,10 @@ export interface EngineSettings extends RuleSettings {
   readonly dnssec: boolean;
   /** Longest wait for the fleet's shared cache on a local miss (with `shared_cache`). */
   readonly sharedReadBudgetMs: number;
+  /** How long evidence from the delivery log forces a domain (ipv6-delivery-failed), renewed by new failures. */
+  readonly evidenceTtlMs: number;
+  /** Most pieces of evidence kept (per domain and per MX host). */
+  readonly maxEvidence: number;
 }
 
 export interface Policy {

@@ -1,16 +1,14 @@
 /**
- * Finds, in an MTA's log, deliveries that a receiver rejected over IPv6 because of our reverse DNS:
- * Google's "does not meet IPv6 sending guidelines regarding PTR records" (5.7.1) and "does not have a PTR
- * record setup" (5.7.25), freenet.de's "inconsistent or no DNS PTR record", and any 5.7.25 ("reverse DNS
- * validation failed", RFC 7372) to an IPv6 address. Pure: lines in, findings out.
+ * Finds, in an MTA's log, deliveries that a receiver rejected over IPv6 because of our reverse DNS (the
+ * texts are in delivery-failure.ts, the one classifier `learn` shares with the delivery-log follower), and
+ * summarises them per MX host for strict_receivers. Pure: lines in, findings out.
  *
  * Read from Postfix's smtp lines (`relay=HOST[ADDR]:PORT … status=bounced|deferred (host … said: TEXT)`)
  * and sendmail's delivery lines (`relay=HOST. [IPv6:ADDR], dsn=…, [reply=TEXT,] stat=TEXT`). Stock
  * sendmail logs the reply text only for temporary failures (`stat=Deferred: 421 …`); a permanent one shows
  * as `dsn=5.7.25` or, for Google's 5.7.1, not at all: its bounce message has the text.
  */
-import { isIP } from 'node:net';
-import { parseDeliveryLine } from './delivery-line.js';
+import { classifyFailure } from './delivery-failure.js';
 
 export interface Rejection {
   /** The recipient's domain (lower case). */
@@ -22,37 +20,16 @@ export interface Rejection {
   readonly signal: RejectionSignal;
 }
 
-export type RejectionSignal = 'google-ipv6-guidelines' | 'google-no-ptr' | 'inconsistent-ptr' | 'dsn-5.7.25';
+export type RejectionSignal = string;
 
 export { MAX_LINE } from './delivery-line.js';
+export { unwrapped } from './delivery-failure.js';
 
-const TEXTS: ReadonlyArray<[RegExp, RejectionSignal]> = [
-  [/does not meet IPv6 sending guidelines regarding PTR records/i, 'google-ipv6-guidelines'],
-  [/does not have a PTR record setup/i, 'google-no-ptr'],
-  [/inconsistent or no DNS PTR record/i, 'inconsistent-ptr'],
-];
-
-/**
- * A multi-line SMTP reply as MTAs log it, joined back into one text: Postfix keeps each line's
- * `550-5.7.1 ` prefix in the middle of the text ("this message does 550-5.7.1 not meet IPv6 …").
- */
-export function unwrapped(line: string): string {
-  return line.replace(/\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?/g, ' ').replace(/\s+/g, ' ');
-}
-
-/** The rejection a log line records, if it records one. */
+/** The reverse-DNS rejection over IPv6 a log line records, if it records one (the `ptr` class of delivery-failure.ts). */
 export function rejectionIn(line: string): Rejection | undefined {
-  const delivery = parseDeliveryLine(line);
-  if (!delivery?.host || !delivery.address) return undefined;
-  // The rejection is about our IPv6 identity only when the mail went over IPv6: a PTR complaint over
-  // IPv4 concerns our IPv4 address, which this trigger cannot help.
-  if (isIP(delivery.address) !== 6) return undefined;
-  const reply = unwrapped(delivery.text);
-  const text = TEXTS.find(([pattern]) => pattern.test(reply));
-  const { dsn } = delivery;
-  const signal = text?.[1] ?? (dsn === '5.7.25' || dsn === '4.7.25' ? 'dsn-5.7.25' : undefined);
-  if (!signal) return undefined;
-  return { domain: delivery.domain, host: delivery.host, address: delivery.address, signal };
+  const failure = classifyFailure(line);
+  if (failure?.class !== 'ptr' || !failure.host || !failure.address) return undefined;
+  return { domain: failure.domain, host: failure.host, address: failure.address, signal: failure.signal };
 }
 
 export interface HostSummary {

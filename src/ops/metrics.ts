@@ -40,6 +40,22 @@ export interface MetricSources {
   readonly interfacesReadable?: () => boolean;
   /** The fleet's shared cache, when configured. */
   readonly shared?: () => SharedCounters & { readonly up: boolean };
+  /** The followed delivery logs (delivery_log) and the evidence they gave. */
+  readonly deliveryLogs?: () => DeliveryLogFigures;
+}
+
+export interface DeliveryLogFigures {
+  readonly failures: Readonly<Record<string, number>>;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly logs: readonly {
+    readonly path: string;
+    readonly status: string;
+    readonly lines: number;
+    readonly skipped: number;
+    readonly bytes: number;
+    readonly position: number;
+  }[];
+  readonly evidence: number;
 }
 
 /** Turns a monotonic figure read at scrape time into counter increments. */
@@ -184,6 +200,47 @@ export class Metrics {
         registers,
         collect() {
           this.set(shared().up ? 1 : 0);
+        },
+      });
+    }
+    const deliveryLogs = sources.deliveryLogs;
+    if (deliveryLogs) {
+      deltaCounter(
+        this.registry,
+        'mx4map_delivery_failures_total',
+        'Failed deliveries IPv4 cures found in delivery_log, by class (bind, ptr, auth6, connect)',
+        'class',
+        () => ({
+          ...deliveryLogs().failures,
+        }),
+      );
+      deltaCounter(
+        this.registry,
+        'mx4map_delivery_reports_total',
+        'What became of them: new or renewed evidence, counted (connect failures short of evidence), refused (foreign-relay, no-mail-hosts, dns-failure) or dropped (queue full)',
+        'outcome',
+        () => ({ ...deliveryLogs().outcomes }),
+      );
+      const perLog = (name: string, help: string, read: (l: DeliveryLogFigures['logs'][number]) => number): void => {
+        new Gauge({
+          name,
+          help,
+          labelNames: ['path'],
+          registers,
+          collect() {
+            for (const l of deliveryLogs().logs) this.set({ path: l.path }, read(l));
+          },
+        });
+      };
+      perLog('mx4map_delivery_log_lines', 'Lines read from each followed log since start (counter-like; resets with the process)', (l) => l.lines);
+      perLog('mx4map_delivery_log_lines_skipped', 'Lines longer than 8 KiB skipped in each followed log', (l) => l.skipped);
+      perLog('mx4map_delivery_log_readable', 'Whether each followed log is open and read (1), or missing or failing (0)', (l) => (l.status === 'open' ? 1 : 0));
+      new Gauge({
+        name: 'mx4map_delivery_evidence',
+        help: 'Pieces of delivery-log evidence held (per domain and per MX host)',
+        registers,
+        collect() {
+          this.set(deliveryLogs().evidence);
         },
       });
     }

@@ -31,6 +31,8 @@ export const TEST_SETTINGS: EngineSettings = {
   secureDomains: 'skip',
   dnssec: false,
   sharedReadBudgetMs: 50,
+  evidenceTtlMs: 7 * 86_400_000,
+  maxEvidence: 1000,
 };
 
 export interface EngineRig {
