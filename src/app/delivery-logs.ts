@@ -9,6 +9,7 @@ import type { DomainSet } from '../domain/domain-set.js';
 import type { Engine } from '../engine/engine.js';
 import { EVIDENCE_CLASSES, type EvidenceClass, REPORT_OUTCOMES, type ReportOutcome } from '../engine/evidence.js';
 import { patternFor } from '../learn/bounce-lines.js';
+import { LogBudget } from '../limits/log-budget.js';
 import { MAX_LINE } from '../learn/delivery-line.js';
 import { type DeliveryFailure, classifyFailure } from '../learn/delivery-failure.js';
 import { type FollowerState, LogFollower } from '../learn/log-follower.js';
@@ -18,6 +19,7 @@ export const POLL_MS = 500;
 /** Reports checked against DNS at once, and waiting at most. */
 const CHECKING = 8;
 const QUEUED = 1000;
+const SUGGESTED_HOSTS = 10_000;
 
 export interface DeliveryLogCounts {
   /** Failures found in the logs, by class, before their relay is checked. */
@@ -31,8 +33,9 @@ export class DeliveryLogs {
   private readonly queue: DeliveryFailure[] = [];
   private checking = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** MX hosts already told about: one suggestion each. */
+  /** MX hosts already told about: one suggestion each (at most SUGGESTED_HOSTS remembered). */
   private readonly suggested = new Set<string>();
+  private readonly warnings = new LogBudget();
   readonly counts: DeliveryLogCounts = {
     failures: Object.fromEntries(EVIDENCE_CLASSES.map((c) => [c, 0])) as Record<EvidenceClass, number>,
     outcomes: Object.fromEntries([...REPORT_OUTCOMES, 'dropped'].map((o) => [o, 0])) as Record<ReportOutcome | 'dropped', number>,
@@ -125,12 +128,19 @@ export class DeliveryLogs {
         `${f.domain}: delivery over IPv6 failed (${f.class}: ${f.signal}) via ${f.host ?? 'no relay'}; forced onto IPv4 (ipv6-delivery-failed)`,
       );
     } else if (outcome === 'foreign-relay') {
-      this.log.warn(fields, `${f.domain}: a logged IPv6 failure names ${f.host ?? 'no relay'}, not one of the domain's MX hosts: not evidence`);
+      // Anyone who can write to the log can write such lines: their warnings are bounded.
+      const budget = this.warnings.take('foreign-relay');
+      if (budget)
+        this.log.warn(
+          { ...fields, suppressed: budget.suppressed || undefined },
+          `${f.domain}: a logged IPv6 failure names ${f.host ?? 'no relay'}, not one of the domain's MX hosts: not evidence`,
+        );
     } else {
       this.log.debug(fields, `${f.domain}: delivery-log failure ${outcome}`);
     }
     const host = f.host;
     if ((f.class === 'ptr' || f.class === 'auth6') && host && outcome !== 'foreign-relay' && !this.strictReceivers().has(host) && !this.suggested.has(host)) {
+      if (this.suggested.size >= SUGGESTED_HOSTS) this.suggested.clear();
       this.suggested.add(host);
       this.log.info(
         { evt: 'strict-receiver-suggested', host, pattern: patternFor(host) },

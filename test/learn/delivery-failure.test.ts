@@ -77,6 +77,11 @@ describe('ptr: reverse-DNS rejections of our IPv6 address', () => {
     const line = sm('u@customer.example', 'mx.customer.example. [IPv6:2001:db8:0:0:0:0:0:28]', '4.7.25', 'Deferred: 450 4.7.25 Service unavailable');
     expect(classifyFailure(line)).toMatchObject({ class: 'ptr', signal: 'dsn-5.7.25', host: 'mx.customer.example', address: '2001:db8:0:0:0:0:0:28' });
   });
+  test('sendmail 8.17 as it really logs a 450 4.7.25 at RCPT: dsn=4.2.0, the reply text says why', () => {
+    const line =
+      'Dec  4 21:43:05 mx sendmail[2711]: 6B4Lh51n002711: to=<u@customer6.test>, delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30038, relay=mx.customer6.test. [IPv6:2001:db8:ffff:0:0:0:1:90], dsn=4.2.0, reply=450 4.7.25 Service unavailable, sending IPv6 address [2001:db8:ffff::1:90] must have reverse DNS record., stat=Deferred: 450 4.7.25 Service unavailable, sending IPv6 address [2001:db8:ffff::1:90] must have reverse DNS record.';
+    expect(classifyFailure(line)).toMatchObject({ domain: 'customer6.test', host: 'mx.customer6.test', class: 'ptr', signal: 'microsoft-reverse-dns' });
+  });
   test("the project's fixture log: every rejection learn reports is a ptr failure", () => {
     const lines = readFileSync(join(__dirname, '..', 'fixtures', 'ipv6-ptr-rejections.maillog'), 'utf8')
       .trim()

@@ -127,6 +127,10 @@ export interface SendmailDaemon {
   output(): string;
   /** Its syslog lines so far, as a maillog holds them. */
   maillog(): string;
+  /** The file those lines are appended to (what `delivery_log` follows). */
+  readonly maillogPath: string;
+  /** One queue run (`sendmail -q`) inside the daemon's namespaces (its resolv.conf and syslog); resolves when it ends. */
+  runQueue(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,7 +141,7 @@ export interface SendmailDaemon {
  * `mailerPort` (where the test's SMTP sinks listen). Its files live under /run: sendmail refuses a queue
  * in a world-writable tree such as /tmp. Needs root.
  */
-export async function startSendmailDaemon(options: { mapSpec: string; resolver: string; mailerPort: number }): Promise<SendmailDaemon> {
+export async function startSendmailDaemon(options: { mapSpec: string; resolver: string; mailerPort: number; maillogPath?: string }): Promise<SendmailDaemon> {
   const dir = mkdtempSync('/run/mx4map-sendmail-');
   mkdirSync(join(dir, 'queue'), { mode: 0o700 });
   writeFileSync(join(dir, 'service.switch'), 'hosts files dns\naliases files\n');
@@ -170,7 +174,7 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
   // promiscuous_relay makes m4 warn on stderr: a test host relays for its test client only.
   writeFileSync(cf, execFileSync('m4', [join(dir, 'daemon.mc')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
   // sendmail logs only to syslog: a catcher on /dev/log keeps its lines as a maillog (replay reads it).
-  const syslog = await catchSyslog(dir);
+  const syslog = await catchSyslog(dir, options.maillogPath);
   const bindLog = syslog.socket === '/dev/log' ? '' : `mount --bind "${syslog.socket}" /dev/log && `;
   const script = `mount --bind "$1" /etc/resolv.conf && ${bindLog}hostname ${TEST_HOSTNAME} && exec /usr/sbin/sendmail -C "$2" -bD`;
   const child = spawn('unshare', ['-m', '-u', 'sh', '-c', script, 'sh', join(dir, 'resolv.conf'), cf]);
@@ -188,6 +192,13 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
     port,
     output: () => output,
     maillog: () => (existsSync(syslog.file) ? readFileSync(syslog.file, 'utf8') : ''),
+    maillogPath: syslog.file,
+    runQueue: () =>
+      new Promise<void>((resolve, reject) => {
+        const run = spawn('nsenter', ['-t', String(child.pid), '-m', '-u', '/usr/sbin/sendmail', '-C', cf, '-q']);
+        run.on('error', reject);
+        run.on('exit', () => resolve());
+      }),
     async close() {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -204,9 +215,9 @@ export async function startSendmailDaemon(options: { mapSpec: string; resolver: 
  * sandbox runs no syslogd) it is bound there for the test's duration and removed after; otherwise it is
  * bound in `dir` and mounted over /dev/log inside sendmail's mount namespace only.
  */
-async function catchSyslog(dir: string): Promise<{ socket: string; file: string; close(): void }> {
+async function catchSyslog(dir: string, maillogPath?: string): Promise<{ socket: string; file: string; close(): void }> {
   const socket = existsSync('/dev/log') ? join(dir, 'log') : '/dev/log';
-  const file = join(dir, 'maillog');
+  const file = maillogPath ?? join(dir, 'maillog');
   const catcher = spawn('python3', [join(__dirname, 'syslog-catcher.py'), socket, file, 'mx'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     catcher.stdout.once('data', () => resolve());

@@ -14,10 +14,17 @@ export interface SmtpSink {
   readonly host: string;
   readonly port: number;
   readonly messages: ReceivedMessage[];
+  /** Every RCPT asked, accepted or not. */
+  readonly rcpts: string[];
   close(): Promise<void>;
 }
 
-function session(socket: Socket, host: string, messages: ReceivedMessage[]): void {
+export interface SinkBehaviour {
+  /** Answers every RCPT with this reply instead of accepting it (e.g. a receiver's reverse-DNS rejection). */
+  readonly rcptReply?: string;
+}
+
+function session(socket: Socket, host: string, messages: ReceivedMessage[], behaviour: SinkBehaviour, rcpts: string[]): void {
   let buffer = '';
   let from = '';
   let to: string[] = [];
@@ -45,8 +52,13 @@ function session(socket: Socket, host: string, messages: ReceivedMessage[]): voi
         to = [];
         reply('250 2.1.0 ok');
       } else if (verb === 'RCPT') {
-        to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
-        reply('250 2.1.5 ok');
+        const rcpt = /<([^>]*)>/.exec(line)?.[1] ?? '';
+        rcpts.push(rcpt);
+        if (behaviour.rcptReply) reply(behaviour.rcptReply);
+        else {
+          to.push(rcpt);
+          reply('250 2.1.5 ok');
+        }
       } else if (verb === 'DATA') {
         data = [];
         reply('354 go ahead');
@@ -58,13 +70,14 @@ function session(socket: Socket, host: string, messages: ReceivedMessage[]): voi
   });
 }
 
-export async function startSmtpSink(host: string, port = 0): Promise<SmtpSink> {
+export async function startSmtpSink(host: string, port = 0, behaviour: SinkBehaviour = {}): Promise<SmtpSink> {
   const messages: ReceivedMessage[] = [];
+  const rcpts: string[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    session(socket, host, messages);
+    session(socket, host, messages, behaviour, rcpts);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,6 +87,7 @@ export async function startSmtpSink(host: string, port = 0): Promise<SmtpSink> {
     host,
     port: (server.address() as { port: number }).port,
     messages,
+    rcpts,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -83,12 +97,12 @@ export async function startSmtpSink(host: string, port = 0): Promise<SmtpSink> {
 }
 
 /** Sinks on several addresses, all on one port (so one mailer port reaches each of them). */
-export async function startSmtpSinks(hosts: readonly string[]): Promise<SmtpSink[]> {
+export async function startSmtpSinks(hosts: readonly string[], behaviours: Readonly<Record<string, SinkBehaviour>> = {}): Promise<SmtpSink[]> {
   for (let attempt = 0; ; attempt++) {
-    const first = await startSmtpSink(hosts[0]);
+    const first = await startSmtpSink(hosts[0], 0, behaviours[hosts[0]]);
     const rest: SmtpSink[] = [];
     try {
-      for (const host of hosts.slice(1)) rest.push(await startSmtpSink(host, first.port));
+      for (const host of hosts.slice(1)) rest.push(await startSmtpSink(host, first.port, behaviours[host]));
       return [first, ...rest];
     } catch (err) {
       await Promise.all([first, ...rest].map((s) => s.close()));
