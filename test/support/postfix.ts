@@ -78,7 +78,13 @@ export interface PostfixDaemon {
  * log (maillog_file) under /run. The smtp client delivers to `smtpPort`, where the test's sinks listen.
  * `main` lines are appended to main.cf (transport_maps, mydestination, …).
  */
-export async function startPostfixDaemon(options: { resolver: string; smtpPort: number; hostname: string; main: string[] }): Promise<PostfixDaemon> {
+export async function startPostfixDaemon(options: {
+  resolver: string;
+  smtpPort: number;
+  hostname: string;
+  main: string[];
+  maillogPath?: string;
+}): Promise<PostfixDaemon> {
   const dir = mkdtempSync('/run/mx4map-postfix-');
   chmodSync(dir, 0o755);
   for (const sub of ['conf', 'queue', 'data', 'spool']) mkdirSync(join(dir, sub));
@@ -86,6 +92,8 @@ export async function startPostfixDaemon(options: { resolver: string; smtpPort: 
   chmodSync(join(dir, 'spool'), 0o1777);
   writeFileSync(join(dir, 'resolv.conf'), `nameserver ${options.resolver}\noptions timeout:1 attempts:1\n`);
   const port = await freeLoopbackPort();
+  // maillog_file must be under maillog_file_prefixes (/run).
+  const maillog = options.maillogPath ?? join(dir, 'maillog');
   const main = [
     'compatibility_level = 3.6',
     'mail_owner = postfix',
@@ -99,7 +107,7 @@ export async function startPostfixDaemon(options: { resolver: string; smtpPort: 
     `command_directory = ${POSTFIX_ROOT}/usr/sbin`,
     `shlib_directory = ${POSTFIX_ROOT}/usr/lib/postfix`,
     `meta_directory = ${POSTFIX_ROOT}/etc/postfix`,
-    `maillog_file = ${dir}/maillog`,
+    `maillog_file = ${maillog}`,
     'maillog_file_prefixes = /run',
     // The daemons find Postfix's private libraries through the environment master passes on.
     'import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C LD_LIBRARY_PATH',
@@ -149,7 +157,7 @@ export async function startPostfixDaemon(options: { resolver: string; smtpPort: 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const log = (): string => {
     try {
-      return readFileSync(join(dir, 'maillog'), 'utf8');
+      return readFileSync(maillog, 'utf8');
     } catch {
       return '';
     }
