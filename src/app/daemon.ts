@@ -129,7 +129,12 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
 
   let snapshots: SnapshotKeeper | undefined;
   if (config.cacheSnapshot !== '') {
-    snapshots = new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log);
+    snapshots = new SnapshotKeeper(
+      config.cacheSnapshot,
+      engine,
+      () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize, maxEvidence: config.maxEvidence }),
+      log,
+    );
     // Restored before listening, so the first lookups after a restart are already answered from memory.
     await snapshots.load();
     snapshots.start(config.cacheSnapshotInterval);

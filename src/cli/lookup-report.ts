@@ -1,4 +1,5 @@
 /** Renders an evaluation as the reason trail `mx4map lookup` prints. Pure. */
+import type { Evidence } from '../engine/evidence.js';
 import type { Explanation } from '../engine/explanation.js';
 import type { Decision } from '../engine/decision.js';
 import type { AddressFacts } from '../engine/facts.js';
@@ -140,6 +141,7 @@ export function renderTrail(
     for (const p of h.probes) out.push(`  probe     [${p.address}] ${p.ok ? 'ok' : 'failed'}: ${p.detail}, ${p.ms} ms${p.cached ? ' (cached)' : ''}`);
     out.push(`  triggers  ${h.triggers.length ? h.triggers.join(', ') : 'none'}`);
   }
+  if (e.evidence) out.push(evidenceLine(e.evidence.evidence, e.evidence.remainingMs));
   if (e.protection) out.push(...protectionLines(e.protection));
   out.push(`decision    ${describe(e.decision)}`);
   const cache = cacheLine(e);
@@ -158,4 +160,11 @@ export function renderTrail(
   const over = e.durationMs > deadlineMs ? `  (over the ${showMs(deadlineMs)} deadline: serve answers NOTFOUND until the decision is cached)` : '';
   out.push(`work        ${plural(e.dnsQueries, 'DNS query', 'DNS queries')}, ${plural(e.probesSent, 'probe', 'probes')}, ${e.durationMs} ms${over}`);
   return `${out.join('\n')}\n`;
+}
+
+/** The delivery-log evidence behind ipv6-delivery-failed: what failed, where, when, and for how long yet. */
+function evidenceLine(v: Evidence, remainingMs: number): string {
+  const where = v.scope === 'host' ? `MX host ${v.relay}` : v.relay ? `via ${v.relay}` : 'no relay reached';
+  const at = new Date(v.seenAt).toISOString();
+  return `evidence    ${v.class} (${v.signal}), ${where}${v.address ? ` [${v.address}]` : ''}, seen ${at}, forces IPv4 for ${roughly(remainingMs)} more: "${printable(v.excerpt, 100)}"`;
 }

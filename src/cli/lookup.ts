@@ -47,7 +47,12 @@ export const lookupCommand: CommandModule = {
     }
     // serve's cache as its snapshot last kept it: a fresh or stale decision there is what serve answers.
     if (config.cacheSnapshot !== '')
-      await new SnapshotKeeper(config.cacheSnapshot, engine, () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize }), log).load();
+      await new SnapshotKeeper(
+        config.cacheSnapshot,
+        engine,
+        () => ({ maxTtlMs: config.maxTtl, cacheSize: config.cacheSize, maxEvidence: config.maxEvidence }),
+        log,
+      ).load();
     const evaluation = await engine.explain(key.domain);
     const policy = answerPolicy(config);
     const answers = Object.fromEntries(config.maps.map((m) => [m.name, replyFor(evaluation.answered, m, policy)]));

@@ -17,7 +17,7 @@ import { logDecision } from './decision-log.js';
 import { DecisionStore, type Reconfigured, type StaleCause, believeFleetDecision } from './decision-store.js';
 import { type Explanation, explain } from './explanation.js';
 import type { EngineFleet } from './fleet.js';
-import { EvidenceBook, type FailureReport, type ReportOutcome, relayProblem } from './evidence.js';
+import { EvidenceBook, type EvidenceRow, type FailureReport, type ReportOutcome, relayProblem } from './evidence.js';
 import { HostDirectory } from './hosts.js';
 import { limitMxHosts, resolveMx } from './mx.js';
 import { leave } from './intern.js';
@@ -163,6 +163,17 @@ export class Engine implements Decider {
   /** Puts decisions from a snapshot back (at start, before any lookup); those that no longer fit are dropped. */
   restore(entries: Iterable<KeptDecision>, rule: string | undefined): { restored: number; dropped: number } {
     return this.store.restore(entries, rule);
+  }
+
+  /** Delivery-log evidence for the snapshot's evidence file, and back. */
+  evidenceRows(): IterableIterator<EvidenceRow> {
+    return this.evidence.rows();
+  }
+
+  restoreEvidence(rows: Iterable<EvidenceRow>): number {
+    const restored = this.evidence.restore(rows, this.policy.settings.evidenceTtlMs);
+    if (restored > 0) this.store.changed({ rule: false, overrides: false, lifetimes: false, evidence: true });
+    return restored;
   }
 
   /** The rule the cached decisions were made under, for the snapshot header. */

@@ -39,6 +39,13 @@ export interface Evidence {
   readonly scope: 'domain' | 'host';
 }
 
+/** A piece of evidence with its wall-clock expiry; `key` is `domain:<name>` or `host:<name>`. */
+export interface EvidenceRow {
+  readonly key: string;
+  readonly expiresAt: number;
+  readonly evidence: Evidence;
+}
+
 /** What became of a report. */
 export const REPORT_OUTCOMES = ['new', 'renewed', 'counted', 'foreign-relay', 'no-mail-hosts', 'dns-failure'] as const;
 export type ReportOutcome = (typeof REPORT_OUTCOMES)[number];
@@ -125,5 +132,22 @@ export class EvidenceBook {
   /** Every live piece of evidence, for /healthz and operators: `domain:…` or `host:…` keys. */
   *entries(): IterableIterator<[string, Evidence, number]> {
     yield* this.kept.fresh();
+  }
+
+  /** The evidence held, with wall-clock expiry (the book's clock is wall-clock time), for the snapshot. */
+  *rows(): IterableIterator<EvidenceRow> {
+    for (const [key, entry] of this.kept.kept()) yield { key, expiresAt: entry.expires, evidence: entry.value };
+  }
+
+  /** Takes evidence back (at start, from the snapshot): what has not expired, no longer than `maxTtlMs` from now. */
+  restore(rows: Iterable<EvidenceRow>, maxTtlMs: number): number {
+    let restored = 0;
+    for (const { key, expiresAt, evidence } of rows) {
+      const ttl = Math.min(expiresAt - this.now(), maxTtlMs);
+      if (ttl <= 0) continue;
+      this.kept.set(key, evidence, ttl);
+      restored++;
+    }
+    return restored;
   }
 }

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { SNAPSHOT_BYTES_PER_ENTRY, type SnapshotEntry, SnapshotError, decodeSnapshot, encodeSnapshot } from './format.js';
 import { readIfPresent } from './file.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
+import type { EvidenceRow } from '../engine/evidence.js';
+import { EVIDENCE_BYTES_PER_ROW, decodeEvidence, encodeEvidence } from './evidence-format.js';
 
 export interface SnapshotSource {
   snapshotEntries(): Iterable<SnapshotEntry>;
@@ -13,12 +15,17 @@ export interface SnapshotSource {
   restore(entries: Iterable<SnapshotEntry>, rule: string | undefined): { restored: number; dropped: number };
   /** The rule decisions are made under now. */
   readonly rule: string;
+  /** Delivery-log evidence, kept in `<path>.evidence` beside the decisions. */
+  evidenceRows?(): Iterable<EvidenceRow>;
+  restoreEvidence?(rows: Iterable<EvidenceRow>): number;
 }
 
 export interface SnapshotLimits {
   readonly maxTtlMs: number;
   /** Decisions the cache holds: bounds the file size read back. */
   readonly cacheSize: number;
+  /** Pieces of evidence held at most: bounds the evidence file read back. */
+  readonly maxEvidence?: number;
 }
 
 export class SnapshotKeeper {
@@ -33,7 +40,31 @@ export class SnapshotKeeper {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private get evidencePath(): string {
+    return `${this.path}.evidence`;
+  }
+
   async load(): Promise<void> {
+    await this.loadDecisions();
+    this.loadEvidence();
+  }
+
+  /** The delivery-log evidence beside the decisions; every failure is logged and survived. */
+  private loadEvidence(): void {
+    const restore = this.cache.restoreEvidence?.bind(this.cache);
+    if (!restore) return;
+    try {
+      const text = readIfPresent(this.evidencePath, ((this.limits().maxEvidence ?? 0) + 1) * EVIDENCE_BYTES_PER_ROW);
+      if (text === undefined) return;
+      const { rows, expired, invalid } = decodeEvidence(text, this.now());
+      const restored = restore(rows);
+      this.log.info({ evt: 'evidence-loaded', path: this.evidencePath, restored, expired, invalid }, `restored ${restored} pieces of delivery-log evidence`);
+    } catch (err) {
+      this.log.warn({ evt: 'evidence-ignored', path: this.evidencePath, error: (err as Error).message }, 'evidence file unreadable or corrupt; ignored');
+    }
+  }
+
+  private async loadDecisions(): Promise<void> {
     let text: string | undefined;
     const { maxTtlMs, cacheSize } = this.limits();
     try {
@@ -84,6 +115,8 @@ export class SnapshotKeeper {
     try {
       const text = encodeSnapshot(this.cache.snapshotEntries(), this.now(), this.cache.rule);
       await writeFileAtomically(this.path, text);
+      const rows = this.cache.evidenceRows?.();
+      if (rows) await writeFileAtomically(this.evidencePath, encodeEvidence(rows, this.now()));
       this.log.debug(
         { evt: 'snapshot-saved', path: this.path, bytes: Buffer.byteLength(text), ms: Math.round(performance.now() - started) },
         'cache snapshot saved',
