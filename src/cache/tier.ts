@@ -89,6 +89,12 @@ export class Tier<V> {
     return this.cache.get(key);
   }
 
+  /** Keeps a value that came from outside any fill (delivery-log evidence) and offers it to the fleet. */
+  put(key: string, value: V, ttlMs: number): void {
+    this.cache.set(key, value, ttlMs);
+    this.fleet?.write(key, value, ttlMs, 0);
+  }
+
   /** Whether a fill of `key` is under way. */
   filling(key: string): boolean {
     return this.flights.has(key);

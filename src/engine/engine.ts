@@ -133,6 +133,7 @@ export class Engine implements Decider {
     const { settings } = this.policy;
     this.store.tier.share(this.fleet?.decisions(ruleFingerprint(settings)), this.sharedBudgetMs);
     this.hosts.useShared(this.fleet?.hosts(settings.maxAddresses), this.sharedBudgetMs);
+    this.evidence.share(this.fleet?.evidence(), this.sharedBudgetMs);
   }
 
   /**

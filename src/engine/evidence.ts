@@ -10,6 +10,7 @@
  * A single failed IPv6 connection proves little (a transient outage): `connect` needs CONNECT_FAILURES
  * within CONNECT_WINDOW_MS. Entries are bounded (`max_evidence`, least recently seen dropped first).
  */
+import { type FleetShelf, Tier } from '../cache/tier.js';
 import { TtlCache } from '../cache/ttl-cache.js';
 import type { MxFacts } from './facts.js';
 
@@ -70,15 +71,25 @@ const domainKey = (domain: string): string => `domain:${domain}`;
 const hostKey = (host: string): string => `host:${host}`;
 
 export class EvidenceBook {
-  private readonly kept: TtlCache<string, Evidence>;
+  /** The evidence this instance holds, with the fleet's behind it (the one tier mechanism, cache/tier.ts). */
+  private readonly tier: Tier<Evidence>;
   private readonly connectFailures: TtlCache<string, number>;
 
   constructor(
     size: number,
     private readonly now: () => number,
   ) {
-    this.kept = new TtlCache(size, now);
+    this.tier = new Tier(new TtlCache(size, now));
     this.connectFailures = new TtlCache(size, now);
+  }
+
+  private get kept(): TtlCache<string, Evidence> {
+    return this.tier.cache;
+  }
+
+  /** With `shared_cache`: evidence one instance read from its log forces the domain on every instance. */
+  share(fleet: FleetShelf<Evidence> | undefined, budgetMs: () => number): void {
+    this.tier.share(fleet, budgetMs);
   }
 
   get size(): number {
@@ -115,16 +126,37 @@ export class EvidenceBook {
     let fresh = false;
     for (const [key, evidence] of keys) {
       fresh ||= this.kept.peek(key) === undefined;
-      this.kept.set(key, evidence, ttlMs);
+      this.tier.put(key, evidence, ttlMs);
     }
     return fresh ? 'new' : 'renewed';
   }
 
-  /** Live evidence for a domain or one of its MX hosts, with the time it has left. */
-  find(domain: string, hosts: readonly string[]): { evidence: Evidence; remainingMs: number } | undefined {
-    for (const key of [domainKey(domain), ...hosts.map(hostKey)]) {
+  /**
+   * Live evidence for a domain or one of its MX hosts, with the time it has left: held here, or (with a
+   * fleet) read from it within the read budget, believed no longer than `maxTtlMs`.
+   */
+  async find(domain: string, hosts: readonly string[], maxTtlMs: number): Promise<{ evidence: Evidence; remainingMs: number } | undefined> {
+    const keys = [domainKey(domain), ...hosts.map(hostKey)];
+    const held = this.held(keys);
+    if (held || !this.tier.shared) return held;
+    await Promise.all(
+      keys.map(
+        (key) =>
+          this.tier.fill<Evidence | undefined>(key, {
+            believe: (copy) => ({ value: copy.value, freshMs: Math.min(copy.freshMs, maxTtlMs), keptMs: 0 }),
+            fromFleet: (copy) => copy.value,
+            // Evidence comes only from logs: what the fleet does not hold, nobody has.
+            produce: async () => ({ result: undefined }),
+          }).result,
+      ),
+    );
+    return this.held(keys);
+  }
+
+  private held(keys: readonly string[]): { evidence: Evidence; remainingMs: number } | undefined {
+    for (const key of keys) {
       const entry = this.kept.peek(key);
-      if (entry) return { evidence: entry.value, remainingMs: entry.expires - this.now() };
+      if (entry && entry.expires > this.now()) return { evidence: entry.value, remainingMs: entry.expires - this.now() };
     }
     return undefined;
   }

@@ -5,6 +5,7 @@
 import type { FleetShelf } from '../cache/tier.js';
 import type { ProbeFleet } from '../probe/fleet.js';
 import type { Decision } from './decision.js';
+import type { Evidence } from './evidence.js';
 import type { HostFacts } from './facts.js';
 
 export interface EngineFleet extends ProbeFleet {
@@ -12,4 +13,6 @@ export interface EngineFleet extends ProbeFleet {
   decisions(rule: string): FleetShelf<Decision>;
   /** MX host facts keyed by host name, at most `maxAddresses` of each family as read. */
   hosts(maxAddresses: number): FleetShelf<HostFacts>;
+  /** Delivery-log evidence keyed `domain:<name>` or `host:<name>`. */
+  evidence(): FleetShelf<Evidence>;
 }

@@ -180,6 +180,9 @@ export class Metrics {
       deltaCounter(this.registry, 'mx4map_shared_probe_reads_total', 'Shared-cache reads of probe verdicts, by the same results', 'result', () => ({
         ...shared().probeReads,
       }));
+      deltaCounter(this.registry, 'mx4map_shared_evidence_reads_total', 'Shared-cache reads of delivery-log evidence, by the same results', 'result', () => ({
+        ...shared().evidenceReads,
+      }));
       deltaCounter(
         this.registry,
         'mx4map_shared_writes_total',

@@ -4,6 +4,7 @@
  */
 import type { FleetCopy, FleetShelf } from '../cache/tier.js';
 import type { Decision } from '../engine/decision.js';
+import type { Evidence } from '../engine/evidence.js';
 import type { HostFacts } from '../engine/facts.js';
 import type { EngineFleet } from '../engine/fleet.js';
 import type { LeaseResult } from '../probe/fleet.js';
@@ -35,6 +36,13 @@ export function fleetOf(tier: SharedTier): EngineFleet {
         return found && freshOnly({ ok: found.ok, outcome: found.outcome, detail: found.detail, ms: found.ms }, found.ttlMs);
       },
       write: (address, result, freshMs) => tier.writeProbe(port, address, result, freshMs),
+    }),
+    evidence: (): FleetShelf<Evidence> => ({
+      read: async (key, budgetMs) => {
+        const found = await tier.readEvidence(key, budgetMs);
+        return found && freshOnly(found.evidence, found.ttlMs);
+      },
+      write: (key, evidence, freshMs) => tier.writeEvidence(key, evidence, freshMs),
     }),
     takeProbeLease: (port, address, ms, budgetMs) => tier.takeProbeLease(port, address, ms, budgetMs),
     countLease: (result: LeaseResult) => void tier.counters.leases[result]++,

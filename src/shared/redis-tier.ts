@@ -21,8 +21,12 @@ import { intern } from '../engine/intern.js';
 import type { ProbeResult } from '../probe/smtp-probe.js';
 import type { RedisSpec } from './redis-spec.js';
 import type { HostFacts } from '../engine/facts.js';
+import type { Evidence } from '../engine/evidence.js';
 import {
   type SharedDecision,
+  decodeEvidence,
+  encodeEvidence,
+  evidenceKey,
   decisionKey,
   decodeDecision,
   decodeHost,
@@ -272,6 +276,17 @@ export class RedisTier implements SharedTier {
     // Only what a reader would believe is written (a name our checks refuse would read as invalid forever).
     if (ttlMs <= 0 || !decodeHost(facts.name, text, ttlMs, Infinity)) return;
     this.writeSealed(hostKey(facts.name), text, ttlMs);
+  }
+
+  readEvidence(key: string, budgetMs: number): Promise<{ evidence: Evidence; ttlMs: number } | undefined> {
+    return this.readEntry(this.counters.evidenceReads, evidenceKey(key), budgetMs, (text, remainingMs) => {
+      const evidence = decodeEvidence(text);
+      return evidence && { evidence, ttlMs: remainingMs };
+    });
+  }
+
+  writeEvidence(key: string, evidence: Evidence, ttlMs: number): void {
+    if (ttlMs > 0) this.writeSealed(evidenceKey(key), encodeEvidence(evidence), ttlMs);
   }
 
   readProbe(port: number, address: string, budgetMs: number): Promise<SharedProbe | undefined> {

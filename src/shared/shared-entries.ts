@@ -12,6 +12,8 @@ import type { Decision } from '../engine/decision.js';
 import type { AddressFacts, HostFacts } from '../engine/facts.js';
 import { isSpecialAddress } from '../net/special-address.js';
 import { checkDecision, keep } from '../engine/decision-codec.js';
+import { checkEvidence } from '../engine/evidence-codec.js';
+import type { Evidence } from '../engine/evidence.js';
 import { PROBE_OUTCOMES, type ProbeOutcome, type ProbeResult } from '../probe/smtp-probe.js';
 
 /** Bumped whenever a key or value changes shape (2: values sealed, see value-seal.ts). */
@@ -31,6 +33,11 @@ export function probeKey(port: number, address: string): string {
 /** An MX host's facts are the same for every domain and rule: keyed by the host name alone. */
 export function hostKey(name: string): string {
   return `${PREFIX}:host:${name}`;
+}
+
+/** Delivery-log evidence, keyed as the evidence book keys it (`domain:<name>`, `host:<name>`). */
+export function evidenceKey(key: string): string {
+  return `${PREFIX}:evidence:${key}`;
 }
 
 export function probeLeaseKey(port: number, address: string): string {
@@ -151,3 +158,13 @@ function parse(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+export function encodeEvidence(evidence: Evidence): string {
+  return JSON.stringify(evidence);
+}
+
+/** Evidence as another instance read it from its log; undefined unless it checks out (engine/evidence-codec.ts). */
+export function decodeEvidence(text: string): Evidence | undefined {
+  return checkEvidence(parse(text));
+}
+

@@ -5,6 +5,7 @@
  */
 import type { Decision } from '../engine/decision.js';
 import type { HostFacts } from '../engine/facts.js';
+import type { Evidence } from '../engine/evidence.js';
 import type { ProbeResult } from '../probe/smtp-probe.js';
 import { LEASE_RESULTS, type LeaseResult } from '../probe/fleet.js';
 import type { SharedDecision } from './shared-entries.js';
@@ -19,6 +20,7 @@ export interface SharedCounters {
   readonly decisionReads: Record<ReadResult, number>;
   readonly probeReads: Record<ReadResult, number>;
   readonly hostReads: Record<ReadResult, number>;
+  readonly evidenceReads: Record<ReadResult, number>;
   readonly writes: Record<WriteResult, number>;
   readonly leases: Record<LeaseResult, number>;
 }
@@ -29,6 +31,7 @@ export function emptyCounters(): SharedCounters {
     decisionReads: zero(READ_RESULTS),
     probeReads: zero(READ_RESULTS),
     hostReads: zero(READ_RESULTS),
+    evidenceReads: zero(READ_RESULTS),
     writes: zero(WRITE_RESULTS),
     leases: zero(LEASE_RESULTS),
   };
@@ -52,5 +55,8 @@ export interface SharedTier {
   writeProbe(port: number, address: string, result: ProbeResult, ttlMs: number): void;
   /** Takes the right to probe `address` for `ms`: true (won), false (another instance holds it), undefined (the tier cannot say). */
   takeProbeLease(port: number, address: string, ms: number, budgetMs: number): Promise<boolean | undefined>;
+  /** Delivery-log evidence another instance read from its log (`key`: `domain:<name>` or `host:<name>`). */
+  readEvidence(key: string, budgetMs: number): Promise<{ evidence: Evidence; ttlMs: number } | undefined>;
+  writeEvidence(key: string, evidence: Evidence, ttlMs: number): void;
   close(): Promise<void>;
 }

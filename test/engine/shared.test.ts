@@ -3,6 +3,7 @@
  * are used by another, and a decision another instance holds stale is answered stale here when DNS fails.
  * Unit level: two engines over one in-memory tier, in-memory DNS, one injected clock.
  */
+import type { Evidence } from '../../src/engine/evidence';
 import { fleetOf } from '../../src/shared/fleet-shelves';
 import { Engine } from '../../src/engine/engine';
 import type { EngineSettings } from '../../src/engine/policy';
@@ -15,7 +16,7 @@ import type { SharedDecision } from '../../src/shared/shared-entries';
 import { type SharedProbe, type SharedTier, emptyCounters } from '../../src/shared/shared-tier';
 import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink } from '../support/log-sink';
-import { type StubDns, cnameMxDomain, stubDns } from '../support/stub-dns';
+import { type StubDns, cnameMxDomain, dualStackDomain, stubDns } from '../support/stub-dns';
 
 const MINUTE = 60_000;
 const FORCED: Decision = { action: 'force-ipv4', triggers: ['cname-mx', 'no-aaaa'], routes: [['192.0.2.1']] };
@@ -41,6 +42,14 @@ class MemoryTier implements SharedTier {
   }
   writeHost(facts: HostFacts, ttlMs: number): void {
     this.hosts.set(facts.name, { facts, until: this.clock.now + ttlMs });
+  }
+  readonly evidence = new Map<string, { evidence: Evidence; until: number }>();
+  async readEvidence(key: string): Promise<{ evidence: Evidence; ttlMs: number } | undefined> {
+    const e = this.evidence.get(key);
+    return e && e.until > this.clock.now ? { evidence: e.evidence, ttlMs: e.until - this.clock.now } : undefined;
+  }
+  writeEvidence(key: string, evidence: Evidence, ttlMs: number): void {
+    this.evidence.set(key, { evidence, until: this.clock.now + ttlMs });
   }
   async readProbe(): Promise<SharedProbe | undefined> {
     return undefined;
@@ -135,5 +144,41 @@ describe('two instances sharing one tier', () => {
     const b = instance(tier, clock, dns);
     expect(await b.engine.decide('forced.example')).toEqual({ action: 'force-ipv4', triggers: ['no-aaaa'], routes: [['192.0.2.9']] });
     expect(b.engine.counters.staleAnswers.failed).toBe(0);
+  });
+});
+
+describe('delivery-log evidence through the shared tier', () => {
+  test("a deferral in one instance's log forces the domain on the other, which never read that log", async () => {
+    const clock = { now: 1_000_000 };
+    const tier = new MemoryTier(clock);
+    const dns = (): StubDns => stubDns(dualStackDomain('dual.example', '192.0.2.7', 300));
+    const a = instance(tier, clock, dns());
+    const b = instance(tier, clock, dns());
+    const report = {
+      domain: 'dual.example',
+      host: 'mx.dual.example',
+      address: '2001:db8::1',
+      class: 'ptr' as const,
+      signal: 'microsoft-reverse-dns',
+      excerpt: '450 4.7.25',
+    };
+    expect(await a.engine.acceptFailure(report)).toBe('new');
+    expect([...tier.evidence.keys()].sort()).toEqual(['domain:dual.example', 'host:mx.dual.example']);
+    expect(await b.engine.decide('dual.example')).toEqual({ action: 'force-ipv4', triggers: ['ipv6-delivery-failed'], routes: [['192.0.2.7']] });
+  });
+
+  test('evidence from the tier is believed for evidence_ttl at most, whatever life it claims', async () => {
+    const clock = { now: 1_000_000 };
+    const tier = new MemoryTier(clock);
+    const b = instance(tier, clock, stubDns(dualStackDomain('dual.example', '192.0.2.7', 300)));
+    // (What Redis holds is also unsealed and checked field by field before this: shared-entries.ts.)
+    tier.writeEvidence(
+      'domain:dual.example',
+      { class: 'ptr', scope: 'domain', signal: 'x', seenAt: 0, relay: 'mx.dual.example', excerpt: '' },
+      365 * 86_400_000,
+    );
+    await b.engine.decide('dual.example');
+    const held = [...b.engine.evidence.entries()];
+    expect(held.map(([key, , ms]) => [key, ms <= 7 * 86_400_000])).toEqual([['domain:dual.example', true]]);
   });
 });

@@ -17,6 +17,8 @@ function tierWith(verdict: SharedProbe): SharedTier {
     readProbe: async () => verdict,
     writeProbe: () => undefined,
     takeProbeLease: async () => true,
+    readEvidence: async () => undefined,
+    writeEvidence: () => undefined,
     close: async () => undefined,
   };
 }

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { RedisTier } from '../../src/shared/redis-tier';
 import { parseRedisSpec } from '../../src/shared/redis-spec';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { decisionKey, hostKey, probeKey } from '../../src/shared/shared-entries';
+import { decisionKey, evidenceKey, hostKey, probeKey } from '../../src/shared/shared-entries';
 import type { HostFacts } from '../../src/engine/facts';
 import type { Decision } from '../../src/engine/decision';
 import { describeRequiring } from '../support/requires';
@@ -97,6 +97,25 @@ describeRequiring(redisMissing(), 'shared cache tests')('the Redis shared tier',
     expect(await tier.readProbe(25, '2001:db8::1', 500)).toBeUndefined();
     expect(tier.counters.decisionReads.invalid).toBe(2);
     expect(tier.counters.probeReads.invalid).toBe(1);
+  });
+
+  test('delivery-log evidence is shared under its key, read back with the time left; a planted value that does not check out is a miss', async () => {
+    const evidence = {
+      class: 'ptr' as const,
+      scope: 'domain' as const,
+      signal: 'microsoft-reverse-dns',
+      seenAt: 1,
+      relay: 'mx.customer.example',
+      excerpt: '450 4.7.25',
+    };
+    tier.writeEvidence('domain:customer.example', evidence, 60_000);
+    await until(() => tier.counters.writes.ok === 1, 2000, 'the write');
+    const read = await tier.readEvidence('domain:customer.example', 500);
+    expect(read?.evidence).toEqual(evidence);
+    expect(read?.ttlMs).toBeGreaterThan(59_000);
+    await plant(evidenceKey('domain:planted.example'), JSON.stringify({ ...evidence, class: 'route-everything', relay: '127.0.0.1' }));
+    expect(await tier.readEvidence('domain:planted.example', 500)).toBeUndefined();
+    expect(tier.counters.evidenceReads).toMatchObject({ hit: 1, invalid: 1 });
   });
 
   test("MX host facts are shared by host name, live as long as cached here, and are cut to the reader's max_addresses", async () => {
