@@ -111,7 +111,11 @@ export class Pipeline {
     const forced = override === 'force';
     // The MTA's own log says IPv6 deliveries to this domain (or one of its MX hosts) fail: no probe can say otherwise.
     if (mx.kind === 'hosts' && settings.triggers.has('ipv6-delivery-failed'))
-      evidence = await this.evidence.find(domain, mx.hosts.map((h) => h.name), settings.evidenceTtlMs);
+      evidence = await this.evidence.find(
+        domain,
+        mx.hosts.map((h) => h.name),
+        settings.evidenceTtlMs,
+      );
     const probing = mx.kind === 'hosts' && !evidence && probesNeeded(facts, forced, settings);
     // The lookup's probe budget goes to the most preferred hosts first (facts are in preference order).
     let budget = probing ? settings.maxProbes : 0;

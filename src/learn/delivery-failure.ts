@@ -49,8 +49,21 @@ export function unwrapped(text: string): string {
   return text.replace(/\s[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?/g, ' ').replace(/\s+/g, ' ');
 }
 
+/**
+ * A delivery that went through, told by the first status field (the MTA's, before any reply text): most
+ * lines of a busy log, passed over without parsing them. A line that fools this check (a recipient address
+ * or a sendmail reply= text holding ", stat=Sent") is passed over too: it forces nothing, mail flows as before.
+ */
+function delivered(line: string): boolean {
+  const postfix = line.indexOf(', status=');
+  if (postfix >= 0) return line.startsWith('sent', postfix + 9);
+  const sendmail = line.indexOf(', stat=');
+  return sendmail >= 0 && line.startsWith('Sent', sendmail + 7);
+}
+
 /** The failure a log line records, when it is one that IPv4 cures. */
 export function classifyFailure(line: string): DeliveryFailure | undefined {
+  if (delivered(line)) return undefined;
   const d = parseDeliveryLine(line);
   if (!d || /^sent\b/i.test(d.status)) return undefined;
   const base = { mta: d.mta, domain: d.domain, host: d.host, address: d.address, excerpt: d.text.slice(0, EXCERPT) };

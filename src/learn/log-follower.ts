@@ -146,8 +146,15 @@ export class LogFollower {
   private split(bytes: Buffer): void {
     let start = 0;
     for (let nl = bytes.indexOf(LF, start); nl >= 0; nl = bytes.indexOf(LF, start)) {
-      this.append(bytes.subarray(start, nl));
-      this.finishLine();
+      if (this.pendingBytes === 0 && !this.overlong && nl - start <= this.options.maxLine) {
+        // The whole line is in this chunk (the usual case): decoded in place, nothing copied.
+        this.counters.lines++;
+        this.lastLineAt = performance.now();
+        if (nl > start) this.onLine(bytes.toString('utf8', start, bytes[nl - 1] === 0x0d ? nl - 1 : nl));
+      } else {
+        this.append(bytes.subarray(start, nl));
+        this.finishLine();
+      }
       start = nl + 1;
     }
     this.append(bytes.subarray(start));

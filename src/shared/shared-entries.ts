@@ -167,4 +167,3 @@ export function encodeEvidence(evidence: Evidence): string {
 export function decodeEvidence(text: string): Evidence | undefined {
   return checkEvidence(parse(text));
 }
-
