@@ -80,8 +80,10 @@ test('hundreds of probes that hang and DNS answers that come late: every new cli
   clients.push(...flooders);
   const names = [...Array.from({ length: 100 }, (_, i) => `flood${i}.test`), ...Array.from({ length: 300 }, (_, i) => `late${i}.test`)];
   names.forEach((name, i) => flooders[i % flooders.length].send(ns(`mailertable ${name}`)));
-  // The flood is under way once its late answers have been asked for.
-  await until(() => dns.queries.filter((q) => q.startsWith('late')).length >= 100, 10_000, 'the flood to reach DNS');
+  // The flood is under way once its late answers have been asked for and its MX hosts are being resolved
+  // (probes follow them): the new clients arrive in the middle of it.
+  const asked = (prefix: string): number => dns.queries.filter((q) => q.startsWith(prefix)).length;
+  await until(() => asked('late') >= 100 && asked('h') >= 500, 10_000, 'the flood to reach DNS');
   // Meanwhile 500 clients arrive, each asking once.
   const arriving = await Promise.all(Array.from({ length: 500 }, () => WireClient.open({ port: serve.port })));
   clients.push(...arriving);
