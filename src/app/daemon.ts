@@ -19,7 +19,7 @@ import {
   trustAdProblem,
   type PatternLists,
 } from './assemble.js';
-import { Metrics } from '../ops/metrics.js';
+import { Metrics, type ReloadStatus } from '../ops/metrics.js';
 import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
@@ -68,6 +68,8 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   };
   // Created below when --http is on; the observers read it lazily.
   let metrics: Metrics | undefined;
+  /** The outcome of the last reload (the start counts as one): /healthz and /metrics say when one failed. */
+  let reloadStatus: ReloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now() };
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
   const { engine, prober, dns } = assembled;
   const trustAd = trustAdProblem(config);
@@ -124,6 +126,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
       identity: () => identity.current,
       interfacesReadable: () => !('problem' in interfaces),
       deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
+      reload: () => reloadStatus,
     });
   }
 
@@ -158,6 +161,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let serving = true;
   // What /healthz adds after its status: information, never a failure.
   const healthDetails = (): string[] => [
+    ...(reloadStatus.successful
+      ? []
+      : [`last reload failed at ${new Date(reloadStatus.attemptedAt).toISOString()}: ${reloadStatus.error}; serving the configuration loaded before`]),
     ...('problem' in interfaces ? [`interfaces unreadable: ${interfaces.problem}; own addresses from local_addresses and the host name only`] : []),
     ...(config.triggers.includes('sender-ipv6-unready') ? describeIdentity(identity.current) : []),
     ...describeDeliveryLogs(deliveryLogs.states, engine.evidence.size),
@@ -198,8 +204,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
+      reloadStatus = { ...reloadStatus, successful: false, attemptedAt: Date.now(), error: message };
       return;
     }
+    reloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now() };
     const changed = changedOptions(config, next);
     const needRestart = changed.filter((n) => !OPTIONS[n].reloadable);
     const applied = changed.filter((n) => OPTIONS[n].reloadable);

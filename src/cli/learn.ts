@@ -4,9 +4,9 @@
  * With --write, the suggested patterns go to a file for strict_receivers to include. It never changes the
  * configuration by itself. Exit 0 when rejections were found, 1 when none, 2 on an error.
  */
-import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomically } from '../files/atomic-write.js';
@@ -15,6 +15,7 @@ import { buildDomainSet } from '../domain/domain-set.js';
 import { type HostSummary, MAX_LINE, type Rejection, rejectionIn, summarise } from '../learn/bounce-lines.js';
 import { type LineCounts, logLines } from '../learn/log-lines.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
+import { openInput } from './input-file.js';
 
 export async function readRejections(input: Readable): Promise<{ lines: number; skipped: number; rejections: Rejection[] }> {
   const rejections: Rejection[] = [];
@@ -60,16 +61,19 @@ export function renderPatternFile(hosts: readonly HostSummary[], source: string,
   return `${lines.join('\n')}\n`;
 }
 
-function openLog(path: string): Readable {
-  if (path === '-') return process.stdin;
-  let isFile: boolean;
+/** Throws ConfigError naming `target` when its directory does not exist or cannot be written. */
+function writableTarget(target: string): void {
+  const dir = dirname(resolve(target));
   try {
-    isFile = statSync(path).isFile();
+    if (!statSync(dir).isDirectory()) throw new ConfigError(`cannot write --write ${target}: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
   } catch (err) {
-    throw new ConfigError(`cannot read the log ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      `cannot write --write ${target}: ${code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'EACCES' ? `${dir} is not writable` : (err as Error).message}`,
+    );
   }
-  if (!isFile) throw new ConfigError(`the log ${path} is not a regular file (for a pipe or a compressed log use: zcat LOG.gz | mx4map learn -)`);
-  return createReadStream(path);
 }
 
 export const learnCommand: CommandModule = {
@@ -88,7 +92,9 @@ export const learnCommand: CommandModule = {
     const strict = buildDomainSet(config.strictReceivers, 'strict_receivers');
     // yargs hands a lone `-` over as an empty string.
     const path = argv.log === '' || argv.log === '-' ? '-' : String(argv.log);
-    const { lines, skipped, rejections } = await readRejections(openLog(path));
+    // Where --write goes is checked before the log is read: a long report, then a failure, helps nobody.
+    if (argv.write !== undefined) writableTarget(String(argv.write));
+    const { lines, skipped, rejections } = await readRejections(openInput(path, 'log', ' (for a pipe or a compressed log use: zcat LOG.gz | mx4map learn -)'));
     const hosts = summarise(rejections);
     process.stdout.write(renderLearned(lines, rejections, hosts, (host) => strict.has(host), skipped));
     const target = argv.write as string | undefined;

@@ -14,10 +14,23 @@ import { learnCommand } from './learn.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 import { VERSION } from '../version.js';
 
-/** yargs' wording for a flag given without its value, said the way our own messages are. */
+/** yargs' wordings said the way our own messages are, on one line. */
 function plainYargsMessage(message: string): string {
   const missingValue = /^Not enough arguments following: (\S+)$/.exec(message);
-  return missingValue ? `--${missingValue[1]} needs a value` : message;
+  if (missingValue) return `--${missingValue[1]} needs a value`;
+  const choice = /^Invalid values:\s+Argument: (\S+), Given: (.*), Choices: (.*)$/s.exec(message);
+  if (choice) return `--${choice[1]} ${choice[2]} is not one of ${choice[3].replace(/"/g, '')}`;
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** Flags in `args` the command does not know: named first, before what their swallowed values caused. */
+function unknownFlags(args: readonly string[], known: ReadonlySet<string>): string[] {
+  const names = args.filter((a) => a.startsWith('--') && a !== '--').map((a) => a.slice(2).split('=')[0]);
+  return names.filter((n) => !known.has(n) && !known.has(n.replace(/^no-/, '')));
 }
 
 export function usageError(message: string): never {
@@ -69,7 +82,8 @@ export async function main(input: string[]): Promise<void> {
   }
   const args = normaliseSwitches(input);
   try {
-    await yargs(args)
+    const parser = yargs(args);
+    await parser
       .scriptName('mx4map')
       .command(COMMAND_MODULES as CommandModule[])
       .demandCommand(1, `name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)}`)
@@ -78,12 +92,18 @@ export async function main(input: string[]): Promise<void> {
       .parserConfiguration({ 'camel-case-expansion': false })
       .help()
       .alias('help', 'h')
-      .version(VERSION)
+      .version(`${VERSION} (Node.js ${process.versions.node})`)
       .wrap(Math.min(120, process.stdout.columns ?? 100))
       .fail((message, err) => {
         // yargs reports its own validation (a flag without its value, an unknown flag) as a YError.
         if (err && err.name !== 'YError') throw err;
-        usageError(`${plainYargsMessage(message ?? err?.message ?? '')} (see mx4map ${args[0] ?? ''} --help)`.replace('  --help', ' --help'));
+        // getOptions is public in yargs 17 (the options of the command being run) but missing from its types.
+        const known = new Set(Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key));
+        const unknown = unknownFlags(args, known);
+        const said = unknown.length
+          ? `unknown flag${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `--${n}`).join(', ')}`
+          : plainYargsMessage(message ?? err?.message ?? '');
+        usageError(`${said} (see mx4map ${args[0] ?? ''} --help)`.replace('  --help', ' --help'));
       })
       .parseAsync();
   } catch (err) {

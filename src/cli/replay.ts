@@ -2,8 +2,8 @@
  * `mx4map replay`: the harness that replays recorded lookups against a running server, each connection
  * with one request in flight as sendmail does, and reports what came back and how fast.
  */
+import { openInput } from './input-file.js';
 import { pacer } from '../replay/pacer.js';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { CommandModule } from 'yargs';
 import { parseEndpoint, type Endpoint } from '../protocol/endpoint.js';
@@ -15,7 +15,7 @@ import { DEFAULT_CONNECT, showReply } from './query.js';
 import { httpBaseUrl } from '../ops/http.js';
 
 async function readChains(file: string, defaultMap: string): Promise<{ chains: LookupChain[]; skipped: number }> {
-  const stream = file === '-' ? process.stdin : createReadStream(file);
+  const stream = openInput(file, 'replay input');
   const opened = new Promise<void>((resolve, reject) => {
     stream.once('error', (err: NodeJS.ErrnoException) => reject(new ConfigError(`cannot read ${file}: ${err.code ?? err.message}`)));
     if (file === '-') resolve();

@@ -31,7 +31,11 @@ export const dnsServer: ValueKind<DnsServer> = {
   syntax: 'HOST:PORT | [v6]:PORT | HOST',
   parse(value) {
     const server = typeof value === 'string' ? parseDnsServer(value) : { problem: 'must be an address such as 127.0.0.1:53' };
-    if ('problem' in server) throw new ValueProblem(server.problem.startsWith('"') ? `has ${server.problem}` : server.problem);
+    if ('problem' in server) {
+      // `"notaserver" is not an IP address …` reads, after the option's name, as `has "notaserver": not an IP address …`.
+      const quoted = /^("[^"]*") (?:is |has )?(.*)$/.exec(server.problem);
+      throw new ValueProblem(quoted ? `has ${quoted[1]}: ${quoted[2]}` : server.problem);
+    }
     return server;
   },
   show: formatDnsServer,
@@ -43,12 +47,28 @@ export const domainPattern: ValueKind<string> = {
   parse(value) {
     if (typeof value !== 'string') throw new ValueProblem('must be a domain, a .suffix or a file path');
     if (isPatternFile(value)) return value;
+    // A file named any other way would silently become a domain pattern and never be read.
+    const relative = relativeFileName(value.trim());
+    if (relative)
+      throw new ValueProblem(
+        `has "${value}", a relative file name: name a pattern file by its absolute path (/etc/mx4map/${relative}), or write the domain itself`,
+      );
     const p = normalisePattern(value);
     if (typeof p !== 'string') throw new ValueProblem(`has ${p.problem}`);
     return p;
   },
   show: String,
 };
+
+/** File suffixes that are no top-level domain: a pattern ending in one names a file, not a domain. */
+const FILE_SUFFIXES = ['list', 'lst', 'txt', 'conf', 'yml', 'yaml', 'db', 'patterns'];
+
+/** The file name in `value` when it is a relative path (`lists/strict.list`, `./x`, `strict.list`). */
+function relativeFileName(value: string): string | undefined {
+  if (value.includes('/')) return value.slice(value.lastIndexOf('/') + 1) || value;
+  const suffix = value.slice(value.lastIndexOf('.') + 1).toLowerCase();
+  return value.includes('.') && FILE_SUFFIXES.includes(suffix) ? value : undefined;
+}
 
 /** A force_ipv4 pattern: a domain pattern that may end in `!` (force even when the domain publishes DANE or MTA-STS). */
 export const forcePattern: ValueKind<string> = {

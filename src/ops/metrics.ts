@@ -2,6 +2,7 @@
  * Prometheus metrics (prom-client, a registry of our own). Hot-path counters are incremented as events
  * happen; cache, probe and connection figures are read from their owners when /metrics is scraped.
  */
+import { VERSION } from '../version.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SharedCounters } from '../shared/shared-tier.js';
 import type { IdentityState } from '../identity/sender-identity.js';
@@ -42,6 +43,17 @@ export interface MetricSources {
   readonly shared?: () => SharedCounters & { readonly up: boolean };
   /** The followed delivery logs (delivery_log) and the evidence they gave. */
   readonly deliveryLogs?: () => DeliveryLogFigures;
+  /** The outcome of the last configuration reload (the start counts as one). */
+  readonly reload?: () => ReloadStatus;
+}
+
+export interface ReloadStatus {
+  readonly successful: boolean;
+  /** Epoch ms of the last attempt, and of the last one that worked. */
+  readonly attemptedAt: number;
+  readonly succeededAt?: number;
+  /** Why the last attempt failed. */
+  readonly error?: string;
 }
 
 export interface DeliveryLogFigures {
@@ -203,6 +215,31 @@ export class Metrics {
         registers,
         collect() {
           this.set(shared().up ? 1 : 0);
+        },
+      });
+    }
+    new Gauge({
+      name: 'mx4map_build_info',
+      help: 'The running build: its version and the Node.js it runs on (bundled in the packages), always 1',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: VERSION, node: process.versions.node }, 1);
+    const reload = sources.reload;
+    if (reload) {
+      new Gauge({
+        name: 'mx4map_config_last_reload_successful',
+        help: 'Whether the last configuration reload (SIGHUP, systemctl reload; the start counts as one) worked (1); 0: the configuration loaded before is still in force',
+        registers,
+        collect() {
+          this.set(reload().successful ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'mx4map_config_last_reload_success_timestamp_seconds',
+        help: 'When the configuration in force was loaded (Unix time)',
+        registers,
+        collect() {
+          this.set(Math.round((reload().succeededAt ?? 0) / 1000));
         },
       });
     }

@@ -157,7 +157,7 @@ describe('mx4map check-config', () => {
     const relative = runCli(['check-config', '--never', 'etc/mx4map/never.list']);
     expect([relative.status, relative.stderr]).toEqual([
       2,
-      'mx4map: --never has "etc/mx4map/never.list", a relative path: name pattern files by absolute paths (/etc/mx4map/never.list)\n',
+      'mx4map: --never has "etc/mx4map/never.list", a relative file name: name a pattern file by its absolute path (/etc/mx4map/never.list), or write the domain itself\n',
     ]);
     const maybe = runCli(['check-config', '--probe=maybe']);
     expect([maybe.status, maybe.stderr]).toEqual([2, 'mx4map: --probe takes true or false (yes/no, on/off, 1/0), got "maybe"\n']);

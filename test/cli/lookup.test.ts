@@ -148,6 +148,6 @@ describe('mx4map lookup', () => {
   test('a bad flag exits 2 with one line', async () => {
     const r = await runCliAsync(['lookup', 'x.test', '--dns', 'not-an-address']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('mx4map: --dns has "not-an-address" is not an IP address with an optional port (192.0.2.53:53, [2001:db8::53]:53)\n');
+    expect(r.stderr).toBe('mx4map: --dns has "not-an-address": not an IP address with an optional port (192.0.2.53:53, [2001:db8::53]:53)\n');
   });
 });

@@ -144,7 +144,7 @@ describe('mx4map serve (built CLI)', () => {
 
 describe('bad command-line and configuration input: one line on stderr, exit 2', () => {
   test.each([
-    [['serve', '--bogus-flag', '1'], /^mx4map: Unknown argument: bogus-flag/],
+    [['serve', '--bogus-flag', '1'], /^mx4map: unknown flag --bogus-flag \(see mx4map serve --help\)\n$/],
     [['serve', '--listen', 'inet:8425'], /^mx4map: --listen is wrong: socket spec "inet:8425" names no host/],
     [['serve', '--config', '/nonexistent/mx4map.yml'], /^mx4map: configuration file \/nonexistent\/mx4map.yml does not exist/],
     [['serve', '--max-connections', 'lots'], /^mx4map: --max-connections must be a whole number, got "lots"/],

@@ -76,6 +76,24 @@ describe('configuration sources and precedence', () => {
     expect(() => resolveConfig({ flags: { never: ['partner.example!'] }, env: {} })).toThrow(/is not a domain/);
   });
 
+  test('a relative file name in a pattern list is refused with one line, never taken for a domain', () => {
+    for (const [option, value] of [
+      ['strictReceivers', 'strict.list'],
+      ['never', 'lists/never'],
+      ['localDomains', './local.txt'],
+      ['forceIpv4', 'partners.conf!'],
+    ] as const) {
+      expect(() => resolveConfig({ flags: { [option]: [value] }, env: {} })).toThrow(
+        /a relative file name: name a pattern file by its absolute path \(\/etc\/mx4map\/[a-z.]+\)/,
+      );
+    }
+    // Domains that only look like file names elsewhere stay domains; absolute paths stay files.
+    expect(resolveConfig({ flags: { never: ['example.com', '.mail.example.net'], strictReceivers: ['/etc/mx4map/strict.list'] }, env: {} })).toMatchObject({
+      never: ['example.com', '.mail.example.net'],
+      strictReceivers: ['/etc/mx4map/strict.list'],
+    });
+  });
+
   test('durations take units; bare numbers are milliseconds', () => {
     const c = resolveConfig({ flags: { requestTimeout: '1.5s', shutdownGrace: '250', idleTimeout: '2m' }, env: {} });
     expect([c.requestTimeout, c.shutdownGrace, c.idleTimeout]).toEqual([1500, 250, 120_000]);

@@ -20,9 +20,9 @@ import { SmtpClient, type SmtpSink, startSmtpSinks } from '../support/smtp-sink'
 import { ensureTestAddresses, testIpv6 } from '../support/test-addresses';
 import { until } from '../support/until';
 
-const MX4 = '192.0.2.90';
+const MX4 = '192.0.2.96';
 const MX6 = testIpv6(0x90);
-const RESOLVER = '127.0.0.154';
+const RESOLVER = '127.0.0.156'; // each suite its own resolver address: suites may run side by side
 const REJECTION = `450 4.7.25 Service unavailable, sending IPv6 address [${MX6}] must have reverse DNS record.`;
 
 function missing(): string | undefined {
@@ -100,7 +100,7 @@ describeRequiring(missing(), 'real-sendmail delivery-log tests')(
       await until(() => sink4.messages.length === 1, 20_000, 'delivery over IPv4');
       expect(sink4.messages[0].to).toEqual(['u@customer6.test']);
       expect(sink6.rcpts).toEqual(['u@customer6.test']); // no second attempt over IPv6
-      expect(sendmail.maillog()).toMatch(/to=<u@customer6\.test>.*relay=\[192\.0\.2\.90\] \[192\.0\.2\.90\].*stat=Sent/);
+      expect(sendmail.maillog()).toMatch(/to=<u@customer6\.test>.*relay=\[192\.0\.2\.96\] \[192\.0\.2\.96\].*stat=Sent/);
     }, 60_000);
   },
 );

@@ -209,3 +209,25 @@ test('a reload reading a 200,000-pattern strict_receivers file keeps cache hits 
   expect(answered).toBeGreaterThan(5);
   expect(slowest).toBeLessThan(300); // answered while the file was parsed (901 ms stalls before), not a speed target
 }, 60_000);
+
+test('a failed reload is visible to monitoring: /healthz says what failed, /metrics marks it, a good reload clears it', async () => {
+  const config = configFile('maps: { mailertable: { format: sendmail } }\n');
+  serve = await startServe(['--config', config, '--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe']);
+  const s = serve;
+  const http = `http://${String(s.lines.find((l) => l.evt === 'listening')?.http)}`;
+  const metrics = async (): Promise<string> => (await fetch(`${http}/metrics`)).text();
+  expect(await metrics()).toMatch(/^mx4map_config_last_reload_successful 1$/m);
+  expect(await metrics()).toMatch(new RegExp(`^mx4map_build_info\\{version="[^"]+",node="${process.versions.node.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+  const loadedAt = Number(/^mx4map_config_last_reload_success_timestamp_seconds (\d+)$/m.exec(await metrics())?.[1]);
+  expect(Math.abs(loadedAt - Date.now() / 1000)).toBeLessThan(600); // a Unix time, not ms or 0
+  writeFileSync(config, 'maps: { mailertable: { format: sendmail } }\ndeadline: forever\n');
+  expect(await failedReload(s)).toContain('deadline');
+  const health = await fetch(`${http}/healthz`);
+  expect(health.status).toBe(200); // still serving: the running configuration stays
+  expect(await health.text()).toMatch(/^last reload failed at \S+: .*deadline.*; serving the configuration loaded before$/m);
+  expect(await metrics()).toMatch(/^mx4map_config_last_reload_successful 0$/m);
+  writeFileSync(config, 'maps: { mailertable: { format: sendmail } }\n');
+  await reload(s);
+  expect(await metrics()).toMatch(/^mx4map_config_last_reload_successful 1$/m);
+  expect(await (await fetch(`${http}/healthz`)).text()).not.toMatch(/reload failed/);
+});
