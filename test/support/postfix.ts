@@ -5,12 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const POSTFIX_ROOT = '/opt/mx4map-test/postfix';
+/** Where scripts/install-mtas.sh unpacks Postfix; MX4MAP_TEST_POSTFIX_ROOT points elsewhere (an unpacked Debian postfix package). */
+export const POSTFIX_ROOT = process.env.MX4MAP_TEST_POSTFIX_ROOT ?? '/opt/mx4map-test/postfix';
 const POSTMAP = join(POSTFIX_ROOT, 'usr/sbin/postmap');
 export const SNIPPET = join(__dirname, '..', '..', 'cf-snippets', 'postfix-main.cf');
 
 export function postfixMissing(): string | undefined {
-  return existsSync(POSTMAP) ? undefined : `postmap is not unpacked in ${POSTFIX_ROOT}`;
+  return existsSync(POSTMAP) ? undefined : `postmap is not unpacked in ${POSTFIX_ROOT} (or set MX4MAP_TEST_POSTFIX_ROOT to where it is)`;
 }
 
 /** The table of the snippet's transport_maps line, pointed at `port` instead of the default. */
