@@ -5,7 +5,9 @@
 import { DeliveryLogs } from './delivery-logs.js';
 import { describeDeliveryLogs } from '../ops/delivery-log-health.js';
 import { type Config, OPTIONS, fileKey } from '../config/options.js';
-import { type RawValues, changedOptions, loadConfig } from '../config/load.js';
+import { type RawValues, changedOptions, configFileRead, loadConfig } from '../config/load.js';
+import { formatDnsServer } from '../dns/servers.js';
+import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { MapRegistry } from '../maps/registry.js';
 import {
@@ -13,6 +15,7 @@ import {
   assembleEngine,
   assembleSenderIdentity,
   currentHostView,
+  dnsServersOf,
   engineSettings,
   loadPatternListsInSlices,
   reportInterfaces,
@@ -267,8 +270,18 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     process.on('SIGHUP', () => void reload());
   });
   log.info(
-    { evt: 'listening', listen: server.bound, http: httpBound, maps: registry.mapNames, maxConnections: cap.cap },
-    `mx4map listening on ${server.bound.join(', ')}; ${describeCap(cap)}`,
+    {
+      evt: 'listening',
+      version: VERSION,
+      config: configFileRead(input.configPath) ?? null,
+      listen: server.bound,
+      http: httpBound,
+      maps: registry.mapNames,
+      dns: dnsServersOf(config).map(formatDnsServer),
+      dryRun: config.dryRun || undefined,
+      maxConnections: cap.cap,
+    },
+    `mx4map ${VERSION} listening on ${server.bound.join(', ')}; configuration ${configFileRead(input.configPath) ?? '(none: defaults and flags)'}; DNS ${dnsServersOf(config).map(formatDnsServer).join(', ') || '(none found)'}; ${describeCap(cap)}${config.dryRun ? '; DRY RUN: every answer is NOTFOUND' : ''}`,
   );
   logging.flush();
   void notifySystemd('READY=1', log);

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { OPTION_NAMES, fileKey } from '../config/options.js';
-import { loadConfig, showOption } from '../config/load.js';
+import { configFileRead, loadConfig, showOption } from '../config/load.js';
 import { connectionCap, describeCap, openFileLimit } from '../app/descriptors.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { preflight } from '../app/preflight.js';
@@ -20,6 +20,8 @@ export const checkConfigCommand: CommandModule = {
       process.exit(2);
     }
     const width = Math.max(...OPTION_NAMES.map((n) => fileKey(n).length));
+    const file = configFileRead(argv.config as string | undefined);
+    process.stdout.write(`${'(file)'.padEnd(width)}  ${file ?? 'none (defaults, MX4MAP_* variables and flags only)'}\n`);
     for (const name of OPTION_NAMES) process.stdout.write(`${fileKey(name).padEnd(width)}  ${showOption(name, config)}\n`);
     // Derived from the machine, as serve will see it when started the same way.
     const cap = connectionCap(config, openFileLimit());

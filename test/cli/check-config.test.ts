@@ -34,6 +34,14 @@ describe('mx4map check-config', () => {
     });
   });
 
+  test('names the configuration file it read, or that it read none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-cc-'));
+    const file = join(dir, 'mx4map.yml');
+    writeFileSync(file, 'deadline: 2s\n');
+    expect(runCli(['check-config', '--config', file]).stdout.split('\n')[0]).toMatch(new RegExp(`^\\(file\\) +${file}$`));
+    expect(runCli(['check-config'], { MX4MAP_CONFIG: '' }).stdout.split('\n')[0]).toMatch(/^\(file\) +none \(defaults, MX4MAP_\* variables and flags only\)$/);
+  });
+
   test('shows the connection cap auto derives from the open-file limit, and how', () => {
     const r = runCliUnderLimit(['check-config'], 2048);
     expect(r.status).toBe(0);

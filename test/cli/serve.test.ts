@@ -30,6 +30,16 @@ describe('mx4map serve (built CLI)', () => {
     expect(serve.lines.filter((l) => l.evt === 'listen-exposed').map((l) => l.http)).toEqual(['0.0.0.0:0']);
   });
 
+  test('the listening line names the version, the configuration file, the DNS servers and a dry run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-cli-'));
+    const file = join(dir, 'mx4map.yml');
+    writeFileSync(file, 'dry_run: true\n');
+    serve = await startServe(['--config', file, '--listen', 'inet:0@127.0.0.1', '--dns', '127.0.0.1:9']);
+    const line = serve.lines.find((l) => l.evt === 'listening');
+    expect(line).toMatchObject({ version: '0.1.0', config: file, dns: ['127.0.0.1:9'], dryRun: true });
+    expect(String(line?.msg)).toMatch(new RegExp(`^mx4map 0\\.1\\.0 listening on inet:\\d+@127\\.0\\.0\\.1; configuration ${file}; DNS 127\\.0\\.0\\.1:9; .*; DRY RUN: every answer is NOTFOUND$`));
+  });
+
   test('listens on TCP and a UNIX socket at once', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'mx4map-cli-')), 'mx4map.sock');
     serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--listen', `unix:${path}`]);
