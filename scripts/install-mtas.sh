@@ -27,6 +27,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 # /bin/kill, which the unit's ExecReload= runs: the .deb depends on procps.
 [ -x /bin/kill ] || need+=(procps)
+# netcat, for the README's and the demo's first command (test/cli/demo.test.ts runs it).
+command -v nc >/dev/null || need+=(netcat-openbsd)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -48,6 +48,8 @@ const IDENTITY_WAIT_MS = 2000;
 export interface DaemonInput {
   readonly flags: RawValues;
   readonly configPath: string | undefined;
+  /** Called once the listeners are open (with their bound specs), after the `listening` line. */
+  readonly onListening?: (bound: readonly string[]) => void;
 }
 
 /** The server's limits from a configuration: the connection cap resolved against the open-file limit. */
@@ -284,6 +286,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     `mx4map ${VERSION} listening on ${server.bound.join(', ')}; configuration ${configFileRead(input.configPath) ?? '(none: defaults and flags)'}; DNS ${dnsServersOf(config).map(formatDnsServer).join(', ') || '(none found)'}; ${describeCap(cap)}${config.dryRun ? '; DRY RUN: every answer is NOTFOUND' : ''}`,
   );
   logging.flush();
+  input.onListening?.(server.bound);
   void notifySystemd('READY=1', log);
   await stopped;
   await logging.close();

@@ -11,6 +11,7 @@ import { lookupCommand } from './lookup.js';
 import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
 import { learnCommand } from './learn.js';
+import { demoCommand } from './demo.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 import { VERSION } from '../version.js';
 
@@ -42,6 +43,7 @@ export function usageError(message: string): never {
 // biome-ignore lint/suspicious/noExplicitAny: each command module types its own arguments
 const COMMAND_MODULES: readonly CommandModule<any, any>[] = [
   serveCommand,
+  demoCommand,
   queryCommand,
   lookupCommand,
   replayCommand,

@@ -12,7 +12,7 @@ const SRC = join(__dirname, '..', '..', 'src');
 /** Lowest first. A folder may import from folders of a lower rank only ('.' is errors.ts, log.ts, version.ts). */
 const LAYERS: readonly (readonly string[])[] = [
   ['.'],
-  ['net', 'text', 'files', 'limits', 'cache', 'replay'],
+  ['net', 'text', 'files', 'limits', 'cache', 'replay', 'demo'],
   ['domain', 'protocol'],
   ['dns', 'probe'],
   ['engine'],

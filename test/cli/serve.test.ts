@@ -37,7 +37,11 @@ describe('mx4map serve (built CLI)', () => {
     serve = await startServe(['--config', file, '--listen', 'inet:0@127.0.0.1', '--dns', '127.0.0.1:9']);
     const line = serve.lines.find((l) => l.evt === 'listening');
     expect(line).toMatchObject({ version: '0.1.0', config: file, dns: ['127.0.0.1:9'], dryRun: true });
-    expect(String(line?.msg)).toMatch(new RegExp(`^mx4map 0\\.1\\.0 listening on inet:\\d+@127\\.0\\.0\\.1; configuration ${file}; DNS 127\\.0\\.0\\.1:9; .*; DRY RUN: every answer is NOTFOUND$`));
+    expect(String(line?.msg)).toMatch(
+      new RegExp(
+        `^mx4map 0\\.1\\.0 listening on inet:\\d+@127\\.0\\.0\\.1; configuration ${file}; DNS 127\\.0\\.0\\.1:9; .*; DRY RUN: every answer is NOTFOUND$`,
+      ),
+    );
   });
 
   test('listens on TCP and a UNIX socket at once', async () => {
