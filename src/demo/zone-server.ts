@@ -29,7 +29,7 @@ function ipv6Bytes(address: string): Buffer {
   const right = part(tail);
   const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(g, i * 2);
   return out;
 }
 
@@ -50,7 +50,7 @@ function rdata(r: ZoneRecord | { type: 'SOA' }): Buffer {
       return Buffer.concat([Buffer.from([r.text.length]), Buffer.from(r.text, 'ascii')]);
     case 'SOA': {
       const numbers = Buffer.alloc(20);
-      [1, 3600, 600, 86400, 60].forEach((n, i) => numbers.writeUInt32BE(n, i * 4));
+      for (const [i, n] of [1, 3600, 600, 86400, 60].entries()) numbers.writeUInt32BE(n, i * 4);
       return Buffer.concat([encodeName('ns.demo'), encodeName('hostmaster.demo'), numbers]);
     }
   }
