@@ -68,5 +68,5 @@ test('--rate: every lookup is still made (the pacing itself: test/replay/pacer.t
 test('a missing input file: one line, exit 2', async () => {
   const r = await replay(join(dir, 'nope'));
   expect(r.status).toBe(2);
-  expect(r.stderr).toBe(`mx4map: cannot read ${join(dir, 'nope')}: ENOENT\n`);
+  expect(r.stderr).toBe(`mx4map: cannot read the replay input ${join(dir, 'nope')}: no such file\n`);
 });
