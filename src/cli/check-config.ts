@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Endpoint } from '../protocol/endpoint.js';
 import type { CommandModule } from 'yargs';
 import { OPTION_NAMES, fileKey } from '../config/options.js';
 import { configFileRead, loadConfig, showOption } from '../config/load.js';
@@ -6,6 +9,20 @@ import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { preflight } from '../app/preflight.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
 import { trustAdProblem } from '../app/assemble.js';
+
+/** Directories of UNIX listen sockets that others may write to (sendmail will not connect to a socket map there). */
+function writableSocketDirectories(listen: readonly Endpoint[]): string[] {
+  const dirs = new Set<string>();
+  for (const e of listen) {
+    if (e.kind !== 'unix') continue;
+    try {
+      if ((statSync(dirname(e.path)).mode & 0o022) !== 0) dirs.add(dirname(e.path));
+    } catch {
+      // A directory that does not exist yet is preflight's to report.
+    }
+  }
+  return [...dirs];
+}
 
 export const checkConfigCommand: CommandModule = {
   command: 'check-config',
@@ -38,6 +55,10 @@ export const checkConfigCommand: CommandModule = {
       process.stdout.write('warning: ipv6_source is set but sender-ipv6-unready is not in triggers: its reverse DNS is not checked\n');
     const trustAd = trustAdProblem(config);
     if (trustAd) process.stdout.write(`warning: ${trustAd}\n`);
+    for (const dir of writableSocketDirectories(config.listen))
+      process.stdout.write(
+        `warning: the UNIX socket directory ${dir} is group- or world-writable: sendmail refuses a socket map there (its safe-file checks); use a directory only mx4map can write, such as /run/mx4map\n`,
+      );
     process.stdout.write('configuration OK\n');
   },
 };

@@ -41,7 +41,7 @@ export function isMaillogLine(line: string): boolean {
   return SYSLOG.test(line) || /(?:^|[\s,])to=\S*@/.test(line);
 }
 
-/** What one input line asks: lookup chains, or nothing because it is a log line that carries no recipient. */
+/** What one input line asks: lookup chains, or nothing because it is a log line that carries no recipient, or no lookup at all. */
 export type ReplayLine = { readonly kind: 'chains'; readonly chains: LookupChain[] } | { readonly kind: 'skipped' };
 
 export function parseReplayLine(line: string, defaultMap: string): ReplayLine {
@@ -51,6 +51,8 @@ export function parseReplayLine(line: string, defaultMap: string): ReplayLine {
     const domains = maillogDomains(text);
     return domains.length ? { kind: 'chains', chains: domains.map((d) => ({ map: defaultMap, keys: parentWalk(d) })) } : { kind: 'skipped' };
   }
-  const space = text.indexOf(' ');
-  return { kind: 'chains', chains: space < 0 ? [{ map: defaultMap, keys: [text] }] : [{ map: text.slice(0, space), keys: [text.slice(space + 1).trim()] }] };
+  const words = text.split(/\s+/);
+  // `KEY` or `MAP KEY`: a key never holds a space, so a line of more words is not a lookup (prose, a stray log line).
+  if (words.length > 2) return { kind: 'skipped' };
+  return { kind: 'chains', chains: words.length === 1 ? [{ map: defaultMap, keys: [text] }] : [{ map: words[0], keys: [words[1]] }] };
 }

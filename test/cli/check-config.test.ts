@@ -34,6 +34,14 @@ describe('mx4map check-config', () => {
     });
   });
 
+  test('warns when a UNIX socket would sit in a world-writable directory sendmail refuses, not when it would not', () => {
+    const open = runCli(['check-config', '--listen', 'unix:/tmp/mx4map-check.sock']);
+    expect(open.status).toBe(0);
+    expect(open.stdout).toMatch(/^warning: the UNIX socket directory \/tmp is group- or world-writable: sendmail refuses a socket map there .*\/run\/mx4map$/m);
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-sockdir-'));
+    expect(runCli(['check-config', '--listen', `unix:${dir}/mx4map.sock`]).stdout).not.toMatch(/socket directory/);
+  });
+
   test('names the configuration file it read, or that it read none', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mx4map-cc-'));
     const file = join(dir, 'mx4map.yml');

@@ -32,6 +32,8 @@ describe('replay input', () => {
       'Nov 25 10:00:01 mx sm-mta[13]: 5APA01: from=<>, size=1, class=0, nrcpts=1, relay=localhost [127.0.0.1]',
       '2026-11-25T10:00:01.123456+00:00 mx postfix/smtpd[7]: connect from unknown[192.0.2.1]',
       'Nov 25 10:00:02 mx sendmail[13]: 5APA01: done',
+      // Neither KEY nor MAP KEY: it used to be asked as map "garbage", key "line with no recipient".
+      'garbage line with no recipient',
     ]) {
       expect(chains(line)).toEqual({ kind: 'skipped' });
     }
