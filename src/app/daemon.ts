@@ -271,19 +271,21 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void reload());
   });
+  const configFile = configFileRead(input.configPath);
+  const dnsShown = dnsServersOf(config).map(formatDnsServer);
   log.info(
     {
       evt: 'listening',
       version: VERSION,
-      config: configFileRead(input.configPath) ?? null,
+      config: configFile ?? null,
       listen: server.bound,
       http: httpBound,
       maps: registry.mapNames,
-      dns: dnsServersOf(config).map(formatDnsServer),
+      dns: dnsShown,
       dryRun: config.dryRun || undefined,
       maxConnections: cap.cap,
     },
-    `mx4map ${VERSION} listening on ${server.bound.join(', ')}; configuration ${configFileRead(input.configPath) ?? '(none: defaults and flags)'}; DNS ${dnsServersOf(config).map(formatDnsServer).join(', ') || '(none found)'}; ${describeCap(cap)}${config.dryRun ? '; DRY RUN: every answer is NOTFOUND' : ''}`,
+    `mx4map ${VERSION} listening on ${server.bound.join(', ')}; configuration ${configFile ?? '(none: defaults and flags)'}; DNS ${dnsShown.join(', ') || '(none found)'}; ${describeCap(cap)}${config.dryRun ? '; DRY RUN: every answer is NOTFOUND' : ''}`,
   );
   logging.flush();
   input.onListening?.(server.bound);

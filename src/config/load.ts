@@ -118,19 +118,20 @@ export function readConfigFile(explicitPath: string | undefined): ConfigSources[
 }
 
 /**
- * Loads everything for `serve`, `check-config` and reloads. An empty path (`--config ''`, `MX4MAP_CONFIG=`)
- * means no file at all, not even the default one: flags, environment and defaults only.
+ * The configuration file `loadConfig` reads for these arguments (--config, MX4MAP_CONFIG, else the default
+ * path when it exists), or undefined. An empty path (`--config ''`, `MX4MAP_CONFIG=`) means no file at all,
+ * not even the default one.
  */
-/** The configuration file `loadConfig` reads for these arguments (--config, MX4MAP_CONFIG, the default path), or undefined. */
 export function configFileRead(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const path = configPath ?? env[CONFIG_ENV];
   if (path === '') return undefined;
   return path ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
 }
 
+/** Loads everything for `serve`, `check-config` and reloads: the file configFileRead names, environment, flags, defaults. */
 export function loadConfig(flags: RawValues, configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
-  const path = configPath ?? env[CONFIG_ENV];
-  return resolveConfig({ flags, env, file: path === '' ? undefined : readConfigFile(path) });
+  const path = configFileRead(configPath, env);
+  return resolveConfig({ flags, env, file: path === undefined ? undefined : readConfigFile(path) });
 }
 
 /** Names of options whose effective value differs between two configurations (compared as shown). */
