@@ -39,6 +39,7 @@ import { openSharedTier } from './open-shared-tier.js';
 import { fleetOf } from '../shared/fleet-shelves.js';
 import { describeIdentity } from '../identity/sender-identity.js';
 import type { DomainSet } from '../domain/domain-set.js';
+import type { SmtpProbe } from '../probe/smtp-probe.js';
 
 /** How often this host's interface addresses are read again (they also are on every reload). */
 const LOCALITY_REFRESH_MS = 60_000;
@@ -50,6 +51,8 @@ export interface DaemonInput {
   readonly configPath: string | undefined;
   /** Called once the listeners are open (with their bound specs), after the `listening` line. */
   readonly onListening?: (bound: readonly string[]) => void;
+  /** Stands in for the SMTP probe (the demo's greeters); the real probe when absent. */
+  readonly probe?: SmtpProbe;
 }
 
 /** The server's limits from a configuration: the connection cap resolved against the open-file limit. */
@@ -75,7 +78,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let metrics: Metrics | undefined;
   /** The outcome of the last reload (the start counts as one): /healthz and /metrics say when one failed. */
   let reloadStatus: ReloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now() };
-  const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms) });
+  const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms), probe: input.probe });
   const { engine, prober, dns } = assembled;
   const trustAd = trustAdProblem(config);
   if (trustAd) log.warn({ evt: 'dnssec-remote-resolver' }, trustAd);

@@ -5,8 +5,10 @@
  */
 import type { CommandModule } from 'yargs';
 import { runDaemon } from '../app/daemon.js';
-import { DEMO_ANSWERS, DEMO_NEVER, DEMO_ZONE } from '../demo/demo-zone.js';
+import { DEMO_ANSWERS, DEMO_NEVER, DEMO_WORKING_IPV6, DEMO_ZONE } from '../demo/demo-zone.js';
+import { startDemoGreeters } from '../demo/greeters.js';
 import { startZoneServer } from '../demo/zone-server.js';
+import { ListenError } from '../errors.js';
 import { encodeNetstring } from '../protocol/netstring.js';
 import { parseEndpoint } from '../protocol/endpoint.js';
 
@@ -36,6 +38,8 @@ export function demoInstructions(listen: string, dns: string): string {
     '      → the whole reason trail: MX, the CNAME, addresses, the trigger, the answer',
     `  postmap -q cname-mx.demo socketmap:inet:${host}:${port}:transport`,
     '      → smtp:[192.0.2.10]',
+    `  echo '/map mailertable cname-mx.demo' | sendmail -bt     (its mailertable wired to ${listen} as in the README)`,
+    '      → map_lookup: mailertable (cname-mx.demo) returns esmtp:[192.0.2.10] (0)',
     '',
   ];
   return lines.join('\n');
@@ -52,13 +56,18 @@ export const demoCommand: CommandModule = {
       describe: 'where to listen, in listen syntax (inet:0@127.0.0.1: any free port)',
     }),
   handler: async (argv) => {
+    const greeters = await startDemoGreeters(DEMO_WORKING_IPV6).catch((err: unknown) => {
+      throw new ListenError(`demo: cannot listen on [::1] for its IPv6 SMTP greeters (is IPv6 off on loopback?): ${(err as Error).message}`);
+    });
     const zone = await startZoneServer(DEMO_ZONE);
     await runDaemon({
-      flags: { listen: [argv.listen as string], dns: [zone.spec], never: DEMO_NEVER, probe: false, logLevel: 'warn' },
+      flags: { listen: [argv.listen as string], dns: [zone.spec], never: DEMO_NEVER, logLevel: 'warn' },
       configPath: '',
+      probe: greeters.probe,
       onListening: (bound) => process.stdout.write(demoInstructions(bound[0], zone.spec)),
     });
     zone.close();
+    greeters.close();
     process.exit(0);
   },
 };

@@ -1,12 +1,13 @@
 /**
  * `mx4map demo`, as a newcomer runs it: the commands it prints give the answers it prints. The built CLI,
- * its own zone server, and (where installed) netcat and the real postmap.
+ * its own zone server and IPv6 greeters, and (where installed) netcat, the real postmap and the real sendmail.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { DEMO_ANSWERS } from '../../src/demo/demo-zone';
 import { CLI, cleanEnv, runCliAsync } from '../support/cli';
 import { postfixMissing, postmapQuery } from '../support/postfix';
-import { REQUIRE_ALL } from '../support/requires';
+import { REQUIRE_ALL, describeRequiring } from '../support/requires';
+import { buildSendmailRig, mapResult, sendmailMissing } from '../support/sendmail';
 import { until } from '../support/until';
 
 let demo: ChildProcess;
@@ -60,4 +61,14 @@ const ncMissing = spawnSync('nc', ['-h']).error ? 'nc (netcat-openbsd) is not in
   const { command, answer } = tried('postmap -q');
   const [, , key, table] = command.split(' ');
   expect((await postmapQuery(key, table)).stdout.trim()).toBe(answer);
+});
+
+describeRequiring(sendmailMissing(), 'the demo sendmail -bt command')('sendmail -bt', () => {
+  test('the printed /map command gives the printed map_lookup line with the real sendmail', async () => {
+    const { command, answer } = tried((l) => l.includes('| sendmail -bt'));
+    const typed = /^echo '([^']+)'/.exec(command)?.[1] ?? '';
+    const spec = /wired to (\S+)/.exec(command)?.[1] ?? '';
+    const output = await buildSendmailRig(spec).test([typed]);
+    expect(mapResult(output)).toBe(answer);
+  });
 });
