@@ -25,8 +25,6 @@ command -v redis-server >/dev/null || need+=(redis-server)
 # A real systemd for the package's units (test/e2e/systemd.test.ts): a Debian root booted with systemd-nspawn.
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
-# /bin/kill, which the unit's ExecReload= runs: the .deb depends on procps.
-[ -x /bin/kill ] || need+=(procps)
 # netcat, for the README's and the demo's first command (test/cli/demo.test.ts runs it).
 command -v nc >/dev/null || need+=(netcat-openbsd)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the minimal Debian 12 root that test/e2e/systemd.test.ts boots with systemd-nspawn, so the .deb's
-# units are tried under a real systemd as PID 1: debootstrap's minbase with systemd, dbus, procps (the
-# package depends on it for /bin/kill) and netcat (the test's UNIX-socket client). Built once into
+# units are tried under a real systemd as PID 1: debootstrap's minbase with systemd, dbus, procps (ps and
+# kill for whoever debugs in it) and netcat (the test's UNIX-socket client). Built once into
 # $MX4MAP_SYSTEMD_ROOT (default /var/cache/mx4map-test/systemd-root); the test boots throw-away copies of it.
 # Needs root.
 set -euo pipefail

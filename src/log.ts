@@ -9,10 +9,14 @@
  * in flight with a synchronous flush.
  *
  * Short-lived commands (lookup, check-config) log synchronously: nothing to serve, and nothing may be lost.
+ *
+ * `text` turns each line into the form mail.log readers expect (log-text.ts); JSON stays the default.
  */
 import pino, { type Logger } from 'pino';
+import { isJournalStream, textLine } from './log-text.js';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type LogFormat = 'json' | 'text';
 
 /** Most bytes held for a stalled reader before lines are dropped. */
 export const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -32,6 +36,7 @@ export interface LoggerOptions {
   /** false: write synchronously (short-lived commands). */
   readonly async?: boolean;
   readonly bufferBytes?: number;
+  readonly format?: LogFormat;
 }
 
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogHandle {
@@ -49,7 +54,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    options.format === 'text' ? textDestination(destination, isJournalStream(fd)) : destination,
   );
   let dropped = 0;
   let unreported = 0;
@@ -96,6 +101,11 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
       return closing;
     },
   };
+}
+
+/** The destination with each JSON line rewritten as text on its way in (the buffer and its drop count hold text). */
+function textDestination(destination: { write(line: string): boolean }, journal: boolean): { write(line: string): boolean } {
+  return { write: (line) => destination.write(textLine(line, journal)) };
 }
 
 function countLines(data: string | Buffer): number {

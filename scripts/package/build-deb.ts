@@ -149,8 +149,7 @@ function main(): void {
       `Installed-Size: ${installedKb}`,
       'Section: mail',
       'Priority: optional',
-      // procps: /bin/kill, which the unit's ExecReload= runs (a minimal Debian has none).
-      'Depends: libc6 (>= 2.28), libstdc++6 (>= 8), libgcc-s1, procps',
+      'Depends: libc6 (>= 2.28), libstdc++6 (>= 8), libgcc-s1',
       'Recommends: systemd',
       'Description: socketmap server routing mail for some domains over IPv4',
       ' mx4map answers sendmail mailertable and Postfix transport lookups live: domains whose',

@@ -68,7 +68,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const problems = await preflight(config, { activated: activated !== undefined });
   if (problems.length > 1) for (const problem of problems.slice(1)) process.stderr.write(`mx4map: ${problem}\n`);
   if (problems.length > 0) throw new ConfigError(problems[0]);
-  const logging = createLogger(config.logLevel);
+  const logging = createLogger(config.logLevel, { format: config.logFormat });
   const { log } = logging;
   const fail = async (err: unknown): Promise<never> => {
     await logging.close();
@@ -77,7 +77,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   // Created below when --http is on; the observers read it lazily.
   let metrics: Metrics | undefined;
   /** The outcome of the last reload (the start counts as one): /healthz and /metrics say when one failed. */
-  let reloadStatus: ReloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now() };
+  let reloadStatus: ReloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now(), succeeded: 0, failed: 0 };
   const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms), probe: input.probe });
   const { engine, prober, dns } = assembled;
   const trustAd = trustAdProblem(config);
@@ -107,7 +107,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let strictReceivers: DomainSet = assembled.strictReceivers;
   const deliveryLogs = new DeliveryLogs(engine, log, () => strictReceivers);
   deliveryLogs.configure(config.deliveryLog);
-  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason) => metrics?.lookup(map, answer, reason));
+  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason, ms) => metrics?.lookup(map, answer, reason, ms));
   let limits = serverLimits(config);
   const loop = new LoopWatch().start();
   const server = new SocketmapServer({
@@ -119,23 +119,26 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     clock: loop,
   });
   if (config.http !== undefined) {
-    metrics = new Metrics({
-      connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
-      caches: () => engine.cacheStats,
-      probes: () => prober.outcomes,
-      logDropped: () => logging.dropped(),
-      loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
-      budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
-      freshness: () => ({
-        stale: engine.counters.staleAnswers,
-        refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped },
-      }),
-      shared: shared && (() => ({ ...shared.counters, up: shared.up })),
-      identity: () => identity.current,
-      interfacesReadable: () => !('problem' in interfaces),
-      deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
-      reload: () => reloadStatus,
-    });
+    metrics = new Metrics(
+      {
+        connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
+        caches: () => engine.cacheStats,
+        probes: () => prober.outcomes,
+        logDropped: () => logging.dropped(),
+        loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
+        budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
+        freshness: () => ({
+          stale: engine.counters.staleAnswers,
+          refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped },
+        }),
+        shared: shared && (() => ({ ...shared.counters, up: shared.up })),
+        identity: () => identity.current,
+        interfacesReadable: () => !('problem' in interfaces),
+        deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
+        reload: () => reloadStatus,
+      },
+      config.deadline,
+    );
   }
 
   let snapshots: SnapshotKeeper | undefined;
@@ -212,10 +215,10 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     } catch (err) {
       const message = err instanceof Mx4mapError ? err.message : String(err);
       log.error({ evt: 'reload-failed', error: message }, 'configuration reload failed; keeping the running configuration');
-      reloadStatus = { ...reloadStatus, successful: false, attemptedAt: Date.now(), error: message };
+      reloadStatus = { ...reloadStatus, successful: false, attemptedAt: Date.now(), error: message, failed: reloadStatus.failed + 1 };
       return;
     }
-    reloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now() };
+    reloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now(), succeeded: reloadStatus.succeeded + 1, failed: reloadStatus.failed };
     const changed = changedOptions(config, next);
     const needRestart = changed.filter((n) => !OPTIONS[n].reloadable);
     const applied = changed.filter((n) => OPTIONS[n].reloadable);

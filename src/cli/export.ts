@@ -9,9 +9,8 @@ import { ClientError, ConfigError } from '../errors.js';
 import type { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
 import { DEFAULT_MAILER, type MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
-import { httpBaseUrl } from '../ops/http.js';
+import { DEFAULT_OPS_LISTEN, NO_OPS_LISTENER_HINT, httpBaseUrl } from '../ops/http.js';
 
-export const DEFAULT_HTTP_URL = 'http://127.0.0.1:9425';
 
 /** Renders decisions as map lines; pure. */
 export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
@@ -36,7 +35,7 @@ export async function fetchDecisions(baseUrl: string): Promise<ExportedDecision[
     response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused (is serve running with --http?)' : (cause?.message ?? (err as Error).message);
+    const why = cause?.code === 'ECONNREFUSED' ? `connection refused (${NO_OPS_LISTENER_HINT})` : (cause?.message ?? (err as Error).message);
     throw new ClientError(`cannot fetch ${url}: ${why}`);
   }
   if (!response.ok) throw new ClientError(`${url} answered HTTP ${response.status}`);
@@ -48,7 +47,7 @@ export const exportCommand: CommandModule = {
   describe: "Write the running server's forced decisions as a static mailertable or transport map",
   builder: (yargs) =>
     yargs
-      .option('http', { type: 'string', default: DEFAULT_HTTP_URL, requiresArg: true, describe: "the server's --http listener: HOST:PORT or URL" })
+      .option('http', { type: 'string', default: DEFAULT_OPS_LISTEN, requiresArg: true, describe: "the server's --http listener: HOST:PORT or URL" })
       .option('format', {
         choices: ['mailertable', 'transport'] as const,
         default: 'mailertable' as const,

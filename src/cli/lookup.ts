@@ -24,8 +24,8 @@ export const lookupCommand: CommandModule = {
   handler: async (argv) => {
     const flags = rawFlagValues(argv, DECISION_OPTIONS);
     const config = loadConfig(flags, argv.config as string | undefined);
-    // Logs go to stderr, quiet unless a level was asked for: stdout is the report.
-    const logging = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', { fd: 2, async: false });
+    // Logs go to stderr as text, quiet unless a level was asked for: stdout is the report.
+    const logging = createLogger(flags.logLevel !== undefined ? (config.logLevel as LogLevel) : 'warn', { fd: 2, async: false, format: 'text' });
     const { log } = logging;
     const key = classifyKeyText(String(argv.domain));
     if (key.kind === 'skip') {
@@ -41,7 +41,8 @@ export const lookupCommand: CommandModule = {
     // Our IPv6 identity, checked once as serve checks it, so sender-ipv6-unready decides here as there.
     let identity: IdentityState | undefined;
     if (config.triggers.includes('sender-ipv6-unready')) {
-      const checker = assembleSenderIdentity(() => config.ipv6Source, dns, engine, log);
+      // Its verdict is a line of the report; the warning serve would log says the same again.
+      const checker = assembleSenderIdentity(() => config.ipv6Source, dns, engine, log.child({}, { level: 'error' }));
       identity = await checker.check();
       checker.stop();
     }

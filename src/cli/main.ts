@@ -12,6 +12,7 @@ import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
 import { learnCommand } from './learn.js';
 import { demoCommand } from './demo.js';
+import { reloadCommand } from './reload.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 import { VERSION } from '../version.js';
 
@@ -50,6 +51,7 @@ const COMMAND_MODULES: readonly CommandModule<any, any>[] = [
   exportCommand,
   learnCommand,
   checkConfigCommand,
+  reloadCommand,
 ];
 const COMMANDS: readonly string[] = COMMAND_MODULES.map((m) => String(m.command).split(' ')[0]);
 const SWITCHES = new Set(OPTION_NAMES.filter((n) => (OPTIONS[n].kind as { isSwitch?: boolean }).isSwitch).map(flagName));

@@ -12,7 +12,7 @@ import { ClientError, ConfigError } from '../errors.js';
 import { type LookupChain, parseReplayLine } from '../replay/input.js';
 import { LatencyRecorder, type ServerFigures, figuresDelta, serverFigures } from '../replay/stats.js';
 import { DEFAULT_CONNECT, showReply } from './query.js';
-import { httpBaseUrl } from '../ops/http.js';
+import { NO_OPS_LISTENER_HINT, httpBaseUrl } from '../ops/http.js';
 
 async function readChains(file: string, defaultMap: string): Promise<{ chains: LookupChain[]; skipped: number }> {
   const stream = openInput(file, 'replay input');
@@ -38,7 +38,7 @@ async function scrape(url: string | undefined): Promise<ServerFigures | undefine
     const r = await fetch(`${httpBaseUrl(url)}/metrics`, { signal: AbortSignal.timeout(5000) });
     return r.ok ? serverFigures(await r.text()) : undefined;
   } catch {
-    throw new ClientError(`cannot read ${httpBaseUrl(url)}/metrics (is serve running with --http?)`);
+    throw new ClientError(`cannot read ${httpBaseUrl(url)}/metrics (${NO_OPS_LISTENER_HINT})`);
   }
 }
 

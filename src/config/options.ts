@@ -455,6 +455,14 @@ export const OPTIONS = {
     describe: 'Least severe log level written (JSON lines on stdout).',
     reloadable: true,
   }),
+  logFormat: option({
+    kind: oneOf(['json', 'text'] as const),
+    default: 'json',
+    unit: '-',
+    reloadable: false,
+    describe:
+      'json: one JSON object per line. text: `level: message key=value …`, for mail.log; under systemd each line carries its syslog priority (<4> for warn) and the journal adds time and pid.',
+  }),
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

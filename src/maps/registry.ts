@@ -14,7 +14,8 @@ import { LogBudget } from '../limits/log-budget.js';
 const suppressed = (b: { suppressed: number }): { suppressed?: number } => (b.suppressed > 0 ? { suppressed: b.suppressed } : {});
 
 /** Sees every answer: the map (or '-' when none applies), the reply status and the reason behind it. */
-export type AnswerObserver = (map: string, answer: string, reason: string) => void;
+/** Called once per answer; `ms`: from the request to its answer (0 when decided at once). */
+export type AnswerObserver = (map: string, answer: string, reason: string, ms: number) => void;
 
 interface EncodedReply {
   readonly status: string;
@@ -66,7 +67,7 @@ export class MapRegistry {
       const budget = this.warnings.take('malformed-request');
       if (budget)
         log.warn({ evt: 'malformed-request', request: printable(payload.toString('latin1'), 80), ...suppressed(budget) }, 'request without "<map> <key>"');
-      this.observe('-', 'PERM', 'malformed-request');
+      this.observe('-', 'PERM', 'malformed-request', 0);
       return encodeReply({ status: 'PERM', reason: 'malformed request: expected "<mapname> <key>"' });
     }
     const entry = this.maps.get(request.map);
@@ -74,7 +75,7 @@ export class MapRegistry {
       const name = printable(request.map, 64);
       const budget = this.warnings.take('unknown-map');
       if (budget) log.warn({ evt: 'unknown-map', map: name, ...suppressed(budget) }, 'request for a map that is not configured');
-      this.observe('-', 'PERM', 'unknown-map'); // never the client's map name: it would be an unbounded label
+      this.observe('-', 'PERM', 'unknown-map', 0); // never the client's map name: it would be an unbounded label
       return encodeReply({ status: 'PERM', reason: `unknown map ${name}` });
     }
     const map = entry.definition;
@@ -84,32 +85,34 @@ export class MapRegistry {
       if (key.reason === 'invalid-name' && log.isLevelEnabled('debug')) {
         log.debug({ evt: 'invalid-key', map: map.name, key: printable(request.key.toString('latin1'), 120) }, 'key is not a host name; answered NOTFOUND');
       }
-      this.observe(map.name, 'NOTFOUND', key.reason);
+      this.observe(map.name, 'NOTFOUND', key.reason, 0);
       return NOTFOUND_REPLY;
     }
     const decision = this.decider.decide(key.domain);
-    if (isPromise(decision)) return decision.then((d) => this.encodeFor(d, map.name));
-    return this.encode(decision, map, entry.index);
+    if (!isPromise(decision)) return this.encode(decision, map, entry.index, 0);
+    // Only a decision that waits is timed: a hit costs no clock read.
+    const started = performance.now();
+    return decision.then((d) => this.encodeFor(d, map.name, performance.now() - started));
   };
 
   /**
    * Encodes a decision that took a while, for the map of that name as it is configured now: a reload
    * meanwhile may have reordered the maps or changed their answer format, and the reply must follow it.
    */
-  private encodeFor(decision: Decision, mapName: string): Buffer {
+  private encodeFor(decision: Decision, mapName: string, ms: number): Buffer {
     const entry = this.maps.get(mapName);
     if (!entry) {
-      this.observe('-', 'PERM', 'unknown-map');
+      this.observe('-', 'PERM', 'unknown-map', ms);
       return encodeReply({ status: 'PERM', reason: `unknown map ${mapName}` });
     }
-    return this.encode(decision, entry.definition, entry.index);
+    return this.encode(decision, entry.definition, entry.index, ms);
   }
 
   get mapNames(): string[] {
     return [...this.maps.keys()];
   }
 
-  private encode(decision: Decision, map: MapDefinition, index: number): Buffer {
+  private encode(decision: Decision, map: MapDefinition, index: number, ms: number): Buffer {
     let row = this.encoded.get(decision);
     if (!row) {
       row = [];
@@ -122,7 +125,7 @@ export class MapRegistry {
       reply = { status: replies[0].status, reason, orders: replies.map((r) => (r.status === 'NOTFOUND' ? NOTFOUND_REPLY : encodeReply(r))), next: 0 };
       row[index] = reply;
     }
-    this.observe(map.name, reply.status, reply.reason);
+    this.observe(map.name, reply.status, reply.reason, ms);
     const bytes = reply.orders[reply.next];
     if (reply.orders.length > 1) reply.next = (reply.next + 1) % reply.orders.length;
     return bytes;

@@ -24,6 +24,12 @@ export interface HttpEndpoint {
   readonly spec: string;
 }
 
+/** Where the packaged configuration puts the ops listener, and where its clients (export) look by default. */
+export const DEFAULT_OPS_LISTEN = '127.0.0.1:9425';
+
+/** What to tell a client that found no ops listener. */
+export const NO_OPS_LISTENER_HINT = `is serve running with its ops listener on? http: ${DEFAULT_OPS_LISTEN} in mx4map.yml, or --http`;
+
 /** `HOST:PORT` or `[v6]:PORT`; or a problem. */
 export function parseHttpListen(input: string): HttpEndpoint | { problem: string } {
   // The same value works for serve and for the clients that read it: HOST:PORT or http://HOST:PORT/.

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { SharedCounters } from '../shared/shared-tier.js';
 import type { IdentityState } from '../identity/sender-identity.js';
 import { IDENTITY_VERDICTS } from '../identity/identity-check.js';
+import { AnswerTimes } from './answer-times.js';
 
 export interface CacheFigures {
   readonly hits: number;
@@ -54,6 +55,9 @@ export interface ReloadStatus {
   readonly succeededAt?: number;
   /** Why the last attempt failed. */
   readonly error?: string;
+  /** Reloads since the start, by outcome (the start is not one): `mx4map reload` waits for one to be counted. */
+  readonly succeeded: number;
+  readonly failed: number;
 }
 
 export interface DeliveryLogFigures {
@@ -89,14 +93,34 @@ function deltaCounter(registry: Registry, name: string, help: string, labelName:
   });
 }
 
+/** A counter without labels kept in step with a running total read at scrape time. */
+function deltaTotal(registry: Registry, name: string, help: string, read: () => number): void {
+  let last = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value > last) this.inc(value - last);
+      last = value;
+    },
+  });
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly lookups: Counter<'map' | 'answer' | 'reason'>;
   private readonly dnsQueries: Counter<'rcode'>;
   private readonly dnsSeconds: Histogram<'rcode'>;
 
-  constructor(sources: MetricSources) {
+  private readonly answerTimes: AnswerTimes;
+
+  constructor(sources: MetricSources, deadlineMs = 3000) {
     const registers = [this.registry];
+    this.answerTimes = new AnswerTimes(deadlineMs);
+    // A custom metric: prom-client reads it at scrape time like its own (see answer-times.ts).
+    this.registry.registerMetric(this.answerTimes as unknown as Parameters<Registry['registerMetric']>[0]);
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
     this.lookups = new Counter({
       name: 'mx4map_lookups_total',
@@ -140,9 +164,7 @@ export class Metrics {
         this.set({ state: 'idle' }, c.idle);
       },
     });
-    deltaCounter(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', 'kind', () => ({
-      all: sources.connections().protocolErrors,
-    }));
+    deltaTotal(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', () => sources.connections().protocolErrors);
     deltaCounter(
       this.registry,
       'mx4map_connections_closed_total',
@@ -242,6 +264,10 @@ export class Metrics {
           this.set(Math.round((reload().succeededAt ?? 0) / 1000));
         },
       });
+      deltaCounter(this.registry, 'mx4map_config_reloads_total', 'Configuration reloads since the start, by result', 'result', () => {
+        const r = reload();
+        return { succeeded: r.succeeded, failed: r.failed };
+      });
     }
     const deliveryLogs = sources.deliveryLogs;
     if (deliveryLogs) {
@@ -316,17 +342,17 @@ export class Metrics {
         },
       });
     }
-    deltaCounter(
+    deltaTotal(
       this.registry,
       'mx4map_event_loop_stalls_total',
       'Times the event loop could not run on time (requests read after a stall are dated back across it)',
-      'kind',
-      () => ({ stall: sources.loopStalls().stalls }),
+      () => sources.loopStalls().stalls,
     );
   }
 
-  lookup(map: string, answer: string, reason: string): void {
+  lookup(map: string, answer: string, reason: string, ms: number): void {
     this.lookups.labels(map, answer, reason).inc();
+    this.answerTimes.observe(map, answer, ms);
   }
 
   dnsQuery(outcome: string, ms: number): void {

@@ -9,14 +9,14 @@ import ts from 'typescript';
 
 const SRC = join(__dirname, '..', '..', 'src');
 
-/** Lowest first. A folder may import from folders of a lower rank only ('.' is errors.ts, log.ts, version.ts). */
+/** Lowest first. A folder may import from folders of a lower rank only ('.' is errors.ts, log.ts, log-text.ts, version.ts). */
 const LAYERS: readonly (readonly string[])[] = [
   ['.'],
-  ['net', 'text', 'files', 'limits', 'cache', 'replay', 'demo'],
+  ['net', 'text', 'files', 'limits', 'cache', 'replay'],
   ['domain', 'protocol'],
   ['dns', 'probe'],
   ['engine'],
-  ['snapshot', 'shared', 'identity', 'learn', 'maps'],
+  ['snapshot', 'shared', 'identity', 'learn', 'maps', 'demo'],
   ['server', 'ops', 'client'],
   ['config'],
   ['app'],

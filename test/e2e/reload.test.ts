@@ -5,7 +5,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServeProcess, startServe } from '../support/cli';
+import { type ServeProcess, runCliAsync, startServe } from '../support/cli';
+import { freePort } from '../support/free-port';
 import { type DnsFixture, type Zone, startDnsFixture } from '../support/dns-fixture';
 import { WireClient, ns } from '../support/wire';
 import { until } from '../support/until';
@@ -230,4 +231,49 @@ test('a failed reload is visible to monitoring: /healthz says what failed, /metr
   await reload(s);
   expect(await metrics()).toMatch(/^mx4map_config_last_reload_successful 1$/m);
   expect(await (await fetch(`${http}/healthz`)).text()).not.toMatch(/reload failed/);
+});
+
+describe('mx4map reload (systemctl reload runs it): a failed reload is reported as failed', () => {
+  const good = (http: number): string => `maps: { mailertable: { format: sendmail } }\nhttp: 127.0.0.1:${http}\n`;
+  const reloadsCounted = async (http: number): Promise<string> =>
+    ((await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()).match(/^mx4map_config_reloads_total\{.*$/gm) ?? []).join(' ');
+
+  test('a good configuration: exit 0 once the daemon has counted the reload', async () => {
+    const http = await freePort();
+    const config = configFile(good(http));
+    const s = await start(config);
+    writeFileSync(config, `${good(http)}never: [fast.test]\n`);
+    const r = await runCliAsync(['reload', '--config', config, '--pid', String(s.child.pid)]);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    // It returned after the reload, not merely after the signal: the new never list is already in force.
+    expect(await reloadsCounted(http)).toBe('mx4map_config_reloads_total{result="succeeded"} 1 mx4map_config_reloads_total{result="failed"} 0');
+    expect(await ask(await client(s), 'mailertable fast.test')).toBe('NOTFOUND ');
+  });
+
+  test('a configuration the daemon would refuse: one line, exit 2, and the daemon is not signalled', async () => {
+    const http = await freePort();
+    const config = configFile(good(http));
+    const s = await start(config);
+    writeFileSync(config, `${good(http)}never: [/nonexistent/never.list]\n`);
+    const r = await runCliAsync(['reload', '--config', config, '--pid', String(s.child.pid)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^mx4map: .*\/nonexistent\/never\.list.*\n$/);
+    expect(await reloadsCounted(http)).toBe('mx4map_config_reloads_total{result="succeeded"} 0 mx4map_config_reloads_total{result="failed"} 0');
+  });
+
+  test('a reload that fails in the daemon: exit 1 with the daemon’s reason', async () => {
+    const http = await freePort();
+    const config = configFile(good(http));
+    const s = await start(config);
+    // The daemon reads its own file, broken now; the command checked another one (a race it cannot close).
+    writeFileSync(config, `${good(http)}deadline: forever\n`);
+    const r = await runCliAsync(['reload', '--config', configFile(good(http)), '--pid', String(s.child.pid)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^mx4map: the reload failed in process ${s.child.pid}: .*deadline.*; the running configuration is kept\\n$`));
+  });
+
+  test('no such process: one line, exit 2', async () => {
+    const r = await runCliAsync(['reload', '--config', '', '--pid', '2147483646']);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: 'mx4map: no process 2147483646 to reload\n' });
+  });
 });

@@ -136,6 +136,8 @@ describe('sender-ipv6-unready through serve', () => {
     expect(r.stdout).toContain(`sender      ${NO_PTR} (configured): no-ptr, sender-ipv6-unready active — no PTR record for ${NO_PTR}`);
     expect(r.stdout).toMatch(/^ {2}triggers {2}sender-ipv6-unready$/m);
     expect(r.stdout).toMatch(/^answer +mailertable +OK esmtp:\[192\.0\.2\.60\]/m);
+    // The report says it; no log line repeats it, and none is JSON.
+    expect(r.stderr).toBe('');
   });
 
   describeRequiring(sendmailMissing(), 'real-sendmail tests')('the real sendmail -bt', () => {

@@ -28,3 +28,27 @@ describe('MapRegistry', () => {
     expect((a as Buffer).toString()).toBe('32:OK esmtp:[192.0.2.1],[192.0.2.2],');
   });
 });
+
+test('answer times reach the observer: 0 for a decision at hand, the wait for one that is not', async () => {
+  const decision: Decision = Object.freeze({ action: 'leave', triggers: [], routes: [] }) as unknown as Decision;
+  let now = 1000;
+  const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+  const seen: [string, string, number][] = [];
+  let pending: ((d: Decision) => void) | undefined;
+  const decide = (domain: string): Decision | Promise<Decision> =>
+    domain === 'slow.example' ? new Promise<Decision>((resolve) => (pending = resolve)) : decision;
+  const registry = new MapRegistry(defaults().maps, { decide }, DEFAULT_POLICY, logSink().log, (map, answer, _reason, ms) => seen.push([map, answer, ms]));
+  try {
+    registry.answer(payload('mailertable fast.example'));
+    const waited = registry.answer(payload('mailertable slow.example'));
+    now += 1234;
+    pending?.(decision);
+    await waited;
+    expect(seen).toEqual([
+      ['mailertable', 'NOTFOUND', 0],
+      ['mailertable', 'NOTFOUND', 1234],
+    ]);
+  } finally {
+    clock.mockRestore();
+  }
+});

@@ -1,0 +1,48 @@
+import { answerBuckets } from '../../src/ops/answer-times';
+import { type MetricSources, Metrics } from '../../src/ops/metrics';
+
+function sources(over: Partial<MetricSources> = {}): MetricSources {
+  return {
+    connections: () => ({ open: 0, idle: 0, protocolErrors: 4, staleReplies: 0, evicted: 0, refused: 0 }),
+    caches: () => ({}),
+    probes: () => ({}),
+    logDropped: () => 0,
+    loopStalls: () => ({ stalls: 2, seconds: 0.5 }),
+    budgetRefused: () => ({ dns: 0, probes: 0 }),
+    freshness: () => ({ stale: {}, refreshes: { started: 0, skipped: 0 } }),
+    ...over,
+  };
+}
+
+test('answer-time buckets: fine below 100 ms, then around the deadline', () => {
+  expect(answerBuckets(3000)).toEqual([0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 1.5, 2.4, 3, 3.6]);
+  expect(answerBuckets(1000)).toEqual([0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 0.8, 1, 1.2]);
+});
+
+test('mx4map_answer_seconds: a Prometheus histogram by map and answer, cumulative buckets, sum and count', async () => {
+  const metrics = new Metrics(sources(), 3000);
+  metrics.lookup('mailertable', 'OK', 'cname-mx', 0);
+  metrics.lookup('mailertable', 'OK', 'cname-mx', 40);
+  metrics.lookup('mailertable', 'OK', 'cname-mx', 2900);
+  metrics.lookup('mailertable', 'NOTFOUND', 'ipv6-ok', 5000);
+  const text = await metrics.registry.metrics();
+  expect(text).toContain('# TYPE mx4map_answer_seconds histogram');
+  const line = (labels: string): string | undefined => new RegExp(`^mx4map_answer_seconds${labels.replace(/[{}+]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1];
+  expect(line('_bucket{map="mailertable",answer="OK",le="0.001"}')).toBe('1');
+  expect(line('_bucket{map="mailertable",answer="OK",le="0.025"}')).toBe('1');
+  expect(line('_bucket{map="mailertable",answer="OK",le="0.1"}')).toBe('2');
+  expect(line('_bucket{map="mailertable",answer="OK",le="2.4"}')).toBe('2');
+  expect(line('_bucket{map="mailertable",answer="OK",le="3"}')).toBe('3');
+  expect(line('_bucket{map="mailertable",answer="OK",le="+Inf"}')).toBe('3');
+  expect(line('_count{map="mailertable",answer="OK"}')).toBe('3');
+  expect(Number(line('_sum{map="mailertable",answer="OK"}'))).toBeCloseTo(2.94, 6);
+  expect(line('_bucket{map="mailertable",answer="NOTFOUND",le="3.6"}')).toBe('0');
+  expect(line('_bucket{map="mailertable",answer="NOTFOUND",le="+Inf"}')).toBe('1');
+});
+
+test('counters that only ever had one label value have none', async () => {
+  const text = await new Metrics(sources()).registry.metrics();
+  expect(text).toMatch(/^mx4map_protocol_errors_total 4$/m);
+  expect(text).toMatch(/^mx4map_event_loop_stalls_total 2$/m);
+  expect(text).not.toMatch(/kind="(all|stall)"/);
+});
