@@ -7,7 +7,10 @@ import { isJournalStream, textLine } from '../src/log-text';
 const json = (entry: Record<string, unknown>): string => `${JSON.stringify(entry)}\n`;
 
 test('a line for mail.log: time, level, message, then the fields as key=value', () => {
-  const line = textLine(json({ level: 'warn', time: '2026-12-04T10:00:00.000Z', pid: 7, evt: 'reload-failed', error: 'bad value', n: 3, msg: 'reload failed' }), false);
+  const line = textLine(
+    json({ level: 'warn', time: '2026-12-04T10:00:00.000Z', pid: 7, evt: 'reload-failed', error: 'bad value', n: 3, msg: 'reload failed' }),
+    false,
+  );
   expect(line).toBe('2026-12-04T10:00:00.000Z warn: reload failed evt=reload-failed error="bad value" n=3\n');
 });
 

@@ -11,7 +11,6 @@ import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
 import { DEFAULT_MAILER, type MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
 import { DEFAULT_OPS_LISTEN, NO_OPS_LISTENER_HINT, httpBaseUrl } from '../ops/http.js';
 
-
 /** Renders decisions as map lines; pure. */
 export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
   // The server sends them unsorted (sorting 200,000 would hold its loop); sorted here, so files diff well.

@@ -164,7 +164,12 @@ export class Metrics {
         this.set({ state: 'idle' }, c.idle);
       },
     });
-    deltaTotal(this.registry, 'mx4map_protocol_errors_total', 'Connections closed for malformed or timed-out requests', () => sources.connections().protocolErrors);
+    deltaTotal(
+      this.registry,
+      'mx4map_protocol_errors_total',
+      'Connections closed for malformed or timed-out requests',
+      () => sources.connections().protocolErrors,
+    );
     deltaCounter(
       this.registry,
       'mx4map_connections_closed_total',

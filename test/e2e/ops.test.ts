@@ -181,7 +181,9 @@ describe('mx4map export', () => {
     const port = await closedPort();
     const r = await runCliAsync(['export', '--http', `http://127.0.0.1:${port}`]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`mx4map: cannot fetch http://127.0.0.1:${port}/decisions: connection refused (is serve running with its ops listener on? http: 127.0.0.1:9425 in mx4map.yml, or --http)\n`);
+    expect(r.stderr).toBe(
+      `mx4map: cannot fetch http://127.0.0.1:${port}/decisions: connection refused (is serve running with its ops listener on? http: 127.0.0.1:9425 in mx4map.yml, or --http)\n`,
+    );
   });
 });
 

@@ -104,7 +104,9 @@ describeRequiring(systemdContainerMissing(), 'real-systemd tests')('the .deb und
       writeFileSync(config, `${kept}\nnever: [/etc/mx4map/missing.list]\n`);
       const r = box.run('systemctl', 'reload', 'mx4map.service');
       expect(r.status).not.toBe(0);
-      expect(box.run('journalctl', '--no-pager', '-o', 'cat', '-u', 'mx4map.service').stdout).toMatch(/mx4map: .*\/etc\/mx4map\/missing\.list.*running configuration is kept/);
+      expect(box.run('journalctl', '--no-pager', '-o', 'cat', '-u', 'mx4map.service').stdout).toMatch(
+        /mx4map: .*\/etc\/mx4map\/missing\.list.*running configuration is kept/,
+      );
       expect(show('mx4map.service', 'ActiveState')).toBe('active');
       expect(show('mx4map.service', 'MainPID')).toBe(pid);
       expect(await ask('cname-mx.test')).toBe('OK esmtp:[192.0.2.10]');
@@ -116,7 +118,7 @@ describeRequiring(systemdContainerMissing(), 'real-systemd tests')('the .deb und
 
   test("its lines reach syslog's mail facility as mx4map, each with its priority, in text", () => {
     const entries = box
-      .must('journalctl', '--no-pager', '-o', 'json', '-u', 'mx4map.service', '_PID=' + show('mx4map.service', 'MainPID'))
+      .must('journalctl', '--no-pager', '-o', 'json', '-u', 'mx4map.service', `_PID=${show('mx4map.service', 'MainPID')}`)
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, string>);
