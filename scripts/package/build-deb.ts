@@ -127,7 +127,7 @@ function main(): void {
   copyFileSync(executable, join(tree, 'usr', 'bin', 'mx4map'));
   chmodSync(join(tree, 'usr', 'bin', 'mx4map'), 0o755);
   const snippets = join(ROOT, 'cf-snippets');
-  const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^ExecStart=\S+/m, 'ExecStart=/usr/bin/mx4map');
+  const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
   place(tree, 'lib/systemd/system/mx4map.service', unit);
   place(tree, 'lib/systemd/system/mx4map.socket', readFileSync(join(snippets, 'mx4map.socket')));
   place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
@@ -135,7 +135,9 @@ function main(): void {
   const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
   mkdirSync(doc, { recursive: true });
   cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
-  place(tree, 'usr/share/doc/mx4map/README.md', readFileSync(join(ROOT, 'README.md')));
+  // The README and what it links to, side by side as in the repository, so its links resolve.
+  for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
+  cpSync(join(ROOT, 'docs'), join(doc, 'docs'), { recursive: true });
   place(tree, 'usr/share/doc/mx4map/copyright', COPYRIGHT);
   const installedKb = Math.ceil(Number(execFileSync('du', ['-sk', tree], { encoding: 'utf8' }).split('\t')[0]));
   place(

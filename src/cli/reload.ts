@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { loadPatternLists } from '../app/assemble.js';
 import { systemProblems } from '../app/preflight.js';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/options.js';
 import { ClientError, ConfigError } from '../errors.js';
 import { httpBaseUrl } from '../ops/http.js';
 import { rawFlagValues, withConfigFlags } from './config-flags.js';
@@ -56,6 +57,20 @@ function signal(pid: number): void {
   }
 }
 
+/** The configuration as the daemon's reload will check it (listeners are kept on reload, so not theirs). */
+async function checkedConfig(argv: { config?: unknown; [flag: string]: unknown }): Promise<Config> {
+  try {
+    const config = loadConfig(rawFlagValues(argv), argv.config as string | undefined);
+    const problems = await systemProblems(config, { activated: true });
+    if (problems.length > 0) throw new ConfigError(problems.join('; '));
+    loadPatternLists(config);
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${err.message}; not reloaded, the running configuration is kept`);
+    throw err;
+  }
+}
+
 export const reloadCommand: CommandModule = {
   command: 'reload',
   describe: 'Check the configuration, reload the running daemon (SIGHUP) and report whether the reload worked',
@@ -69,11 +84,7 @@ export const reloadCommand: CommandModule = {
   handler: async (argv) => {
     const pid = argv.pid as number;
     if (!Number.isInteger(pid) || pid <= 1) throw new ConfigError(`--pid takes the daemon's process id, got "${String(argv.pid)}"`);
-    const config = loadConfig(rawFlagValues(argv), argv.config as string | undefined);
-    // The checks the daemon's reload makes (listeners are kept on reload, so theirs are not among them).
-    const problems = await systemProblems(config, { activated: true });
-    if (problems.length > 0) throw new ConfigError(`${problems.join('; ')}; the running configuration is kept`);
-    loadPatternLists(config);
+    const config = await checkedConfig(argv);
     const base = config.http ? httpBaseUrl(config.http.spec) : undefined;
     const before = base ? await countedReloads(base) : undefined;
     signal(pid);

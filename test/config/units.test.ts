@@ -11,9 +11,9 @@ const SNIPPETS = join(__dirname, '..', '..', 'cf-snippets');
 const missing = spawnSync('systemd-analyze', ['--version']).status === 0 ? undefined : 'systemd-analyze is not installed (package systemd)';
 
 describeRequiring(missing, 'systemd unit checks')('cf-snippets/mx4map.service and mx4map.socket', () => {
-  test('systemd-analyze verify finds nothing wrong (ExecStart pointed at the built CLI)', () => {
+  test('systemd-analyze verify finds nothing wrong (ExecStart and ExecReload pointed at the built CLI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mx4map-units-'));
-    const service = readFileSync(join(SNIPPETS, 'mx4map.service'), 'utf8').replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath} ${CLI}`);
+    const service = readFileSync(join(SNIPPETS, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, `$1=${process.execPath} ${CLI}`);
     writeFileSync(join(dir, 'mx4map.service'), service);
     copyFileSync(join(SNIPPETS, 'mx4map.socket'), join(dir, 'mx4map.socket'));
     const r = spawnSync('systemd-analyze', ['verify', join(dir, 'mx4map.socket'), join(dir, 'mx4map.service')], { encoding: 'utf8' });

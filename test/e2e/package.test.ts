@@ -79,6 +79,22 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
     expect(sh('dpkg-deb', ['--info', deb, 'conffiles']).stdout).toBe('/etc/mx4map/mx4map.yml\n');
   });
 
+  test('every file the shipped README links to is shipped beside it (docs/, cf-snippets/, the changelog)', () => {
+    const files = new Set(
+      sh('dpkg-deb', ['--contents', deb])
+        .stdout.split('\n')
+        .map((l) => l.replace(/^.* \.\//, '')),
+    );
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    const linked = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]).filter((t) => !/^(https?|mailto):/.test(t));
+    expect(linked.length).toBeGreaterThan(5);
+    // LICENSE is the copyright file in a .deb (Debian policy 12.5).
+    const missing = [...new Set(linked)].filter(
+      (t) => t !== 'LICENSE' && !files.has(`usr/share/doc/mx4map/${t.replace(/\/$/, '')}`) && !files.has(`usr/share/doc/mx4map/${t.replace(/\/?$/, '/')}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
   test('the installed mx4map runs without Node: --version, check-config of the shipped configuration, and usage errors', () => {
     expect(sh('sh', ['-c', 'command -v node'], { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }).stdout).not.toBe(INSTALLED);
     const version = mx4map('--version');

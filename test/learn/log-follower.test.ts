@@ -68,7 +68,7 @@ test('rename-and-create rotation: the rest of the old file is read, then the new
 });
 
 test('copytruncate: a file shorter than our place is read again from its start', async () => {
-  writeFileSync(path, 'x'.repeat(50) + '\n');
+  writeFileSync(path, `${'x'.repeat(50)}\n`);
   follower = follow();
   await follower.poll();
   truncateSync(path, 0);
