@@ -23,7 +23,7 @@ interface Example {
 /** The commands of the README's Verifying block, each with what it types and prints. */
 function verifyingExamples(): Example[] {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### Verifying'));
+  const section = readme.slice(readme.indexOf('\n## Verifying\n'));
   const block = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
   const examples: { command: string; typed: string[]; printed: string[] }[] = [];
   for (const line of block.split('\n')) {
