@@ -23,6 +23,7 @@ import {
   type PatternLists,
 } from './assemble.js';
 import { Metrics, type ReloadStatus } from '../ops/metrics.js';
+import { AnswerCounts } from '../ops/answer-counts.js';
 import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
@@ -107,7 +108,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let strictReceivers: DomainSet = assembled.strictReceivers;
   const deliveryLogs = new DeliveryLogs(engine, log, () => strictReceivers);
   deliveryLogs.configure(config.deliveryLog);
-  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, (map, answer, reason, ms) => metrics?.lookup(map, answer, reason, ms));
+  // Counted whether or not /metrics is served: a cell's increment is cheaper than asking.
+  const answers = new AnswerCounts(config.deadline);
+  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, answers);
   let limits = serverLimits(config);
   const loop = new LoopWatch().start();
   const server = new SocketmapServer({
@@ -137,7 +140,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
         deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
         reload: () => reloadStatus,
       },
-      config.deadline,
+      answers,
     );
   }
 

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { SharedCounters } from '../shared/shared-tier.js';
 import type { IdentityState } from '../identity/sender-identity.js';
 import { IDENTITY_VERDICTS } from '../identity/identity-check.js';
-import { AnswerTimes } from './answer-times.js';
+import { AnswerCounts } from './answer-counts.js';
 
 export interface CacheFigures {
   readonly hits: number;
@@ -110,24 +110,18 @@ function deltaTotal(registry: Registry, name: string, help: string, read: () => 
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly lookups: Counter<'map' | 'answer' | 'reason'>;
   private readonly dnsQueries: Counter<'rcode'>;
   private readonly dnsSeconds: Histogram<'rcode'>;
 
-  private readonly answerTimes: AnswerTimes;
-
-  constructor(sources: MetricSources, deadlineMs = 3000) {
+  /** `answers`: counted by the map registry on every answer (answer-counts.ts). */
+  constructor(
+    sources: MetricSources,
+    readonly answers: AnswerCounts = new AnswerCounts(3000),
+  ) {
     const registers = [this.registry];
-    this.answerTimes = new AnswerTimes(deadlineMs);
-    // A custom metric: prom-client reads it at scrape time like its own (see answer-times.ts).
-    this.registry.registerMetric(this.answerTimes as unknown as Parameters<Registry['registerMetric']>[0]);
+    // Custom metrics: prom-client reads them at scrape time like its own.
+    for (const custom of [answers.lookups, answers.answerSeconds]) this.registry.registerMetric(custom as unknown as Parameters<Registry['registerMetric']>[0]);
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
-    this.lookups = new Counter({
-      name: 'mx4map_lookups_total',
-      help: 'Lookups answered, by map, answer and reason',
-      labelNames: ['map', 'answer', 'reason'],
-      registers,
-    });
     this.dnsQueries = new Counter({
       name: 'mx4map_dns_queries_total',
       help: 'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK',
@@ -353,11 +347,6 @@ export class Metrics {
       'Times the event loop could not run on time (requests read after a stall are dated back across it)',
       () => sources.loopStalls().stalls,
     );
-  }
-
-  lookup(map: string, answer: string, reason: string, ms: number): void {
-    this.lookups.labels(map, answer, reason).inc();
-    this.answerTimes.observe(map, answer, ms);
   }
 
   dnsQuery(outcome: string, ms: number): void {

@@ -1,4 +1,5 @@
-import { classifyKey, classifyKeyText, isHostName } from '../../src/domain/key';
+import fc from 'fast-check';
+import { classifyKey, classifyKeyText, isHostName, plainHostName } from '../../src/domain/key';
 
 const key = (text: string) => classifyKey(Buffer.from(text, 'utf8'));
 
@@ -59,5 +60,49 @@ describe('key normalisation', () => {
 
   test('classifyKeyText works on decoded text the same way', () => {
     expect(classifyKeyText('User@Example.Net.')).toEqual({ kind: 'domain', domain: 'example.net' });
+  });
+});
+
+describe('the hit path reads plain host names from the request bytes', () => {
+  const inPayload = (text: string): [Buffer, number, number] => {
+    const bytes = Buffer.from(`mailertable ${text}`, 'utf8');
+    return [bytes, 12, bytes.length];
+  };
+
+  test.each([
+    ['example.com', 'example.com'],
+    ['example.com.', 'example.com'],
+    ['mx-1.example.co.uk', 'mx-1.example.co.uk'],
+    ['123.example', '123.example'],
+  ])('%s is %s, read in place', (text, domain) => {
+    expect(plainHostName(...inPayload(text))).toBe(domain);
+  });
+
+  test.each(['Example.com', 'user@example.com', '.example.com', '.', '', '192.0.2.1', '[192.0.2.1]', '2001:db8::1', '*', 'bücher.example', 'a..b', '-a.example', 'a-.example', 'example.123'])(
+    '%p is left to classifyKey',
+    (text) => {
+      expect(plainHostName(...inPayload(text))).toBeUndefined();
+    },
+  );
+
+  test('a name longer than 253 bytes or a label longer than 63 is left to classifyKey', () => {
+    expect(plainHostName(...inPayload(`${'a'.repeat(63)}.example`))).toBe(`${'a'.repeat(63)}.example`);
+    expect(plainHostName(...inPayload(`${'a'.repeat(64)}.example`))).toBeUndefined();
+    expect(plainHostName(...inPayload(`${'abcdefghi.'.repeat(25)}abc`))).toBe(`${'abcdefghi.'.repeat(25)}abc`);
+    expect(plainHostName(...inPayload(`${'abcdefghi.'.repeat(25)}abcd`))).toBeUndefined();
+  });
+
+  test('whatever the key, a domain read in place is the domain classifyKey gives', () => {
+    const alphabet = fc.constantFrom(...'ab0-.@[]:*A\u00fc '.split(''));
+    const keys = fc.oneof(fc.string({ unit: alphabet, maxLength: 40 }), fc.string({ maxLength: 40 }), fc.domain());
+    fc.assert(
+      fc.property(keys, (text) => {
+        const [bytes, start, end] = inPayload(text);
+        const fast = plainHostName(bytes, start, end);
+        if (fast === undefined) return;
+        expect(classifyKey(bytes.subarray(start, end))).toEqual({ kind: 'domain', domain: fast });
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

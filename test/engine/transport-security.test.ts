@@ -15,6 +15,7 @@ import { TEST_SETTINGS } from '../support/engine-rig';
 import { logSink, type LogSink } from '../support/log-sink';
 import { type SignedDns, type SignedRecord, startSignedDns } from '../support/signed-dns';
 import { renderExport } from '../../src/cli/export';
+import { recordingTally } from '../support/tally';
 
 const MAPS: MapDefinition[] = [
   { name: 'mailertable', format: 'sendmail', mailer: 'esmtp', nexthop: 'literal' },
@@ -96,8 +97,12 @@ async function rig(options: { dnssec?: boolean; validating?: boolean; secureDoma
   const force = options.force ? buildDomainSet(options.force, 'force_ipv4') : new DomainSet();
   const engine = new Engine(settings, { never: new DomainSet(), force }, client, prober, sink.log);
   const observed: string[] = [];
-  const registry = new MapRegistry(MAPS, engine, { ...DEFAULT_POLICY, secureDomains }, sink.log, (map, answer, reason) =>
-    observed.push(`${map} ${answer} ${reason}`),
+  const registry = new MapRegistry(
+    MAPS,
+    engine,
+    { ...DEFAULT_POLICY, secureDomains },
+    sink.log,
+    recordingTally((map, answer, reason) => observed.push(`${map} ${answer} ${reason}`)),
   );
   return {
     dns,

@@ -3,6 +3,7 @@ import { DEFAULT_POLICY } from '../../src/maps/format';
 import { defaults } from '../../src/config/options';
 import type { Decision } from '../../src/engine/decision';
 import { logSink } from '../support/log-sink';
+import { recordingTally } from '../support/tally';
 
 const payload = (request: string): Buffer => Buffer.from(request);
 
@@ -37,7 +38,13 @@ test('answer times reach the observer: 0 for a decision at hand, the wait for on
   let pending: ((d: Decision) => void) | undefined;
   const decide = (domain: string): Decision | Promise<Decision> =>
     domain === 'slow.example' ? new Promise<Decision>((resolve) => (pending = resolve)) : decision;
-  const registry = new MapRegistry(defaults().maps, { decide }, DEFAULT_POLICY, logSink().log, (map, answer, _reason, ms) => seen.push([map, answer, ms]));
+  const registry = new MapRegistry(
+    defaults().maps,
+    { decide },
+    DEFAULT_POLICY,
+    logSink().log,
+    recordingTally((map, answer, _reason, ms) => seen.push([map, answer, ms])),
+  );
   try {
     registry.answer(payload('mailertable fast.example'));
     const waited = registry.answer(payload('mailertable slow.example'));

@@ -1,4 +1,4 @@
-import { answerBuckets } from '../../src/ops/answer-times';
+import { AnswerCounts, answerBuckets } from '../../src/ops/answer-counts';
 import { type MetricSources, Metrics } from '../../src/ops/metrics';
 
 function sources(over: Partial<MetricSources> = {}): MetricSources {
@@ -20,11 +20,11 @@ test('answer-time buckets: fine below 100 ms, then around the deadline', () => {
 });
 
 test('mx4map_answer_seconds: a Prometheus histogram by map and answer, cumulative buckets, sum and count', async () => {
-  const metrics = new Metrics(sources(), 3000);
-  metrics.lookup('mailertable', 'OK', 'cname-mx', 0);
-  metrics.lookup('mailertable', 'OK', 'cname-mx', 40);
-  metrics.lookup('mailertable', 'OK', 'cname-mx', 2900);
-  metrics.lookup('mailertable', 'NOTFOUND', 'ipv6-ok', 5000);
+  const answers = new AnswerCounts(3000);
+  const metrics = new Metrics(sources(), answers);
+  const forced = answers.cell('mailertable', 'OK', 'cname-mx');
+  for (const ms of [0, 40, 2900]) forced.add(ms);
+  answers.cell('mailertable', 'NOTFOUND', 'ipv6-ok').add(5000);
   const text = await metrics.registry.metrics();
   expect(text).toContain('# TYPE mx4map_answer_seconds histogram');
   const line = (labels: string): string | undefined => new RegExp(`^mx4map_answer_seconds${labels.replace(/[{}+]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1];
