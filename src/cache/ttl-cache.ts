@@ -53,11 +53,11 @@ export class TtlCache<K, V> {
 
   /**
    * The entry for `key`, fresh or stale (past `expires`, before `keepUntil`), as a use. An entry stamped
-   * before `stamp` goes through `revalidate` first and is restamped when it passes.
+   * before `stamp` goes through `revalidate` first and is restamped when it passes. `now`: the caller's
+   * reading of the cache's clock, when it has one.
    */
-  lookup(key: K, stamp?: number, revalidate?: Revalidate<K, V>): CacheEntry<V> | undefined {
+  lookup(key: K, stamp?: number, revalidate?: Revalidate<K, V>, now: number = this.now()): CacheEntry<V> | undefined {
     const entry = this.entries.get(key);
-    const now = this.now();
     if (entry === undefined || entry.keepUntil <= now) {
       if (entry) this.entries.delete(key);
       this.misses++;

@@ -84,8 +84,8 @@ export class DecisionStore {
   }
 
   /** The entry for `domain`, fresh or stale, checked against any change since it was stored (a use). */
-  lookup(domain: string): CacheEntry<Decision> | undefined {
-    return this.cache.lookup(domain, this.generation, this.revalidate);
+  lookup(domain: string, now?: number): CacheEntry<Decision> | undefined {
+    return this.cache.lookup(domain, this.generation, this.revalidate, now);
   }
 
   /** The entry, fresh or stale, without counting a use. */

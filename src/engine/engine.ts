@@ -183,8 +183,8 @@ export class Engine implements Decider {
   }
 
   decide(domain: string): Decision | Promise<Decision> {
-    const entry = this.store.lookup(domain);
     const now = this.now();
+    const entry = this.store.lookup(domain, now);
     const { settings, overrides, locality } = this.policy;
     if (entry && entry.expires > now) {
       // In the last part of its lifetime: answered now, refreshed in the background for the next asker.

@@ -35,10 +35,6 @@ export interface ConnectionEvents {
   onProtocolError?(kind: string): void;
   /** A reply came too late to be written: the connection is being closed instead. */
   onStaleReply?(): void;
-  /** Nothing in flight and nothing unread: the connection may be evicted to admit a new one. */
-  onIdle?(connection: Connection): void;
-  /** A request has started arriving. */
-  onBusy?(connection: Connection): void;
 }
 
 export type ConnectionState = 'open' | 'half-closed' | 'draining' | 'closing' | 'closed';
@@ -75,9 +71,6 @@ export class Connection {
   private backlog: Unread | undefined;
   /** Arrival of the frame the decoder is in the middle of. */
   private partialArrival = 0;
-  private idle = false;
-  /** A request started since the idle state was last reported. */
-  private touched = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private timedFrame = -1;
   private staleTimer: NodeJS.Timeout | undefined;
@@ -86,7 +79,7 @@ export class Connection {
   /** Shutting down: the request being read now is the last one taken. */
   private lastCall = false;
   private lastCallTimer: NodeJS.Timeout | undefined;
-  /** performance.now() of the last request started, for eviction logs. */
+  /** Clock time of the last request started or last reply written: the server evicts the idle connection with the oldest. */
   lastActive: number;
 
   constructor(
@@ -108,11 +101,18 @@ export class Connection {
     socket.on('timeout', () => this.onIdleTimeout());
     const idle = limits().idleTimeout;
     if (idle > 0) socket.setTimeout(idle);
-    this.updateIdle();
   }
 
   get current(): ConnectionState {
     return this.state;
+  }
+
+  /**
+   * Nothing in flight and nothing unread: may be evicted to admit a new connection. Worked out when asked
+   * (evictions, metrics) rather than tracked on every request.
+   */
+  get idle(): boolean {
+    return this.state === 'open' && this.slots.length === 0 && !this.backlog && !this.decoder.midFrame;
   }
 
   /**
@@ -172,7 +172,6 @@ export class Connection {
         this.clearTimers();
         break;
     }
-    this.updateIdle();
     if (next === 'half-closed' || next === 'draining') this.closeIfDone();
   }
 
@@ -217,7 +216,6 @@ export class Connection {
     const slot: Slot = { reply: undefined, arrival };
     this.slots.push(slot);
     this.lastActive = arrival;
-    this.touched = true;
     let result: Buffer | Promise<Buffer>;
     try {
       result = this.answer(payload, this.log);
@@ -287,6 +285,8 @@ export class Connection {
       }
     }
     if (batch) socket.uncork();
+    // Idle from now on, unless more is owed: the server evicts the connection idle longest.
+    if (this.slots.length === 0) this.lastActive = now;
     if (ending === 'last') this.setState('closing', 'last reply written');
     else if (ending) this.closeStale(ending, now);
     else this.closeIfDone();
@@ -339,7 +339,6 @@ export class Connection {
       else this.socket.pause();
     }
     this.closeIfDone();
-    this.updateIdle();
   }
 
   /** Room for another request: taking requests, under the in-flight bound, and the client reads its replies. */
@@ -367,15 +366,6 @@ export class Connection {
     if (this.state === 'open') this.setState('draining', 'protocol error');
     this.backlog = undefined;
     this.flush();
-  }
-
-  /** Reports becoming idle (again after any request, so the server's order of idleness stays true) or busy. */
-  private updateIdle(): void {
-    const idle = this.state === 'open' && this.slots.length === 0 && !this.backlog && !this.decoder.midFrame;
-    if (idle && (!this.idle || this.touched)) this.events.onIdle?.(this);
-    else if (!idle && this.idle) this.events.onBusy?.(this);
-    this.idle = idle;
-    this.touched = false;
   }
 
   /** Starts the timer when a request begins arriving; a slow-drip client gets closed, an idle one does not. */

@@ -52,8 +52,6 @@ export class SocketmapServer {
   private readonly listeners: Server[] = [];
   private readonly unixSockets: UnixListener[] = [];
   private readonly connections = new Set<Connection>();
-  /** Idle connections, least recently active first (a Map keeps insertion order). */
-  private readonly idle = new Map<Connection, true>();
   private nextId = 1;
   private stopping = false;
   private onEmpty: (() => void) | undefined;
@@ -72,8 +70,11 @@ export class SocketmapServer {
     return this.connections.size;
   }
 
+  /** Counted when asked (metrics): tracking idleness on every request would cost every request. */
   get idleCount(): number {
-    return this.idle.size;
+    let idle = 0;
+    for (const connection of this.connections) if (connection.idle) idle++;
+    return idle;
   }
 
   /** Opens every listener, or none: on failure those already open are closed again. */
@@ -154,11 +155,16 @@ export class SocketmapServer {
     this.serve(socket);
   }
 
-  /** Closes the connection idle longest; false when every connection is busy. */
+  /**
+   * Closes the connection idle longest; false when every connection is busy. A scan, only at the cap: the
+   * connections are not kept in order of idleness, which would cost every request a reordering.
+   */
   private evictIdlest(): boolean {
-    const victim = this.idle.keys().next().value as Connection | undefined;
+    let victim: Connection | undefined;
+    for (const connection of this.connections) {
+      if (connection.idle && (victim === undefined || connection.lastActive < victim.lastActive)) victim = connection;
+    }
     if (!victim) return false;
-    this.idle.delete(victim);
     this.counters.evicted++;
     victim.evict(this.connections.size);
     // Its descriptor is released now; the set forgets it on its close event.
@@ -192,12 +198,6 @@ export class SocketmapServer {
       {
         onProtocolError: () => this.counters.protocolErrors++,
         onStaleReply: () => this.counters.staleReplies++,
-        // Re-inserted at the end: the Map's order is the order of idleness.
-        onIdle: (c) => {
-          this.idle.delete(c);
-          this.idle.set(c, true);
-        },
-        onBusy: (c) => this.idle.delete(c),
       },
       this.clock,
     );
@@ -205,7 +205,6 @@ export class SocketmapServer {
     log.debug({ evt: 'connect' }, 'connection opened');
     socket.once('close', () => {
       this.connections.delete(connection);
-      this.idle.delete(connection);
       log.debug({ evt: 'disconnect' }, 'connection closed');
       if (this.connections.size === 0) this.onEmpty?.();
     });

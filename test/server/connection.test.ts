@@ -50,8 +50,6 @@ async function pair(limits: Partial<ConnectionLimits> = {}, clock?: LoopClock): 
       {
         onProtocolError: (kind) => events.push(`protocol-error:${kind}`),
         onStaleReply: () => events.push('stale-reply'),
-        onIdle: () => events.push('idle'),
-        onBusy: () => events.push('busy'),
       },
       clock,
     );
@@ -138,14 +136,21 @@ test('evict: an idle open connection goes to closing at once; any other state ig
   expect(p.connection.current).toBe('closed');
 });
 
-test('idle and busy are reported as requests start and finish', async () => {
-  const p = await pair();
+test('idle: nothing in flight and nothing unread; idle since the last reply was written', async () => {
+  let now = 1000;
+  const clock: LoopClock = { now: () => now, arrival: (at) => at };
+  const p = await pair({}, clock);
+  expect(p.connection.idle).toBe(true);
   p.client.write(ns('m a.example'));
   await until(() => p.asked.length === 1, 2000, 'the request');
+  expect({ idle: p.connection.idle, lastActive: p.connection.lastActive }).toEqual({ idle: false, lastActive: 1000 });
+  now = 1700;
   p.asked[0].answer('OK a');
   await until(() => p.received() === '4:OK a,', 2000, 'the reply');
-  await loopTurns();
-  expect(p.events.filter((e) => e === 'idle' || e === 'busy')).toEqual(['idle', 'busy', 'idle']);
+  expect({ idle: p.connection.idle, lastActive: p.connection.lastActive }).toEqual({ idle: true, lastActive: 1700 });
+  p.client.write('4:m b.'); // half a request: not idle
+  await until(() => !p.connection.idle, 2000, 'the partial request read');
+  expect(p.asked).toHaveLength(1);
 });
 
 test('a reply older than reply_max_age (on the injected clock) is never written: the connection closes instead', async () => {
