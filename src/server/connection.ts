@@ -79,6 +79,8 @@ export class Connection {
   /** Shutting down: the request being read now is the last one taken. */
   private lastCall = false;
   private lastCallTimer: NodeJS.Timeout | undefined;
+  /** Whether the socket was last told to read (the server resumes it once it is handed over). */
+  private reading = true;
   /** Clock time of the last request started or last reply written: the server evicts the idle connection with the oldest. */
   lastActive: number;
 
@@ -156,12 +158,12 @@ export class Connection {
         break;
       case 'draining':
         this.backlog = undefined;
-        this.socket.pause();
+        this.stopReading();
         this.clearRequestTimer();
         break;
       case 'closing':
         this.backlog = undefined;
-        this.socket.pause();
+        this.stopReading();
         this.clearTimers();
         this.socket.end();
         // A peer that neither reads nor closes must not hold the socket forever.
@@ -335,10 +337,20 @@ export class Connection {
       this.flush();
     }
     if (this.state === 'open') {
-      if (this.hasRoom() && !this.backlog) this.socket.resume();
-      else this.socket.pause();
+      // Told only on a change: resume() and pause() are not free, and this runs for every request.
+      const read = this.hasRoom() && !this.backlog;
+      if (read !== this.reading) {
+        this.reading = read;
+        if (read) this.socket.resume();
+        else this.socket.pause();
+      }
     }
     this.closeIfDone();
+  }
+
+  private stopReading(): void {
+    this.reading = false;
+    this.socket.pause();
   }
 
   /** Room for another request: taking requests, under the in-flight bound, and the client reads its replies. */
