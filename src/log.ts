@@ -47,6 +47,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
   const destination = pino.destination(
     async ? { dest: fd, sync: false, minLength: 4096, periodicFlush: 250, maxLength: options.bufferBytes ?? LOG_BUFFER_BYTES } : { dest: fd, sync: true },
   );
+  let closing: Promise<void> | undefined;
   const log = pino(
     {
       level,
@@ -54,7 +55,9 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.format === 'text' ? textDestination(destination, isJournalStream(fd)) : destination,
+    // Lines logged once closing began (a second signal during shutdown, a connection closing late) are
+    // dropped: a closed destination throws, and a log line must never take the process down.
+    guarded(options.format === 'text' ? textDestination(destination, isJournalStream(fd)) : destination, () => closing !== undefined),
   );
   let dropped = 0;
   let unreported = 0;
@@ -72,7 +75,6 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
   });
   // Errors on stdout (a closed pipe) must not kill the daemon; what cannot be written is lost.
   destination.on('error', () => undefined);
-  let closing: Promise<void> | undefined;
   return {
     log,
     dropped: () => dropped,
@@ -101,6 +103,10 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): LogH
       return closing;
     },
   };
+}
+
+function guarded(destination: { write(line: string): boolean }, closed: () => boolean): { write(line: string): boolean } {
+  return { write: (line) => (closed() ? true : destination.write(line)) };
 }
 
 /** The destination with each JSON line rewritten as text on its way in (the buffer and its drop count hold text). */

@@ -55,3 +55,20 @@ test('createLogger with format text writes text lines', async () => {
   closeSync(fd);
   expect(readFileSync(path, 'utf8')).toMatch(/^\S+Z warn: something to see evt=x domain=example\.com\n$/);
 });
+
+test('a line logged once the log is closed (a second signal during shutdown) is dropped, never thrown', async () => {
+  for (const format of ['json', 'text'] as const) {
+    const path = join(mkdtempSync(join(tmpdir(), 'mx4map-log-')), 'out');
+    const fd = openSync(path, 'w');
+    const logging = createLogger('info', { fd, format });
+    const connection = logging.log.child({ conn: 1 });
+    logging.log.info({ evt: 'stopped' }, 'stopped');
+    await logging.close();
+    expect(() => logging.log.warn({ evt: 'shutdown-immediate' }, 'second signal; exiting at once')).not.toThrow();
+    expect(() => connection.info({ evt: 'disconnect' }, 'connection closed')).not.toThrow();
+    // (the asynchronous log closes its descriptor itself)
+    const written = readFileSync(path, 'utf8');
+    expect(written).toContain('stopped');
+    expect(written).not.toContain('second signal');
+  }
+});
