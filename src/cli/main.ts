@@ -74,6 +74,18 @@ export function normaliseSwitches(args: readonly string[]): string[] {
   });
 }
 
+/**
+ * yargs renders a command's whole help text as soon as the command starts, in case the command shows it
+ * later. None of ours does (--help is rendered when asked), and for `serve` that render — tens of
+ * milliseconds for its fifty options — would run before the server listens.
+ */
+function skipHelpCache(parser: unknown): void {
+  // getInternalMethods is public in yargs 17 but missing from its types.
+  const internal = parser as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => undefined;
+}
+
 export async function main(input: string[]): Promise<void> {
   // A reader that goes away (`mx4map check-config | head -1`) ends the output, as for any Unix tool.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -87,6 +99,7 @@ export async function main(input: string[]): Promise<void> {
   const args = normaliseSwitches(input);
   try {
     const parser = yargs(args);
+    skipHelpCache(parser);
     await parser
       .scriptName('mx4map')
       .command(COMMAND_MODULES as CommandModule[])

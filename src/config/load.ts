@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { FileReadError, readRegularFile } from '../files/regular-file.js';
-import { parseDocument } from 'yaml';
+import type { parseDocument as ParseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { type Config, OPTIONS, OPTION_NAMES, type OptionName, envName, fileKey, flagName } from './options.js';
 import { ValueProblem, showMs } from '../text/values.js';
@@ -82,7 +82,7 @@ function checkCombinations(config: Config): void {
 
 /** Parses YAML text; the top level must be a mapping (or empty). */
 export function parseConfigText(text: string, path: string): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yamlParser()(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const line = first.linePos?.[0].line;
@@ -142,4 +142,9 @@ export function changedOptions(before: Config, after: Config): OptionName[] {
 export function showOption(name: OptionName, config: Config): string {
   const kind = OPTIONS[name].kind as { show(v: unknown): string };
   return kind.show(config[name]);
+}
+
+/** The YAML parser, loaded when a file is read: a server run on flags alone never pays its ~25 ms of start-up. */
+function yamlParser(): typeof ParseDocument {
+  return (require('yaml') as typeof import('yaml')).parseDocument;
 }
