@@ -22,7 +22,8 @@ import {
   trustAdProblem,
   type PatternLists,
 } from './assemble.js';
-import { Metrics, type ReloadStatus } from '../ops/metrics.js';
+import type { CountedFigures, Metrics, ReloadStatus } from '../ops/metrics.js';
+import { DnsCounts } from '../ops/dns-counts.js';
 import { AnswerCounts } from '../ops/answer-counts.js';
 import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
@@ -75,11 +76,12 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     await logging.close();
     throw err;
   };
-  // Created below when --http is on; the observers read it lazily.
-  let metrics: Metrics | undefined;
+  // Counted from the start whether or not /metrics is served: an increment is cheaper than asking, and the
+  // Prometheus registry that reads them is built only after listening (metricsOnce).
+  const counted: CountedFigures = { answers: new AnswerCounts(config.deadline), dns: new DnsCounts() };
   /** The outcome of the last reload (the start counts as one): /healthz and /metrics say when one failed. */
   let reloadStatus: ReloadStatus = { successful: true, attemptedAt: Date.now(), succeededAt: Date.now(), succeeded: 0, failed: 0 };
-  const assembled = assembleEngine(config, log, { observeQuery: (outcome, ms) => metrics?.dnsQuery(outcome, ms), probe: input.probe });
+  const assembled = assembleEngine(config, log, { observeQuery: counted.dns.observe, probe: input.probe });
   const { engine, prober, dns } = assembled;
   const trustAd = trustAdProblem(config);
   if (trustAd) log.warn({ evt: 'dnssec-remote-resolver' }, trustAd);
@@ -108,9 +110,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   let strictReceivers: DomainSet = assembled.strictReceivers;
   const deliveryLogs = new DeliveryLogs(engine, log, () => strictReceivers);
   deliveryLogs.configure(config.deliveryLog);
-  // Counted whether or not /metrics is served: a cell's increment is cheaper than asking.
-  const answers = new AnswerCounts(config.deadline);
-  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, answers);
+  const registry = new MapRegistry(config.maps, engine, answerPolicy(config), log, counted.answers);
   let limits = serverLimits(config);
   const loop = new LoopWatch().start();
   const server = new SocketmapServer({
@@ -121,28 +121,33 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     socketGroup: config.socketGroup,
     clock: loop,
   });
-  if (config.http !== undefined) {
-    metrics = new Metrics(
-      {
-        connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
-        caches: () => engine.cacheStats,
-        probes: () => prober.outcomes,
-        logDropped: () => logging.dropped(),
-        loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
-        budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
-        freshness: () => ({
-          stale: engine.counters.staleAnswers,
-          refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped },
-        }),
-        shared: shared && (() => ({ ...shared.counters, up: shared.up })),
-        identity: () => identity.current,
-        interfacesReadable: () => !('problem' in interfaces),
-        deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
-        reload: () => reloadStatus,
-      },
-      answers,
-    );
-  }
+  // prom-client and its default metrics take ~30 ms to load: built after listening (or at a first scrape
+  // that comes sooner), since nothing before it needs them.
+  let metrics: Promise<Metrics> | undefined;
+  const metricsOnce = (): Promise<Metrics> =>
+    (metrics ??= import('../ops/metrics.js').then(
+      ({ Metrics }) =>
+        new Metrics(
+          {
+            connections: () => ({ open: server.connectionCount, idle: server.idleCount, ...server.counters }),
+            caches: () => engine.cacheStats,
+            probes: () => prober.outcomes,
+            logDropped: () => logging.dropped(),
+            loopStalls: () => ({ stalls: loop.stalls, seconds: loop.stalledMs / 1000 }),
+            budgetRefused: () => ({ dns: dns.refused, probes: prober.refused }),
+            freshness: () => ({
+              stale: engine.counters.staleAnswers,
+              refreshes: { started: engine.counters.refreshesAhead, skipped: engine.counters.refreshesSkipped },
+            }),
+            shared: shared && (() => ({ ...shared.counters, up: shared.up })),
+            identity: () => identity.current,
+            interfacesReadable: () => !('problem' in interfaces),
+            deliveryLogs: () => ({ ...deliveryLogs.counts, logs: deliveryLogs.states, evidence: engine.evidence.size }),
+            reload: () => reloadStatus,
+          },
+          counted,
+        ),
+    ));
 
   let snapshots: SnapshotKeeper | undefined;
   if (config.cacheSnapshot !== '') {
@@ -183,7 +188,9 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     ...describeDeliveryLogs(deliveryLogs.states, engine.evidence.size),
   ];
   const ops =
-    metrics && new OpsServer({ metrics, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
+    config.http === undefined
+      ? undefined
+      : new OpsServer({ metrics: metricsOnce, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
   let httpBound: string | undefined;
   const endpoint = config.http;
   if (ops && endpoint) {
@@ -299,6 +306,7 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   logging.flush();
   input.onListening?.(server.bound);
   void notifySystemd('READY=1', log);
+  if (ops) void metricsOnce();
   await stopped;
   await logging.close();
 }

@@ -49,7 +49,8 @@ export function httpBaseUrl(value: string): string {
 }
 
 export interface OpsSources {
-  readonly metrics: Metrics;
+  /** The registry, built when first asked for (after listening). */
+  readonly metrics: () => Promise<Metrics>;
   readonly healthy: () => boolean;
   /** Lines after the status in /healthz: what an operator should know (our IPv6 identity). */
   readonly details?: () => readonly string[];
@@ -96,8 +97,10 @@ export class OpsServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
     try {
       switch (path) {
-        case '/metrics':
-          return send(res, 200, this.sources.metrics.registry.contentType, await this.sources.metrics.registry.metrics());
+        case '/metrics': {
+          const { registry } = await this.sources.metrics();
+          return send(res, 200, registry.contentType, await registry.metrics());
+        }
         case '/healthz': {
           // Details (our IPv6 identity) inform; they never make the service unhealthy.
           const healthy = this.sources.healthy();

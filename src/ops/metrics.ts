@@ -3,11 +3,12 @@
  * happen; cache, probe and connection figures are read from their owners when /metrics is scraped.
  */
 import { VERSION } from '../version.js';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SharedCounters } from '../shared/shared-tier.js';
 import type { IdentityState } from '../identity/sender-identity.js';
 import { IDENTITY_VERDICTS } from '../identity/identity-check.js';
 import { AnswerCounts } from './answer-counts.js';
+import { DnsCounts } from './dns-counts.js';
 
 export interface CacheFigures {
   readonly hits: number;
@@ -108,33 +109,24 @@ function deltaTotal(registry: Registry, name: string, help: string, read: () => 
   });
 }
 
+/** Figures the server counts itself on every request and query, read by prom-client at scrape time. */
+export interface CountedFigures {
+  readonly answers: AnswerCounts;
+  readonly dns: DnsCounts;
+}
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly dnsQueries: Counter<'rcode'>;
-  private readonly dnsSeconds: Histogram<'rcode'>;
 
-  /** `answers`: counted by the map registry on every answer (answer-counts.ts). */
   constructor(
     sources: MetricSources,
-    readonly answers: AnswerCounts = new AnswerCounts(3000),
+    readonly counted: CountedFigures = { answers: new AnswerCounts(3000), dns: new DnsCounts() },
   ) {
     const registers = [this.registry];
-    // Custom metrics: prom-client reads them at scrape time like its own.
-    for (const custom of [answers.lookups, answers.answerSeconds]) this.registry.registerMetric(custom as unknown as Parameters<Registry['registerMetric']>[0]);
+    const { answers, dns } = counted;
+    for (const custom of [answers.lookups, answers.answerSeconds, dns.queries, dns.seconds])
+      this.registry.registerMetric(custom as unknown as Parameters<Registry['registerMetric']>[0]);
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
-    this.dnsQueries = new Counter({
-      name: 'mx4map_dns_queries_total',
-      help: 'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK',
-      labelNames: ['rcode'],
-      registers,
-    });
-    this.dnsSeconds = new Histogram({
-      name: 'mx4map_dns_query_seconds',
-      help: 'DNS query latency, by outcome',
-      labelNames: ['rcode'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
     deltaCounter(this.registry, 'mx4map_cache_hits_total', 'Cache hits, by cache', 'cache', () => pick(sources.caches(), 'hits'));
     deltaCounter(this.registry, 'mx4map_cache_misses_total', 'Cache misses, by cache', 'cache', () => pick(sources.caches(), 'misses'));
     new Gauge({
@@ -347,11 +339,6 @@ export class Metrics {
       'Times the event loop could not run on time (requests read after a stall are dated back across it)',
       () => sources.loopStalls().stalls,
     );
-  }
-
-  dnsQuery(outcome: string, ms: number): void {
-    this.dnsQueries.labels(outcome).inc();
-    this.dnsSeconds.labels(outcome).observe(ms / 1000);
   }
 }
 

@@ -1,4 +1,5 @@
 import { AnswerCounts, answerBuckets } from '../../src/ops/answer-counts';
+import { DnsCounts } from '../../src/ops/dns-counts';
 import { type MetricSources, Metrics } from '../../src/ops/metrics';
 
 function sources(over: Partial<MetricSources> = {}): MetricSources {
@@ -21,7 +22,7 @@ test('answer-time buckets: fine below 100 ms, then around the deadline', () => {
 
 test('mx4map_answer_seconds: a Prometheus histogram by map and answer, cumulative buckets, sum and count', async () => {
   const answers = new AnswerCounts(3000);
-  const metrics = new Metrics(sources(), answers);
+  const metrics = new Metrics(sources(), { answers, dns: new DnsCounts() });
   const forced = answers.cell('mailertable', 'OK', 'cname-mx');
   for (const ms of [0, 40, 2900]) forced.add(ms);
   answers.cell('mailertable', 'NOTFOUND', 'ipv6-ok').add(5000);
@@ -45,4 +46,21 @@ test('counters that only ever had one label value have none', async () => {
   expect(text).toMatch(/^mx4map_protocol_errors_total 4$/m);
   expect(text).toMatch(/^mx4map_event_loop_stalls_total 2$/m);
   expect(text).not.toMatch(/kind="(all|stall)"/);
+});
+
+test('mx4map_dns_queries_total and mx4map_dns_query_seconds: counted by outcome, read at scrape time', async () => {
+  const dns = new DnsCounts();
+  const metrics = new Metrics(sources(), { answers: new AnswerCounts(3000), dns });
+  dns.observe('NOERROR', 3);
+  dns.observe('NOERROR', 0.5);
+  dns.observe('TIMEOUT', 1500);
+  const text = await metrics.registry.metrics();
+  expect(text).toContain('# TYPE mx4map_dns_queries_total counter');
+  expect(text).toMatch(/^mx4map_dns_queries_total\{rcode="NOERROR"\} 2$/m);
+  expect(text).toMatch(/^mx4map_dns_queries_total\{rcode="TIMEOUT"\} 1$/m);
+  expect(text).toMatch(/^mx4map_dns_query_seconds_bucket\{rcode="NOERROR",le="0.001"\} 1$/m);
+  expect(text).toMatch(/^mx4map_dns_query_seconds_bucket\{rcode="NOERROR",le="0.005"\} 2$/m);
+  expect(text).toMatch(/^mx4map_dns_query_seconds_bucket\{rcode="TIMEOUT",le="1"\} 0$/m);
+  expect(text).toMatch(/^mx4map_dns_query_seconds_count\{rcode="TIMEOUT"\} 1$/m);
+  expect(text).toMatch(/^mx4map_dns_query_seconds_sum\{rcode="TIMEOUT"\} 1.5$/m);
 });
