@@ -50,7 +50,12 @@ function buildExecutable(): string {
   });
   // Paths relative to OUT (run's working directory): the blob keeps `main` as the script's file name,
   // which stack traces print; an absolute one would name the build machine's directories.
-  writeFileSync(join(OUT, 'sea-config.json'), JSON.stringify({ main: 'mx4map.cjs', output: 'sea-prep.blob', disableExperimentalSEAWarning: true }));
+  // useCodeCache: V8's compiled code goes into the blob (built by the same Node the executable is made of):
+  // start to listening 170 → 151 ms measured here.
+  writeFileSync(
+    join(OUT, 'sea-config.json'),
+    JSON.stringify({ main: 'mx4map.cjs', output: 'sea-prep.blob', disableExperimentalSEAWarning: true, useCodeCache: true }),
+  );
   run(process.execPath, ['--experimental-sea-config', 'sea-config.json']);
   const executable = join(OUT, 'mx4map');
   copyFileSync(process.execPath, executable);
