@@ -15,6 +15,7 @@ import { dnsDecodeFigures } from './dns-decode.js';
 import { ensureTestAddresses, testIpv6 } from '../../test/support/test-addresses.js';
 import type { LoadJob, LoadResult } from './load.js';
 import { redisMissing, startRedis } from '../../test/support/redis.js';
+import { targetLines } from './targets.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(__dirname, '..', '..', '..');
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
   let cpuRatio50 = NaN;
   let hitsPerSecond50 = NaN;
   let cpuOurs50 = NaN;
+  let p99At50 = NaN;
   for (const connections of [1, 10, 50, 200]) {
     const job = { connections, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS };
     const base = await measured({ ...job, port: bare.port }, bare);
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       hitsPerSecond50 = ours.perSecond;
       cpuOurs50 = ours.cpuUs;
       cpuRatio50 = ours.cpuUs / base.cpuUs;
+      p99At50 = ours.p99;
     }
     row(
       '1. cache hits',
@@ -185,8 +188,10 @@ async function main(): Promise<void> {
   const deadlines = await metric(cold.http, 'mx4map_lookups_total', 'reason="deadline"');
   row('3. cold decisions', 50, 'mx4map', Math.round(c.perSecond), ms(c.p50), ms(c.p99), ms(c.max), c.cpuUs.toFixed(1), rssMb(cold.child.pid).toFixed(0));
   // The anchor: the same MX queries through a DNS client alone, Node's own (c-ares) and mx4map's.
+  const clientCpu: Record<string, number> = {};
   for (const client of ['c-ares', 'mx4map'] as const) {
     const cost = await resolverCost(client, dns.spec, COLD_DOMAINS);
+    clientCpu[client] = cost.cpuUsPerQuery;
     row(
       '   MX queries only',
       50,
@@ -309,6 +314,16 @@ async function main(): Promise<void> {
     logNotes,
     `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
     ...dnsDecodeFigures(),
+    '',
+    ...targetLines({
+      hitThroughputRatio: ratio50,
+      hitCpuRatio: cpuRatio50,
+      hitP99Ms: p99At50,
+      coldCpuUs: c.cpuUs,
+      dnsClientCpuRatio: clientCpu.mx4map / clientCpu['c-ares'],
+      startMs: mx.startMs,
+      heapPerDecision: memory.find((m) => m.entries === 100_000)?.heapPerEntry,
+    }),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
