@@ -77,15 +77,29 @@ export function normaliseName(name: string): string {
  * header AD (RFC 6840 §5.7): a validating resolver then says in AD whether it validated the answer.
  */
 export function encodeQuery(id: number, name: string, type: RecordType, dnssec = false): Buffer {
-  const labels = normaliseName(name).split('.').filter(Boolean);
-  const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
-  const out = Buffer.alloc(HEADER + qname.length + 4 + 11);
+  const qname = normaliseName(name);
+  // One buffer, written in place: a label's length byte, then its bytes; empty labels are skipped.
+  const out = Buffer.alloc(HEADER + qname.length + 2 + 4 + 11);
   out.writeUInt16BE(id, 0);
   out.writeUInt16BE(dnssec ? 0x0100 | FLAG_AD : 0x0100, 2); // RD (and AD)
   out.writeUInt16BE(1, 4); // QDCOUNT
   out.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
-  qname.copy(out, HEADER);
-  let at = HEADER + qname.length;
+  let at = HEADER;
+  let lengthAt = at++;
+  for (let i = 0; i <= qname.length; i++) {
+    const c = i < qname.length ? qname.charCodeAt(i) : 0x2e;
+    if (c !== 0x2e) {
+      out[at++] = c & 0xff; // latin1, as the name is read back
+      continue;
+    }
+    const length = at - lengthAt - 1;
+    if (length === 0) continue; // an empty label: nothing written for it
+    out[lengthAt] = length;
+    lengthAt = at++;
+  }
+  // The root label: the length slot left open is the terminating zero.
+  out[lengthAt] = 0;
+  at = lengthAt + 1;
   out.writeUInt16BE(TYPE_CODE[type], at);
   out.writeUInt16BE(CLASS_IN, at + 2);
   at += 4;
@@ -94,7 +108,7 @@ export function encodeQuery(id: number, name: string, type: RecordType, dnssec =
   out.writeUInt16BE(EDNS_PAYLOAD, at + 3); // the OPT "class" is the payload size
   // TTL: extended rcode and version 0, then the flags (DO); RDLENGTH stays 0.
   if (dnssec) out.writeUInt16BE(EDNS_DO, at + 7);
-  return out;
+  return out.subarray(0, at + 11);
 }
 
 /** Reads a name at `offset`: its lowercased text (undefined when not a usable host name) and where it ends. */

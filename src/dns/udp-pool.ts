@@ -1,6 +1,11 @@
 /**
  * UDP sockets for DNS queries, shared and short-lived. Creating, binding and closing a socket per query
- * took a fifth of the CPU of a cold decision; here a few sockets per address family carry many queries.
+ * took a fifth of the CPU of a cold decision; here a few sockets per DNS server carry many queries.
+ *
+ * Each socket is connected to its server: the kernel then drops datagrams from any other address or port
+ * before we see them, a send needs no address (node resolves the address of every unconnected send, even
+ * an IP literal), and a server that refuses (ICMP port unreachable) fails its queries at once instead of at
+ * their timeout.
  *
  * Spoofing resistance stays that of a random source port and a random ID per query, checked with the
  * server's address and the question: each socket is bound by the kernel to a random port and retired
@@ -11,7 +16,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { type Expected, matchesQuery } from './message.js';
 
-const SOCKETS_PER_FAMILY = 4;
+const SOCKETS_PER_SERVER = 4;
 const RETIRE_AFTER = 128;
 const RETIRE_MS = 10_000;
 const IDLE_MS = 1000;
@@ -25,7 +30,6 @@ export interface UdpServer {
 export type UdpOutcome = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly timeout?: true; readonly detail: string };
 
 interface Waiting {
-  readonly server: UdpServer;
   readonly expected: Expected;
   readonly done: (outcome: UdpOutcome) => void;
 }
@@ -36,15 +40,32 @@ class PooledSocket {
   private readonly born = performance.now();
   private sent = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Queries written before the connect completed, sent once it has. */
+  private unsent: Buffer[] | undefined = [];
   closed = false;
 
   constructor(
-    family: 4 | 6,
+    readonly server: UdpServer,
     private readonly onClosed: (s: PooledSocket) => void,
   ) {
-    this.socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+    this.socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (message: Buffer, from: RemoteInfo) => this.onMessage(message, from));
     this.socket.on('error', (err) => this.fail(`${err.message}`));
+    this.socket.connect(server.port, server.host, () => {
+      const unsent = this.unsent ?? [];
+      this.unsent = undefined;
+      for (const query of unsent) this.write(query);
+    });
+  }
+
+  /**
+   * No send callback: node would queue one per datagram. A send the kernel refuses at once is then not
+   * reported and its query ends at its timeout; a refusal from the server comes as an 'error' (fail).
+   */
+  private write(query: Buffer): void {
+    if (this.closed) return;
+    if (this.unsent) this.unsent.push(query);
+    else this.socket.send(query);
   }
 
   /** Still taking new queries: young, not worn, open. */
@@ -54,7 +75,6 @@ class PooledSocket {
 
   /** Sends a query whose ID is not in use on this socket (`encode` builds it for an ID). */
   send(
-    server: UdpServer,
     expected: (id: number) => Expected,
     encode: (id: number) => Buffer,
     randomId: () => number,
@@ -62,15 +82,13 @@ class PooledSocket {
   ): () => void {
     let id = randomId();
     while (this.pending.has(id)) id = randomId();
-    const waiting: Waiting = { server, expected: expected(id), done };
+    const waiting: Waiting = { expected: expected(id), done };
     this.pending.set(id, waiting);
     this.sent++;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.socket.ref();
-    this.socket.send(encode(id), server.port, server.host, (err) => {
-      if (err) this.settle(id, waiting, { ok: false, detail: `${err.message} (${server.host})` });
-    });
+    this.write(encode(id));
     return () => this.settle(id, waiting, undefined);
   }
 
@@ -78,8 +96,8 @@ class PooledSocket {
     if (message.length < 2) return;
     const id = message.readUInt16BE(0);
     const waiting = this.pending.get(id);
-    // From the server asked (its address as node writes it), for our question: anything else is ignored.
-    if (!waiting || from.port !== waiting.server.port || from.address !== waiting.server.host || !matchesQuery(message, waiting.expected)) return;
+    // From the server asked (the kernel checks too: the socket is connected to it), for our question.
+    if (!waiting || from.port !== this.server.port || from.address !== this.server.host || !matchesQuery(message, waiting.expected)) return;
     this.settle(id, waiting, { ok: true, bytes: message });
   }
 
@@ -92,7 +110,7 @@ class PooledSocket {
   }
 
   private fail(detail: string): void {
-    for (const [id, waiting] of [...this.pending]) this.settle(id, waiting, { ok: false, detail: `${detail} (${waiting.server.host})` });
+    for (const [id, waiting] of [...this.pending]) this.settle(id, waiting, { ok: false, detail: `${detail} (${this.server.host})` });
     this.close();
   }
 
@@ -122,7 +140,8 @@ class PooledSocket {
 }
 
 export class UdpPool {
-  private readonly sockets: Record<4 | 6, PooledSocket[]> = { 4: [], 6: [] };
+  /** Sockets by server (`host port`). */
+  private readonly sockets = new Map<string, PooledSocket[]>();
   private next = 0;
 
   constructor(private readonly randomId: () => number) {}
@@ -130,9 +149,9 @@ export class UdpPool {
   /** One exchange: resolves with the reply's bytes (already matched to the query), or a failure. */
   exchange(server: UdpServer, encode: (id: number) => Buffer, expected: (id: number) => Expected, timeoutMs: number): Promise<UdpOutcome> {
     return new Promise((resolve) => {
-      const socket = this.pick(server.family);
+      const socket = this.pick(server);
       let timer: NodeJS.Timeout | undefined;
-      const cancel = socket.send(server, expected, encode, this.randomId, (outcome) => {
+      const cancel = socket.send(expected, encode, this.randomId, (outcome) => {
         clearTimeout(timer);
         resolve(outcome);
       });
@@ -143,14 +162,21 @@ export class UdpPool {
     });
   }
 
-  private pick(family: 4 | 6): PooledSocket {
-    const list = this.sockets[family];
+  private pick(server: UdpServer): PooledSocket {
+    const key = `${server.host} ${server.port}`;
+    let list = this.sockets.get(key);
+    if (!list) {
+      list = [];
+      this.sockets.set(key, list);
+    }
     for (const s of [...list]) if (!s.usable) s.retireWhenDone();
     const live = list.filter((s) => s.usable);
-    if (live.length < SOCKETS_PER_FAMILY) {
-      const created = new PooledSocket(family, (closed) => {
-        const i = list.indexOf(closed);
-        if (i >= 0) list.splice(i, 1);
+    if (live.length < SOCKETS_PER_SERVER) {
+      const sockets = list;
+      const created = new PooledSocket(server, (closed) => {
+        const i = sockets.indexOf(closed);
+        if (i >= 0) sockets.splice(i, 1);
+        if (sockets.length === 0) this.sockets.delete(key);
       });
       list.push(created);
       return created;

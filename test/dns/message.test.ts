@@ -32,6 +32,42 @@ describe('queries', () => {
     expect([signed.readUInt16BE(2) & 0x0020, optFlags(signed) & 0x8000]).toEqual([0x0020, 0x8000]);
     expect(signed.readUInt16BE(12 + 14)).toBe(52); // QTYPE TLSA after the 14-byte name
   });
+
+  test('the question name is written label by label: empty labels skipped, a root-only name is one zero byte', () => {
+    const qname = (q: Buffer): number[] => [...q.subarray(12, q.length - 15)];
+    expect(qname(encodeQuery(1, 'a.bc', 'A'))).toEqual([1, 0x61, 2, 0x62, 0x63, 0]);
+    expect(qname(encodeQuery(1, '.a..bc.', 'A'))).toEqual([1, 0x61, 2, 0x62, 0x63, 0]);
+    expect(qname(encodeQuery(1, '.', 'A'))).toEqual([0]);
+    expect(qname(encodeQuery(1, '', 'A'))).toEqual([0]);
+  });
+
+  test('whatever the name, the query is byte for byte the one built from its labels', () => {
+    // The straightforward construction, as a reference: a buffer per label, concatenated.
+    const reference = (id: number, name: string, dnssec: boolean): Buffer => {
+      const lower = name.toLowerCase();
+      const labels = (lower.endsWith('.') ? lower.slice(0, -1) : lower).split('.').filter(Boolean);
+      const qname = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+      const tail = Buffer.alloc(15);
+      tail.writeUInt16BE(15, 0);
+      tail.writeUInt16BE(1, 2);
+      tail.writeUInt16BE(41, 5);
+      tail.writeUInt16BE(1232, 7);
+      if (dnssec) tail.writeUInt16BE(0x8000, 11);
+      const head = Buffer.alloc(12);
+      head.writeUInt16BE(id, 0);
+      head.writeUInt16BE(dnssec ? 0x0120 : 0x0100, 2);
+      head.writeUInt16BE(1, 4);
+      head.writeUInt16BE(1, 10);
+      return Buffer.concat([head, qname, tail]);
+    };
+    const names = fc.oneof(fc.domain(), fc.string({ unit: fc.constantFrom(...'aZ0-._\u00e9'.split('')), maxLength: 40 }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffff }), names, fc.boolean(), (id, name, dnssec) => {
+        expect(encodeQuery(id, name, 'MX', dnssec).equals(reference(id, name, dnssec))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
 
 describe('transport-security records', () => {
