@@ -95,25 +95,24 @@ export class WireDnsClient implements DnsClient {
       sent = { id, query: encodeQuery(id, name, type, this.options.dnssec) };
       return sent.query;
     };
-    let exchange = await this.timed(async () => {
-      const udp = await this.udp.exchange(server, encode, (id) => ({ id, name, type: code }), this.options.timeoutMs);
-      if (udp.ok) return decoded(udp.bytes, server);
-      return { ok: false, fault: udp.timeout ? 'timeout' : 'network', detail: udp.detail };
-    });
+    let started = performance.now();
+    const udp = await this.udp.exchange(server, encode, (id) => ({ id, name, type: code }), this.options.timeoutMs);
+    let exchange: Exchange = udp.ok ? decoded(udp.bytes, server) : { ok: false, fault: udp.timeout ? 'timeout' : 'network', detail: udp.detail };
+    this.count(exchange, started);
     if (exchange.ok && exchange.response.truncated) {
       // Over TCP with the same ID as the truncated UDP query.
-      exchange = await this.timed(() => exchangeTcp(server, sent.query, { id: sent.id, name, type: code }, this.options.timeoutMs));
+      started = performance.now();
+      exchange = await exchangeTcp(server, sent.query, { id: sent.id, name, type: code }, this.options.timeoutMs);
+      this.count(exchange, started);
     }
     return exchange;
   }
 
-  private async timed(run: () => Promise<Exchange>): Promise<Exchange> {
-    const started = performance.now();
-    const exchange = await run();
+  /** Counts one exchange by outcome, with the time since `started`. */
+  private count(exchange: Exchange, started: number): void {
     const outcome = exchange.ok ? rcodeName(exchange.response.rcode) : FAULT_LABEL[exchange.fault];
     this.stats.queries++;
     this.stats.byOutcome[outcome] = (this.stats.byOutcome[outcome] ?? 0) + 1;
     this.observe(outcome, performance.now() - started);
-    return exchange;
   }
 }

@@ -69,17 +69,12 @@ class PooledSocket {
   }
 
   /** Still taking new queries: young, not worn, open. */
-  get usable(): boolean {
-    return !this.closed && this.sent < RETIRE_AFTER && performance.now() - this.born < RETIRE_MS;
+  usable(now: number): boolean {
+    return !this.closed && this.sent < RETIRE_AFTER && now - this.born < RETIRE_MS;
   }
 
   /** Sends a query whose ID is not in use on this socket (`encode` builds it for an ID). */
-  send(
-    expected: (id: number) => Expected,
-    encode: (id: number) => Buffer,
-    randomId: () => number,
-    done: (outcome: UdpOutcome) => void,
-  ): () => void {
+  send(expected: (id: number) => Expected, encode: (id: number) => Buffer, randomId: () => number, done: (outcome: UdpOutcome) => void): () => void {
     let id = randomId();
     while (this.pending.has(id)) id = randomId();
     const waiting: Waiting = { expected: expected(id), done };
@@ -116,7 +111,7 @@ class PooledSocket {
 
   private closeIfDone(): void {
     if (this.pending.size > 0 || this.closed) return;
-    if (!this.usable) {
+    if (!this.usable(performance.now())) {
       this.close();
       return;
     }
@@ -140,8 +135,8 @@ class PooledSocket {
 }
 
 export class UdpPool {
-  /** Sockets by server (`host port`). */
-  private readonly sockets = new Map<string, PooledSocket[]>();
+  /** Sockets by server (the client's own server objects, the same for every query). */
+  private readonly sockets = new Map<UdpServer, PooledSocket[]>();
   private next = 0;
 
   constructor(private readonly randomId: () => number) {}
@@ -163,25 +158,33 @@ export class UdpPool {
   }
 
   private pick(server: UdpServer): PooledSocket {
-    const key = `${server.host} ${server.port}`;
-    let list = this.sockets.get(key);
+    let list = this.sockets.get(server);
     if (!list) {
       list = [];
-      this.sockets.set(key, list);
+      this.sockets.set(server, list);
     }
-    for (const s of [...list]) if (!s.usable) s.retireWhenDone();
-    const live = list.filter((s) => s.usable);
-    if (live.length < SOCKETS_PER_SERVER) {
+    // Worn sockets retire (closing once their last reply is in, which takes them off the list).
+    const now = performance.now();
+    let live = 0;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].usable(now)) live++;
+      else list[i].retireWhenDone();
+    }
+    if (live < SOCKETS_PER_SERVER) {
       const sockets = list;
       const created = new PooledSocket(server, (closed) => {
         const i = sockets.indexOf(closed);
         if (i >= 0) sockets.splice(i, 1);
-        if (sockets.length === 0) this.sockets.delete(key);
+        if (sockets.length === 0 && this.sockets.get(server) === sockets) this.sockets.delete(server);
       });
       list.push(created);
       return created;
     }
-    this.next = (this.next + 1) % live.length;
-    return live[this.next];
+    // Round robin over the usable ones.
+    for (let tries = 0; tries < list.length; tries++) {
+      this.next = (this.next + 1) % list.length;
+      if (list[this.next].usable(now)) return list[this.next];
+    }
+    return list[0];
   }
 }

@@ -62,8 +62,16 @@ export class Gate {
   }
 
   /** Runs `task` inside the gate; undefined when it could not start before `until`. */
-  async run<T>(until: number, task: () => Promise<T>): Promise<T | undefined> {
-    if (!(await this.enter(until))) return undefined;
+  run<T>(until: number, task: () => Promise<T>): Promise<T | undefined> {
+    // Room now (the common case): started at once, without waiting a turn for an admission already given.
+    if (this.active < this.limit && this.waiting.length === 0) {
+      this.active++;
+      return this.admitted(task);
+    }
+    return this.enter(until).then((admitted) => (admitted ? this.admitted(task) : undefined));
+  }
+
+  private async admitted<T>(task: () => Promise<T>): Promise<T> {
     try {
       return await task();
     } finally {
