@@ -4,7 +4,8 @@
 # $POSTFIX_ROOT, where the tests look for it, and the users it runs as are created here. Also the tools the
 # tests use around them: ip (iproute2, test addresses on lo), unshare (util-linux), python3 (a stand-in for
 # systemd's socket activation), systemd-analyze and systemd-notify (systemd), man (man-db, the package test reads mx4map(8)), redis-server (the shared-cache tests start their own),
-# debootstrap and systemd-nspawn with a Debian root for the real-systemd test (scripts/systemd-root.sh). Needs root (apt-get). Package
+# debootstrap and systemd-nspawn with a Debian root for the real-systemd test (scripts/systemd-root.sh), rpm and rpmlint
+# (the RPM is built and checked beside the .deb). Needs root (apt-get). Package
 # scripts are kept from starting daemons on this machine.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "install-mtas.sh: run as root (it uses apt-get)" >&2; exit 1; fi
@@ -27,6 +28,10 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v systemd-nspawn >/dev/null || need+=(systemd-container)
 # netcat, for the README's and the demo's first command (test/cli/demo.test.ts runs it).
 command -v nc >/dev/null || need+=(netcat-openbsd)
+# rpmbuild, rpmlint and cpio: `npm run package` builds the RPM beside the .deb (test/e2e/rpm.test.ts checks it).
+command -v rpmbuild >/dev/null || need+=(rpm)
+command -v rpmlint >/dev/null || need+=(rpmlint)
+command -v cpio >/dev/null || need+=(cpio)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -28,6 +28,7 @@ import { AnswerCounts } from '../ops/answer-counts.js';
 import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
+import { selinuxEnforcing, selinuxSocketWarning } from './selinux.js';
 import { type ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
@@ -287,6 +288,11 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGHUP', () => void reload());
   });
+  const selinux = selinuxSocketWarning(
+    server.bound.filter((b) => b.startsWith('unix:')).map((b) => b.slice('unix:'.length)),
+    selinuxEnforcing(),
+  );
+  if (selinux) log.warn({ evt: 'selinux-unix-socket' }, selinux);
   const configFile = configFileRead(input.configPath);
   const dnsShown = dnsServersOf(config).map(formatDnsServer);
   log.info(

@@ -9,6 +9,7 @@ import { rawFlagValues, withConfigFlags } from './config-flags.js';
 import { preflight } from '../app/preflight.js';
 import { discoverIpv6Source } from '../identity/source-address.js';
 import { trustAdProblem } from '../app/assemble.js';
+import { selinuxEnforcing, selinuxSocketWarning } from '../app/selinux.js';
 
 /** Directories of UNIX listen sockets that others may write to (sendmail will not connect to a socket map there). */
 function writableSocketDirectories(listen: readonly Endpoint[]): string[] {
@@ -59,6 +60,9 @@ export const checkConfigCommand: CommandModule = {
       process.stdout.write(
         `warning: the UNIX socket directory ${dir} is group- or world-writable: sendmail refuses a socket map there (its safe-file checks); use a directory only mx4map can write, such as /run/mx4map\n`,
       );
+    const unixSockets = config.listen.flatMap((e) => (e.kind === 'unix' ? [e.path] : []));
+    const selinux = selinuxSocketWarning(unixSockets, selinuxEnforcing());
+    if (selinux) process.stdout.write(`warning: ${selinux}\n`);
     process.stdout.write('configuration OK\n');
   },
 };

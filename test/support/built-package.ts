@@ -1,5 +1,5 @@
 /**
- * The .deb that `npm run package` builds, built once per test run however many suites need it: suites run
+ * The .deb and .rpm that `npm run package` builds, built once per test run however many suites need it: suites run
  * in parallel workers, and two builds writing .build/package at once would spoil each other. A lock
  * directory serialises them; a marker names the run (the workers' common parent) that built the package.
  */
@@ -45,30 +45,58 @@ async function lock(): Promise<void> {
   }
 }
 
-function build(): string {
+interface Built {
+  readonly deb: string;
+  /** Undefined where rpmbuild is missing. */
+  readonly rpm: string | undefined;
+}
+
+function build(): Built {
   // `npm run package` without its first step: rebuilding dist/ here would rewrite files that tests running
   // beside this one are executing (npm test built dist/ before any test started).
   const env = { ...process.env };
   const scripts = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.scripts.json')], { encoding: 'utf8', env });
   if (scripts.status !== 0) throw new Error(`compiling scripts failed: ${scripts.stdout}${scripts.stderr}`);
-  const built = spawnSync(process.execPath, [join(ROOT, '.build', 'scripts', 'package', 'build-deb.js')], { encoding: 'utf8', env, timeout: 300_000 });
+  const built = spawnSync(process.execPath, [join(ROOT, '.build', 'scripts', 'package', 'build.js')], { encoding: 'utf8', env, timeout: 300_000 });
   if (built.status !== 0) throw new Error(`building the package failed: ${built.stderr}`);
+  const lines = built.stdout.trim().split('\n');
+  return { deb: lines.find((l) => l.endsWith('.deb')) ?? '', rpm: lines.find((l) => l.endsWith('.rpm')) };
+}
+
+/** Another release of the RPM from the executable already built (an upgrade to install over the first). */
+export function rebuiltRpm(release: number): string {
+  const built = spawnSync(process.execPath, [join(ROOT, '.build', 'scripts', 'package', 'build.js'), '--rpm-only', '--rpm-release', String(release)], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (built.status !== 0) throw new Error(`building the RPM failed: ${built.stderr}`);
   return built.stdout.trim().split('\n').pop() ?? '';
 }
 
-/** The path of the .deb built in this test run. */
-export async function builtPackage(): Promise<string> {
+async function builtPackages(): Promise<Built> {
   const run = String(process.ppid);
   await lock();
   try {
     if (existsSync(MARKER)) {
-      const [builtFor, deb] = readFileSync(MARKER, 'utf8').split('\n');
-      if (builtFor === run && existsSync(deb)) return deb;
+      const [builtFor, deb, rpm] = readFileSync(MARKER, 'utf8').split('\n');
+      if (builtFor === run && existsSync(deb)) return { deb, rpm: rpm || undefined };
     }
-    const deb = build();
-    writeFileSync(MARKER, `${run}\n${deb}`);
-    return deb;
+    const built = build();
+    writeFileSync(MARKER, `${run}\n${built.deb}\n${built.rpm ?? ''}`);
+    return built;
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
+}
+
+/** The path of the .deb built in this test run. */
+export async function builtPackage(): Promise<string> {
+  return (await builtPackages()).deb;
+}
+
+/** The path of the .rpm built in this test run. */
+export async function builtRpm(): Promise<string> {
+  const { rpm } = await builtPackages();
+  if (!rpm) throw new Error('no .rpm was built (rpmbuild missing)');
+  return rpm;
 }

@@ -1,75 +1,18 @@
 /**
- * `npm run package`: builds mx4map_<version>_<arch>.deb, which needs nothing else on the host — no Node:
- *  1. the compiled CLI (dist/) and its dependencies bundled into one CommonJS file (esbuild);
- *  2. that file made a Node single executable application: the running Node binary with the bundle
- *     injected as its SEA blob (node --experimental-sea-config, postject), so the host runs the Node
- *     version we test with, whatever its distribution ships (Debian 12 has 18.19);
- *  3. the package tree: /usr/bin/mx4map, the systemd units with ExecStart=/usr/bin/mx4map, the sample
- *     configuration as the conffile /etc/mx4map/mx4map.yml, mx4map(8) generated from the option table,
- *     the README and cf-snippets under /usr/share/doc/mx4map; then dpkg-deb.
- * Prints the .deb's path. Needs dpkg-deb (Debian, Ubuntu).
+ * mx4map_<version>_<arch>.deb: /usr/bin/mx4map, the systemd units with ExecStart=/usr/bin/mx4map, the sample
+ * configuration as the conffile /etc/mx4map/mx4map.yml, mx4map(8) generated from the option table, the README
+ * and cf-snippets under /usr/share/doc/mx4map; then dpkg-deb.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildSync } from 'esbuild';
 import { manPage } from '../../src/config/man-page.js';
 import { VERSION } from '../../src/version.js';
+import { OUT, ROOT, place, run } from './executable.js';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const OUT = join(ROOT, '.build', 'package');
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
-/** The fuse postject flips in the Node binary to say a SEA blob is present (Node's documentation). */
-const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-
-/** Runs a build tool quietly (postject prints LIEF warnings on every success); its output is shown when it fails. */
-function run(command: string, args: string[]): void {
-  try {
-    execFileSync(command, args, { cwd: OUT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  } catch (err) {
-    const failed = err as { stdout?: string; stderr?: string };
-    process.stderr.write(`${failed.stdout ?? ''}${failed.stderr ?? ''}`);
-    throw err;
-  }
-}
-
-/** Steps 1 and 2: the executable, at OUT/mx4map. */
-function buildExecutable(): string {
-  const bundle = join(OUT, 'mx4map.cjs');
-  buildSync({
-    entryPoints: [join(ROOT, 'dist', 'index.js')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: bundle,
-    legalComments: 'none',
-    logLevel: 'error',
-  });
-  // Paths relative to OUT (run's working directory): the blob keeps `main` as the script's file name,
-  // which stack traces print; an absolute one would name the build machine's directories.
-  // useCodeCache: V8's compiled code goes into the blob (built by the same Node the executable is made of):
-  // start to listening 170 → 151 ms measured here.
-  writeFileSync(
-    join(OUT, 'sea-config.json'),
-    JSON.stringify({ main: 'mx4map.cjs', output: 'sea-prep.blob', disableExperimentalSEAWarning: true, useCodeCache: true }),
-  );
-  run(process.execPath, ['--experimental-sea-config', 'sea-config.json']);
-  const executable = join(OUT, 'mx4map');
-  copyFileSync(process.execPath, executable);
-  chmodSync(executable, 0o755);
-  run(process.execPath, [require.resolve('postject/dist/cli.js'), executable, 'NODE_SEA_BLOB', join(OUT, 'sea-prep.blob'), '--sentinel-fuse', SEA_FUSE]);
-  return executable;
-}
-
-function place(tree: string, path: string, content: string | Buffer, mode = 0o644): void {
-  const target = join(tree, path);
-  mkdirSync(join(target, '..'), { recursive: true });
-  writeFileSync(target, content);
-  chmodSync(target, mode);
-}
 
 const COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: mx4map
@@ -120,12 +63,10 @@ fi
 exit 0
 `;
 
-function main(): void {
+/** The .deb, from the executable; returns its path. */
+export function buildDeb(executable: string): string {
   const debArch = DEB_ARCH[arch()];
   if (!debArch) throw new Error(`no Debian architecture known for ${arch()}`);
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-  const executable = buildExecutable();
   const name = `mx4map_${VERSION}_${debArch}`;
   const tree = join(OUT, name);
   mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
@@ -172,7 +113,5 @@ function main(): void {
   place(tree, 'DEBIAN/postrm', POSTRM, 0o755);
   const deb = join(OUT, `${name}.deb`);
   run('dpkg-deb', ['--root-owner-group', '-Zxz', '-z6', '--build', tree, deb]);
-  process.stdout.write(`${deb}\n`);
+  return deb;
 }
-
-main();
