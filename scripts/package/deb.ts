@@ -76,6 +76,9 @@ export function buildDeb(executable: string): string {
   const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
   place(tree, 'lib/systemd/system/mx4map.service', unit);
   place(tree, 'lib/systemd/system/mx4map.socket', readFileSync(join(snippets, 'mx4map.socket')));
+  // Several MTA instances on one host: mx4map@NAME.service reads /etc/mx4map/NAME.yml.
+  const template = readFileSync(join(snippets, 'mx4map@.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
+  place(tree, 'lib/systemd/system/mx4map@.service', template);
   place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
   place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
   const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');

@@ -99,6 +99,7 @@ cp -a %{mx4map_tree}/. %{buildroot}/
 /usr/bin/mx4map
 /usr/lib/systemd/system/mx4map.service
 /usr/lib/systemd/system/mx4map.socket
+/usr/lib/systemd/system/mx4map@.service
 %dir /etc/mx4map
 %config(noreplace) /etc/mx4map/mx4map.yml
 /usr/share/man/man8/mx4map.8.gz
@@ -123,6 +124,8 @@ export function buildRpm(executable: string, release = 1): string {
   const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
   place(tree, 'usr/lib/systemd/system/mx4map.service', unit);
   place(tree, 'usr/lib/systemd/system/mx4map.socket', rpmSocketUnit(readFileSync(join(snippets, 'mx4map.socket'), 'utf8')));
+  const template = readFileSync(join(snippets, 'mx4map@.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
+  place(tree, 'usr/lib/systemd/system/mx4map@.service', template);
   place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
   place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
   place(tree, 'usr/share/licenses/mx4map/LICENSE', readFileSync(join(ROOT, 'LICENSE')));

@@ -32,3 +32,30 @@ describeRequiring(missing, 'systemd unit checks')('cf-snippets/mx4map.service an
     expect(service).toMatch(/^NotifyAccess=all$/m);
   });
 });
+
+describeRequiring(missing, 'systemd unit checks')('cf-snippets/mx4map@.service, one instance per MTA instance', () => {
+  const template = readFileSync(join(SNIPPETS, 'mx4map@.service'), 'utf8');
+
+  test('systemd-analyze verify finds nothing wrong with an instance of it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx4map-units-'));
+    writeFileSync(join(dir, 'mx4map@.service'), template.replace(/^(Exec(?:Start|Reload))=\S+/gm, `$1=${process.execPath} ${CLI}`));
+    const r = spawnSync('systemd-analyze', ['verify', join(dir, 'mx4map@a.service')], { encoding: 'utf8' });
+    expect(`${r.stdout}${r.stderr}`).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  test("is mx4map.service line for line but for the instance's own configuration, names and directories", () => {
+    const unit = readFileSync(join(SNIPPETS, 'mx4map.service'), 'utf8');
+    const settings = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const differing = (a: string[], b: string[]): string[] => a.filter((l) => !b.includes(l));
+    expect(differing(settings(template), settings(unit))).toEqual([
+      'Description=mx4map socketmap server, instance %i (live IPv4 routes for sendmail and Postfix)',
+      'ExecStart=/usr/bin/mx4map serve --config /etc/mx4map/%i.yml',
+      'ExecReload=/usr/bin/mx4map reload --config /etc/mx4map/%i.yml --pid $MAINPID',
+      'SyslogIdentifier=mx4map-%i',
+      'StateDirectory=mx4map/%i',
+      'RuntimeDirectory=mx4map/%i',
+    ]);
+    expect(differing(settings(unit), settings(template))).toHaveLength(6);
+  });
+});

@@ -66,6 +66,7 @@ describeRequiring(whyNot(), 'the RPM suite needs rpmbuild, rpmlint and root')('t
       '/usr/bin/mx4map',
       '/usr/lib/systemd/system/mx4map.service',
       '/usr/lib/systemd/system/mx4map.socket',
+      '/usr/lib/systemd/system/mx4map@.service',
       '/etc/mx4map/mx4map.yml',
       '/usr/share/man/man8/mx4map.8.gz',
       '/usr/share/licenses/mx4map/LICENSE',
