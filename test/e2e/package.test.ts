@@ -143,7 +143,12 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
   test('systemd-analyze verify accepts the installed units as installed (ExecStart=/usr/bin/mx4map)', () => {
     if (spawnSync('systemd-analyze', ['--version']).status !== 0) throw new Error('systemd-analyze is missing: scripts/install-mtas.sh installs it');
     expect(readFileSync('/lib/systemd/system/mx4map.service', 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/mx4map serve --config \/etc\/mx4map\/mx4map\.yml$/m);
-    const r = sh('systemd-analyze', ['verify', '/lib/systemd/system/mx4map.socket', '/lib/systemd/system/mx4map.service', '/lib/systemd/system/mx4map@a.service']);
+    const r = sh('systemd-analyze', [
+      'verify',
+      '/lib/systemd/system/mx4map.socket',
+      '/lib/systemd/system/mx4map.service',
+      '/lib/systemd/system/mx4map@a.service',
+    ]);
     expect(`${r.stdout}${r.stderr}`).toBe('');
     expect(r.status).toBe(0);
   });
