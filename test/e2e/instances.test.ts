@@ -20,7 +20,8 @@ const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 function blocks(language: string): string[] {
   const start = README.indexOf('\n## Several MTA instances\n');
   const section = README.slice(start, README.indexOf('\n## ', start + 1));
-  return [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+  const fence = '```';
+  return [...section.matchAll(new RegExp(`${fence}${language}\\n([\\s\\S]*?)${fence}`, 'g'))].map((m) => m[1]);
 }
 
 describe("the README's two instances", () => {
