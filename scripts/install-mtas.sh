@@ -32,6 +32,8 @@ command -v nc >/dev/null || need+=(netcat-openbsd)
 command -v rpmbuild >/dev/null || need+=(rpm)
 command -v rpmlint >/dev/null || need+=(rpmlint)
 command -v cpio >/dev/null || need+=(cpio)
+# promtool (Prometheus): the alerting rules in contrib/prometheus are checked and unit-tested with it.
+command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

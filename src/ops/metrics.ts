@@ -127,6 +127,10 @@ export class Metrics {
     for (const custom of [answers.lookups, answers.answerSeconds, dns.queries, dns.seconds])
       this.registry.registerMetric(custom as unknown as Parameters<Registry['registerMetric']>[0]);
     collectDefaultMetrics({ register: this.registry, prefix: 'mx4map_' });
+    // Gauges named like counters (promtool check metrics flags them); the same figures are there by type,
+    // without the suffix (sum them for the total).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      this.registry.removeSingleMetric(`mx4map_${name}`);
     deltaCounter(this.registry, 'mx4map_cache_hits_total', 'Cache hits, by cache', 'cache', () => pick(sources.caches(), 'hits'));
     deltaCounter(this.registry, 'mx4map_cache_misses_total', 'Cache misses, by cache', 'cache', () => pick(sources.caches(), 'misses'));
     new Gauge({

@@ -68,6 +68,7 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
       './usr/share/doc/mx4map/README.md',
       './usr/share/doc/mx4map/copyright',
       './usr/share/doc/mx4map/cf-snippets/sendmail.mc',
+      './usr/share/mx4map/prometheus/mx4map-rules.yml',
     ]) {
       expect(files).toContain(path);
     }

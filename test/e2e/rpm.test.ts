@@ -72,6 +72,7 @@ describeRequiring(whyNot(), 'the RPM suite needs rpmbuild, rpmlint and root')('t
       '/usr/share/licenses/mx4map/LICENSE',
       '/usr/share/doc/mx4map/README.md',
       '/usr/share/doc/mx4map/docs/performance.md',
+      '/usr/share/mx4map/prometheus/mx4map-rules.yml',
     ])
       expect(files).toContain(file);
     expect(sh('rpm', ['-qcp', rpm]).stdout.trim()).toBe('/etc/mx4map/mx4map.yml');
