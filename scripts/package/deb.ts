@@ -89,6 +89,7 @@ export function buildDeb(executable: string): string {
   // The README and what it links to, side by side as in the repository, so its links resolve.
   for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
   cpSync(join(ROOT, 'docs'), join(doc, 'docs'), { recursive: true });
+  cpSync(join(ROOT, 'contrib'), join(doc, 'contrib'), { recursive: true });
   place(tree, 'usr/share/doc/mx4map/copyright', COPYRIGHT);
   const installedKb = Math.ceil(Number(execFileSync('du', ['-sk', tree], { encoding: 'utf8' }).split('\t')[0]));
   place(

@@ -55,6 +55,8 @@ function spec(release: number, rpmArch: string, date: Date): string {
 #  position-independent-executable-suggested: the binary is Node's own release build, as Node ships it.
 #  binary-or-shlib-calls-gethostbyname: Node links it; mx4map resolves with its own DNS client.
 #  no-url-tag: the project has no public home page to name.
+#  files-duplicate: the Prometheus rules are installed for use (/usr/share/mx4map) and beside the README that
+#   links them (/usr/share/doc/mx4map/contrib).
 #  no-manual-page-for-binary: mx4map(8) is packaged; rpmlint 2.4 collects man pages' sections where it means
 #   their names (FilesCheck's man_base_regex), so it says this of every binary.
 %global debug_package %{nil}
@@ -135,6 +137,7 @@ export function buildRpm(executable: string, release = 1): string {
   const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
   for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
   cpSync(join(ROOT, 'docs'), join(doc, 'docs'), { recursive: true });
+  cpSync(join(ROOT, 'contrib'), join(doc, 'contrib'), { recursive: true });
   cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
   const specFile = join(work, 'mx4map.spec');
   writeFileSync(specFile, spec(release, rpmArch, new Date()));

@@ -29,6 +29,7 @@ import { OpsServer } from '../ops/http.js';
 import { DecisionsView } from '../ops/decisions-view.js';
 import { isLoopbackHost } from '../net/loopback.js';
 import { selinuxEnforcing, selinuxSocketWarning } from './selinux.js';
+import { domainReport } from './domain-report.js';
 import { type ServerLimits, SocketmapServer } from '../server/server.js';
 import { LoopWatch } from '../server/loop-watch.js';
 import { ConfigError, ListenError, Mx4mapError } from '../errors.js';
@@ -191,12 +192,31 @@ export async function runDaemon(input: DaemonInput): Promise<void> {
   const ops =
     config.http === undefined
       ? undefined
-      : new OpsServer({ metrics: metricsOnce, healthy: () => serving, details: healthDetails, decisions: new DecisionsView(() => engine.forcedDecisions()) });
+      : new OpsServer({
+          metrics: metricsOnce,
+          healthy: () => serving,
+          details: healthDetails,
+          decisions: new DecisionsView(() => engine.forcedDecisions()),
+          domain: (name) =>
+            domainReport(name, {
+              engine,
+              maps: () => config.maps,
+              policy: () => answerPolicy(config),
+              deadlineMs: () => config.deadline,
+              identity: () => (config.triggers.includes('sender-ipv6-unready') ? identity.current : undefined),
+            }),
+          domainsExposed: isLoopbackHost(config.http.host) || config.httpExposeDomains,
+        });
   let httpBound: string | undefined;
   const endpoint = config.http;
   if (ops && endpoint) {
     if (!isLoopbackHost(endpoint.host))
-      log.warn({ evt: 'listen-exposed', http: endpoint.spec }, 'the operations listener is on a non-loopback address and has no authentication');
+      log.warn(
+        { evt: 'listen-exposed', http: endpoint.spec, served: config.httpExposeDomains ? 'all' : 'metrics,healthz' },
+        config.httpExposeDomains
+          ? 'the operations listener is on a non-loopback address and has no authentication; it serves /metrics, /healthz, and /decisions and /domain (they name recipient domains: http_expose_domains)'
+          : 'the operations listener is on a non-loopback address and has no authentication; it serves /metrics and /healthz only (/decisions and /domain name recipient domains: http_expose_domains: true serves them)',
+      );
     try {
       httpBound = await ops.listen(endpoint);
     } catch (err) {

@@ -1,6 +1,7 @@
 /** Renders an evaluation as the reason trail `mx4map lookup` prints. Pure. */
 import type { Evidence } from '../engine/evidence.js';
 import type { Explanation } from '../engine/explanation.js';
+import type { HeldDomain } from '../engine/held.js';
 import type { Decision } from '../engine/decision.js';
 import type { AddressFacts } from '../engine/facts.js';
 import type { MapDefinition } from '../maps/definitions.js';
@@ -167,4 +168,23 @@ function evidenceLine(v: Evidence, remainingMs: number): string {
   const where = v.scope === 'host' ? `MX host ${v.relay}` : v.relay ? `via ${v.relay}` : 'no relay reached';
   const at = new Date(v.seenAt).toISOString();
   return `evidence    ${v.class} (${v.signal}), ${where}${v.address ? ` [${v.address}]` : ''}, seen ${at}, forces IPv4 for ${roughly(remainingMs)} more: "${printable(v.excerpt, 100)}"`;
+}
+
+/** What the running server holds for the domain (`lookup --server`), in the trail's layout. */
+export function renderHeld(h: HeldDomain): string {
+  const out: string[] = [];
+  if (h.local) out.push("server      one of this host's own domains: answered NOTFOUND without DNS");
+  if (h.override) out.push(`server      override ${h.override === 'never' ? 'never' : 'force_ipv4'} applies before any cached decision`);
+  if (h.state === 'none' || !h.decision) out.push('server      holds no decision for it: the next lookup decides it');
+  else if (h.state === 'fresh')
+    out.push(
+      `server      holds ${describe(h.decision)}, fresh for ${roughly(h.expiresInMs ?? 0)} more, kept (stale past that) until ${roughly(h.keptForMs ?? 0)} from now`,
+    );
+  else
+    out.push(
+      `server      holds ${describe(h.decision)}, expired ${roughly(-(h.expiresInMs ?? 0))} ago, kept stale ${roughly(h.keptForMs ?? 0)} more${h.retryInMs ? `; no refresh for ${roughly(h.retryInMs)} (the last one failed)` : ''}`,
+    );
+  out.push(`in flight   ${h.inFlight ? 'yes: a lookup of it is running now' : 'no'}`);
+  if (h.evidence) out.push(evidenceLine(h.evidence.evidence, h.evidence.remainingMs));
+  return `${out.join('\n')}\n`;
 }

@@ -1,7 +1,8 @@
 /**
  * `mx4map lookup DOMAIN`: runs the engine directly, with the same flags as serve, and prints the reason
  * trail (or JSON), and what serve answers instead when its cache snapshot holds a fresh decision for the
- * domain, or a stale one and DNS fails. Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on TEMP or an error.
+ * domain, or a stale one and DNS fails. With `--server`, the running server makes the report with its own
+ * caches and says what it holds for the domain now. Exit 0 when the answer is OK, 1 when NOTFOUND, 2 on TEMP or an error.
  */
 import type { CommandModule } from 'yargs';
 import { loadConfig } from '../config/load.js';
@@ -10,7 +11,11 @@ import { answerPolicy, assembleEngine, assembleSenderIdentity } from '../app/ass
 import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
-import { renderTrail } from './lookup-report.js';
+import { renderHeld, renderTrail } from './lookup-report.js';
+import type { Explanation } from '../engine/explanation.js';
+import type { HeldDomain } from '../engine/held.js';
+import type { MapDefinition } from '../maps/definitions.js';
+import type { AnswerPolicy } from '../maps/format.js';
 import { SnapshotKeeper } from '../snapshot/keeper.js';
 import { type IdentityState, describeIdentity } from '../identity/sender-identity.js';
 
@@ -20,8 +25,17 @@ export const lookupCommand: CommandModule = {
   builder: (yargs) =>
     withConfigFlags(yargs, DECISION_OPTIONS)
       .positional('domain', { type: 'string', describe: 'domain (or user@domain) to decide for' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the evaluation as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print the evaluation as JSON' })
+      .option('server', {
+        type: 'string',
+        describe:
+          "ask the running server's ops listener (its http address, e.g. 127.0.0.1:9425) instead: what it holds for the domain, beside an evaluation made with its caches",
+      }),
   handler: async (argv) => {
+    if (argv.server !== undefined) {
+      process.exitCode = await lookupOnServer(String(argv.server), String(argv.domain), argv.json === true);
+      return;
+    }
     const flags = rawFlagValues(argv, DECISION_OPTIONS);
     const config = loadConfig(flags, argv.config as string | undefined);
     // Logs go to stderr as text, quiet unless a level was asked for: stdout is the report.
@@ -67,6 +81,42 @@ export const lookupCommand: CommandModule = {
     process.exitCode = lookupExitCode(Object.values(answers).map((r) => r.status));
   },
 };
+
+/** `lookup --server`: the same report, made by the running server (GET /domain?name=…, app/domain-report.ts). */
+async function lookupOnServer(server: string, domain: string, json: boolean): Promise<number> {
+  const base = /^https?:\/\//.test(server) ? server.replace(/\/+$/, '') : `http://${server}`;
+  let response: Response;
+  try {
+    response = await fetch(`${base}/domain?name=${encodeURIComponent(domain)}`, { signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    process.stderr.write(
+      `mx4map: cannot ask the ops listener at ${base}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is http set in mx4map.yml?)\n`,
+    );
+    return 2;
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    process.stderr.write(`mx4map: ${base} answered ${response.status}: ${body.trim()}\n`);
+    return 2;
+  }
+  const report = JSON.parse(body) as Explanation & {
+    skipped?: string;
+    held: HeldDomain;
+    maps: MapDefinition[];
+    policy: AnswerPolicy;
+    deadlineMs: number;
+    answers: Record<string, { status: string }>;
+    identity?: IdentityState;
+  };
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (report.skipped) process.stdout.write(`${domain}: answered NOTFOUND at once, without DNS (${report.skipped})\n`);
+  else {
+    const identity = report.identity ? describeIdentity(report.identity) : [];
+    process.stdout.write(renderTrail(report, report.maps, report.policy, report.deadlineMs, identity) + renderHeld(report.held));
+  }
+  return report.skipped ? 1 : lookupExitCode(Object.values(report.answers).map((r) => r.status));
+}
 
 /** As `query` exits: 2 when a map would answer TEMP, else 0 when one answers OK, else 1 (NOTFOUND). */
 function lookupExitCode(statuses: readonly string[]): number {

@@ -445,7 +445,15 @@ export const OPTIONS = {
     default: undefined,
     unit: '-',
     describe:
-      'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
+      'HOST:PORT for the operations listener (GET /metrics, /healthz, /decisions, /domain?name=…), e.g. 127.0.0.1:9425; empty = off. No authentication: keep it on loopback.',
+    reloadable: false,
+  }),
+  httpExposeDomains: option({
+    kind: boolean,
+    default: false,
+    unit: '-',
+    describe:
+      'Serve /decisions and /domain, which name recipient domains, on an ops listener that is not on loopback (/metrics and /healthz are served either way). On loopback they always are.',
     reloadable: false,
   }),
   logLevel: option({

@@ -16,6 +16,7 @@ import { type KeptDecision, keep } from './decision-codec.js';
 import { logDecision } from './decision-log.js';
 import { DecisionStore, type Reconfigured, type StaleCause, believeFleetDecision } from './decision-store.js';
 import { type Explanation, explain } from './explanation.js';
+import { type HeldDomain, heldDomain } from './held.js';
 import type { EngineFleet } from './fleet.js';
 import { EvidenceBook, type EvidenceRow, type FailureReport, type ReportOutcome, relayProblem } from './evidence.js';
 import { HostDirectory } from './hosts.js';
@@ -248,6 +249,19 @@ export class Engine implements Decider {
     const entry = this.store.lookup(domain);
     const evaluation = await this.evaluate(domain);
     return explain(entry, evaluation, this.now(), this.policy.settings.deadlineMs);
+  }
+
+  /** What the store holds for `domain` now, deciding nothing and counting no use (the per-domain view). */
+  held(domain: string): HeldDomain {
+    const { overrides, locality } = this.policy;
+    const override = matchOverride(overrides, domain);
+    const evidence = this.evidence.forDomain(domain);
+    return heldDomain(domain, this.store.peek(domain), this.now(), {
+      inFlight: this.store.tier.filling(domain),
+      ...(evidence ? { evidence } : {}),
+      ...(override ? { override } : {}),
+      local: locality.isLocalDomain(domain),
+    });
   }
 
   /** Runs the whole rule for one domain, without the decision store (host and probe caches still apply). */

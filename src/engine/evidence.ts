@@ -153,6 +153,11 @@ export class EvidenceBook {
     return this.held(keys);
   }
 
+  /** The evidence held for the domain itself, if any (not its MX hosts'), without asking the fleet. */
+  forDomain(domain: string): { evidence: Evidence; remainingMs: number } | undefined {
+    return this.held([domainKey(domain)]);
+  }
+
   private held(keys: readonly string[]): { evidence: Evidence; remainingMs: number } | undefined {
     for (const key of keys) {
       const entry = this.kept.peek(key);

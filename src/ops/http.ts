@@ -56,7 +56,17 @@ export interface OpsSources {
   readonly details?: () => readonly string[];
   /** The forced decisions held now (a rendering of them, see decisions-view.ts). */
   readonly decisions: DecisionsView;
+  /** One domain as the server holds it, with a fresh evaluation (app/domain-report.ts). */
+  readonly domain?: (name: string) => Promise<unknown>;
+  /**
+   * Whether /decisions and /domain, which name recipient domains, are served: always on loopback, elsewhere
+   * only with http_expose_domains. /metrics and /healthz are served wherever the listener is.
+   */
+  readonly domainsExposed: boolean;
 }
+
+/** What the endpoints that name recipient domains answer when they are withheld. */
+const WITHHELD = 'not served on this address: /decisions and /domain name recipient domains (set http_expose_domains: true to serve them off loopback)\n';
 
 export class OpsServer {
   private server: Server | undefined;
@@ -107,13 +117,20 @@ export class OpsServer {
           return send(res, healthy ? 200 : 503, 'text/plain', `${[healthy ? 'ok' : 'not serving', ...(this.sources.details?.() ?? [])].join('\n')}\n`);
         }
         case '/decisions': {
+          if (!this.sources.domainsExposed) return send(res, 403, 'text/plain', WITHHELD);
           const page = parsePage(query);
           if ('problem' in page) return send(res, 400, 'text/plain', `${page.problem}\n`);
           const parts = await this.sources.decisions.parts();
           return await writeJsonArray(res, parts.slice(page.offset, page.offset + page.limit));
         }
+        case '/domain': {
+          if (!this.sources.domainsExposed) return send(res, 403, 'text/plain', WITHHELD);
+          const name = new URLSearchParams(query).get('name');
+          if (!name || !this.sources.domain) return send(res, 400, 'text/plain', 'name a domain: /domain?name=example.com\n');
+          return send(res, 200, 'application/json', `${JSON.stringify(await this.sources.domain(name))}\n`);
+        }
         default:
-          return send(res, 404, 'text/plain', 'not found: try /metrics, /healthz or /decisions\n');
+          return send(res, 404, 'text/plain', 'not found: try /metrics, /healthz, /decisions or /domain?name=DOMAIN\n');
       }
     } catch (err) {
       return send(res, 500, 'text/plain', `${(err as Error).message}\n`);
