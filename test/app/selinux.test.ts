@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selinuxEnforcing, selinuxSocketWarning } from '../../src/app/selinux';
-import { CLI } from '../support/cli';
+import { CLI, cleanEnv } from '../support/cli';
 import { describeRequiring } from '../support/requires';
 
 const enforceFile = (content: string): string => {
@@ -31,10 +31,13 @@ test('the warning names the sockets and the fix, and only when both apply', () =
 });
 
 /** check-config as on an enforcing system: a private mount namespace where /sys/fs/selinux/enforce reads 1. */
-function checkConfigUnderSelinux(listen: string): { status: number | null; stdout: string } {
+function checkConfigUnderSelinux(listen: string): { status: number | null; stdout: string; stderr: string } {
   const script = 'mount -t tmpfs none /sys/fs && mkdir /sys/fs/selinux && echo 1 > /sys/fs/selinux/enforce && exec "$@"';
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, CLI, 'check-config', '--listen', listen], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout };
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', process.execPath, CLI, 'check-config', '--listen', listen], {
+    encoding: 'utf8',
+    env: cleanEnv(),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function whyNot(): string | undefined {
@@ -46,7 +49,7 @@ function whyNot(): string | undefined {
 describeRequiring(whyNot(), 'the SELinux suite needs root and unshare -m')('on an enforcing system (its enforce file in a private mount namespace)', () => {
   test('a UNIX listener: one warning naming the fix; loopback TCP: none', () => {
     const unix = checkConfigUnderSelinux(`unix:${mkdtempSync(join(tmpdir(), 'mx4map-selinux-'))}/mx4map.sock`);
-    expect(unix.status).toBe(0);
+    expect({ status: unix.status, stderr: unix.stderr }).toEqual({ status: 0, stderr: '' });
     expect(unix.stdout.split('\n').filter((l) => l.includes('SELinux'))).toEqual([
       expect.stringMatching(/^warning: SELinux is enforcing: .*inet:8425@127\.0\.0\.1/),
     ]);
@@ -60,9 +63,7 @@ describeRequiring(whyNot(), 'the SELinux suite needs root and unshare -m')('on a
     const child = spawn(
       'unshare',
       ['-m', 'sh', '-c', script, 'sh', process.execPath, CLI, 'serve', '--listen', `unix:${socket}`, '--dns', '127.0.0.1:9', '--no-probe'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: cleanEnv() },
     );
     const lines: Array<{ evt?: string; msg?: string }> = [];
     await new Promise<void>((resolve, reject) => {
