@@ -130,8 +130,9 @@ export function buildRpm(executable: string, release = 1): string {
   const template = readFileSync(join(snippets, 'mx4map@.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
   place(tree, 'usr/lib/systemd/system/mx4map@.service', template);
   place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
-  // Prometheus recording and alerting rules (README, "Monitoring").
+  // Prometheus recording and alerting rules and the Grafana dashboard (README, "Alerts", "Dashboard").
   place(tree, 'usr/share/mx4map/prometheus/mx4map-rules.yml', readFileSync(join(ROOT, 'contrib', 'prometheus', 'mx4map-rules.yml')));
+  place(tree, 'usr/share/mx4map/grafana/mx4map-dashboard.json', readFileSync(join(ROOT, 'contrib', 'grafana', 'mx4map-dashboard.json')));
   place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
   place(tree, 'usr/share/licenses/mx4map/LICENSE', readFileSync(join(ROOT, 'LICENSE')));
   const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');

@@ -69,6 +69,7 @@ describeRequiring(whyNot(), 'package tests')('npm run package: the Debian packag
       './usr/share/doc/mx4map/copyright',
       './usr/share/doc/mx4map/cf-snippets/sendmail.mc',
       './usr/share/mx4map/prometheus/mx4map-rules.yml',
+      './usr/share/mx4map/grafana/mx4map-dashboard.json',
     ]) {
       expect(files).toContain(path);
     }

@@ -73,6 +73,7 @@ describeRequiring(whyNot(), 'the RPM suite needs rpmbuild, rpmlint and root')('t
       '/usr/share/doc/mx4map/README.md',
       '/usr/share/doc/mx4map/docs/performance.md',
       '/usr/share/mx4map/prometheus/mx4map-rules.yml',
+      '/usr/share/mx4map/grafana/mx4map-dashboard.json',
     ])
       expect(files).toContain(file);
     expect(sh('rpm', ['-qcp', rpm]).stdout.trim()).toBe('/etc/mx4map/mx4map.yml');
