@@ -12,6 +12,7 @@ import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderHeld, renderTrail } from './lookup-report.js';
+import { httpBaseUrl } from '../ops/http.js';
 import type { Explanation } from '../engine/explanation.js';
 import type { HeldDomain } from '../engine/held.js';
 import type { MapDefinition } from '../maps/definitions.js';
@@ -84,7 +85,7 @@ export const lookupCommand: CommandModule = {
 
 /** `lookup --server`: the same report, made by the running server (GET /domain?name=…, app/domain-report.ts). */
 async function lookupOnServer(server: string, domain: string, json: boolean): Promise<number> {
-  const base = /^https?:\/\//.test(server) ? server.replace(/\/+$/, '') : `http://${server}`;
+  const base = httpBaseUrl(server);
   let response: Response;
   try {
     response = await fetch(`${base}/domain?name=${encodeURIComponent(domain)}`, { signal: AbortSignal.timeout(15_000) });

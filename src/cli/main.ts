@@ -13,6 +13,7 @@ import { replayCommand } from './replay.js';
 import { learnCommand } from './learn.js';
 import { demoCommand } from './demo.js';
 import { reloadCommand } from './reload.js';
+import { statusCommand } from './status.js';
 import { OPTIONS, OPTION_NAMES, flagName } from '../config/options.js';
 import { VERSION } from '../version.js';
 
@@ -49,6 +50,7 @@ const COMMAND_MODULES: readonly CommandModule<any, any>[] = [
   lookupCommand,
   replayCommand,
   exportCommand,
+  statusCommand,
   learnCommand,
   checkConfigCommand,
   reloadCommand,
