@@ -64,14 +64,19 @@ export class AnswerCounts implements AnswerTally {
     return series.times;
   }
 
-  readonly lookups: CustomMetric = customMetric('mx4map_lookups_total', 'Lookups answered, by map, answer and reason', 'counter', () =>
-    [...this.cells.values()].map((c) => ({ labels: { map: c.map, answer: c.answer, reason: c.reason }, value: c.count })),
+  readonly lookups: CustomMetric = customMetric(
+    'mx4map_lookups_total',
+    'Lookups answered, by map, answer and reason',
+    'counter',
+    ['map', 'answer', 'reason'],
+    () => [...this.cells.values()].map((c) => ({ labels: { map: c.map, answer: c.answer, reason: c.reason }, value: c.count })),
   );
 
   readonly answerSeconds: CustomMetric = customMetric(
     'mx4map_answer_seconds',
     'Time from a request to its answer, in process (decided at once: 0), by map and answer (OK, NOTFOUND, TEMP, PERM); buckets around the deadline at start',
     'histogram',
+    ['map', 'answer'],
     () => [...this.times.values()].flatMap(({ map, answer, times }) => histogramValues('mx4map_answer_seconds', { map, answer }, times)),
   );
 }

@@ -24,10 +24,11 @@ export class DnsCounts {
     'mx4map_dns_queries_total',
     'DNS exchanges, by outcome: rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, other), TIMEOUT, MALFORMED or NETWORK',
     'counter',
+    ['rcode'],
     () => [...this.byOutcome].map(([rcode, h]) => ({ labels: { rcode }, value: h.count })),
   );
 
-  readonly seconds: CustomMetric = customMetric('mx4map_dns_query_seconds', 'DNS query latency, by outcome', 'histogram', () =>
+  readonly seconds: CustomMetric = customMetric('mx4map_dns_query_seconds', 'DNS query latency, by outcome', 'histogram', ['rcode'], () =>
     [...this.byOutcome].flatMap(([rcode, h]) => histogramValues('mx4map_dns_query_seconds', { rcode }, h)),
   );
 }

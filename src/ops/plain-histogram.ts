@@ -40,12 +40,20 @@ export interface CustomMetric {
   readonly help: string;
   readonly type: 'counter' | 'histogram';
   readonly aggregator: 'sum';
+  /** For the metric table (metric-table.ts); `le` is implied for histograms. */
+  readonly labelNames: readonly string[];
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] };
 }
 
 /** A custom metric whose values are worked out at scrape time. */
-export function customMetric(name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValue[]): CustomMetric {
-  return { name, help, type, aggregator: 'sum', get: () => ({ name, help, type, aggregator: 'sum', values: values() }) };
+export function customMetric(
+  name: string,
+  help: string,
+  type: 'counter' | 'histogram',
+  labelNames: readonly string[],
+  values: () => MetricValue[],
+): CustomMetric {
+  return { name, help, type, aggregator: 'sum', labelNames, get: () => ({ name, help, type, aggregator: 'sum', values: values() }) };
 }
 
 /** One histogram's _bucket (cumulative), _sum and _count lines under `labels`. */
