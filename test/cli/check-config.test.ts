@@ -187,7 +187,7 @@ describe('mx4map check-config', () => {
     const unknown = runCli(['frobnicate']);
     expect([unknown.status, unknown.stderr]).toEqual([
       2,
-      'mx4map: unknown command "frobnicate": use serve, demo, query, lookup, replay, export, learn, check-config, reload (see mx4map --help)\n',
+      'mx4map: unknown command "frobnicate": use serve, demo, query, lookup, replay, export, status, learn, check-config, reload (see mx4map --help)\n',
     ]);
     // The reader closes its end at once (node takes longer to start): every write meets EPIPE.
     const piped = spawnSync('bash', ['-c', `set -o pipefail; ${process.execPath} ${CLI} check-config | (exec 0<&-; sleep 1)`], {
