@@ -9,7 +9,8 @@ import { ClientError, ConfigError } from '../errors.js';
 import type { ExportedDecision } from '../engine/decision.js';
 import { DEFAULT_POLICY, routeValue } from '../maps/format.js';
 import { DEFAULT_MAILER, type MapDefinition, TABLE_NAMES, isMailerName } from '../maps/definitions.js';
-import { DEFAULT_OPS_LISTEN, NO_OPS_LISTENER_HINT, httpBaseUrl } from '../ops/http.js';
+import { DEFAULT_OPS_LISTEN } from '../ops/http.js';
+import { opsGet } from './ops-request.js';
 
 /** Renders decisions as map lines; pure. */
 export function renderExport(decisions: readonly ExportedDecision[], map: MapDefinition, maxAddresses: number, now: Date): string {
@@ -28,16 +29,8 @@ export function renderExport(decisions: readonly ExportedDecision[], map: MapDef
 }
 
 export async function fetchDecisions(baseUrl: string): Promise<ExportedDecision[]> {
-  const url = `${httpBaseUrl(baseUrl)}/decisions`;
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code === 'ECONNREFUSED' ? `connection refused (${NO_OPS_LISTENER_HINT})` : (cause?.message ?? (err as Error).message);
-    throw new ClientError(`cannot fetch ${url}: ${why}`);
-  }
-  if (!response.ok) throw new ClientError(`${url} answered HTTP ${response.status}`);
+  const response = await opsGet(baseUrl, '/decisions');
+  if (!response.ok) throw new ClientError(`${response.url} answered HTTP ${response.status}`);
   return (await response.json()) as ExportedDecision[];
 }
 

@@ -12,7 +12,8 @@ import { classifyKeyText } from '../domain/key.js';
 import { intendedReply, replyFor } from '../maps/format.js';
 import { DECISION_OPTIONS, rawFlagValues, withConfigFlags } from './config-flags.js';
 import { renderHeld, renderTrail } from './lookup-report.js';
-import { httpBaseUrl } from '../ops/http.js';
+import { opsGet } from './ops-request.js';
+import { ClientError } from '../errors.js';
 import type { Explanation } from '../engine/explanation.js';
 import type { HeldDomain } from '../engine/held.js';
 import type { MapDefinition } from '../maps/definitions.js';
@@ -85,22 +86,9 @@ export const lookupCommand: CommandModule = {
 
 /** `lookup --server`: the same report, made by the running server (GET /domain?name=…, app/domain-report.ts). */
 async function lookupOnServer(server: string, domain: string, json: boolean): Promise<number> {
-  const base = httpBaseUrl(server);
-  let response: Response;
-  try {
-    response = await fetch(`${base}/domain?name=${encodeURIComponent(domain)}`, { signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    process.stderr.write(
-      `mx4map: cannot ask the ops listener at ${base}: ${cause?.code ?? cause?.message ?? (err as Error).message} (is http set in mx4map.yml?)\n`,
-    );
-    return 2;
-  }
+  const response = await opsGet(server, `/domain?name=${encodeURIComponent(domain)}`, 15_000);
   const body = await response.text();
-  if (!response.ok) {
-    process.stderr.write(`mx4map: ${base} answered ${response.status}: ${body.trim()}\n`);
-    return 2;
-  }
+  if (!response.ok) throw new ClientError(`${response.url} answered HTTP ${response.status}: ${body.trim()}`);
   const report = JSON.parse(body) as Explanation & {
     skipped?: string;
     held: HeldDomain;

@@ -4,7 +4,8 @@
  * with rates over the span between two scrapes.
  */
 import type { CommandModule } from 'yargs';
-import { DEFAULT_OPS_LISTEN, NO_OPS_LISTENER_HINT, httpBaseUrl } from '../ops/http.js';
+import { DEFAULT_OPS_LISTEN, httpBaseUrl } from '../ops/http.js';
+import { opsGet } from './ops-request.js';
 import { ClientError } from '../errors.js';
 import type { ExportedDecision } from '../engine/decision.js';
 import { type Sample, parseExposition } from '../text/prom-text.js';
@@ -12,17 +13,6 @@ import { renderStatus } from './status-report.js';
 
 /** Most forced decisions read for the summary (the list is one GET; its first page is enough to name the top). */
 const FORCED_PAGE = 100_000;
-
-async function get(base: string, path: string): Promise<Response> {
-  try {
-    return await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new ClientError(
-      `cannot reach ${base}${path}: ${cause?.code === 'ECONNREFUSED' ? `connection refused (${NO_OPS_LISTENER_HINT})` : (cause?.message ?? (err as Error).message)}`,
-    );
-  }
-}
 
 interface Snapshot {
   readonly scrape: Sample[];
@@ -32,13 +22,13 @@ interface Snapshot {
 }
 
 async function snapshot(base: string): Promise<Snapshot> {
-  const metrics = await get(base, '/metrics');
+  const metrics = await opsGet(base, '/metrics');
   if (!metrics.ok) throw new ClientError(`${base}/metrics answered HTTP ${metrics.status}`);
   const scrape = parseExposition(await metrics.text());
   const at = Date.now() / 1000;
-  const health = await get(base, '/healthz');
+  const health = await opsGet(base, '/healthz');
   const lines = (await health.text()).trim().split('\n').slice(1);
-  const decisions = await get(base, `/decisions?limit=${FORCED_PAGE}`);
+  const decisions = await opsGet(base, `/decisions?limit=${FORCED_PAGE}`);
   // Off loopback without http_expose_domains the list is withheld: the rest of the status stands.
   const forced = decisions.ok ? ((await decisions.json()) as ExportedDecision[]) : [];
   return { scrape, at, health: { status: health.status, lines }, forced };

@@ -110,7 +110,7 @@ describe('mx4map status against a running server', () => {
     const r = await runCliAsync(['status', '--http', '127.0.0.1:1']);
     expect({ status: r.status, stderr: r.stderr }).toEqual({
       status: 2,
-      stderr: expect.stringMatching(/^mx4map: cannot reach http:\/\/127\.0\.0\.1:1\/metrics: .*\n$/),
+      stderr: expect.stringMatching(/^mx4map: cannot fetch http:\/\/127\.0\.0\.1:1\/metrics: .*\n$/),
     });
   });
 });

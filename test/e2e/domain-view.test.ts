@@ -81,7 +81,7 @@ describe('the per-domain view of a running server', () => {
     const gone = await runCliAsync(['lookup', '--server', `127.0.0.1:${closed}`, 'cname.test']);
     expect({ status: gone.status, err: gone.stderr }).toEqual({
       status: 2,
-      err: `mx4map: cannot ask the ops listener at http://127.0.0.1:${closed}: ECONNREFUSED (is http set in mx4map.yml?)\n`,
+      err: `mx4map: cannot fetch http://127.0.0.1:${closed}/domain?name=cname.test: connection refused (is serve running with its ops listener on? http: 127.0.0.1:9425 in mx4map.yml, or --http)\n`,
     });
   });
 });
