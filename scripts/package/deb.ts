@@ -4,13 +4,10 @@
  * and cf-snippets under /usr/share/doc/mx4map; then dpkg-deb.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { manPage } from '../../src/config/man-page.js';
 import { VERSION } from '../../src/version.js';
-import { OUT, ROOT, place, run } from './executable.js';
+import { OUT, place, placeShared, run } from './executable.js';
 
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 
@@ -69,28 +66,7 @@ export function buildDeb(executable: string): string {
   if (!debArch) throw new Error(`no Debian architecture known for ${arch()}`);
   const name = `mx4map_${VERSION}_${debArch}`;
   const tree = join(OUT, name);
-  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
-  copyFileSync(executable, join(tree, 'usr', 'bin', 'mx4map'));
-  chmodSync(join(tree, 'usr', 'bin', 'mx4map'), 0o755);
-  const snippets = join(ROOT, 'cf-snippets');
-  const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
-  place(tree, 'lib/systemd/system/mx4map.service', unit);
-  place(tree, 'lib/systemd/system/mx4map.socket', readFileSync(join(snippets, 'mx4map.socket')));
-  // Several MTA instances on one host: mx4map@NAME.service reads /etc/mx4map/NAME.yml.
-  const template = readFileSync(join(snippets, 'mx4map@.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
-  place(tree, 'lib/systemd/system/mx4map@.service', template);
-  place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
-  // Prometheus recording and alerting rules and the Grafana dashboard (README, "Alerts", "Dashboard").
-  place(tree, 'usr/share/mx4map/prometheus/mx4map-rules.yml', readFileSync(join(ROOT, 'contrib', 'prometheus', 'mx4map-rules.yml')));
-  place(tree, 'usr/share/mx4map/grafana/mx4map-dashboard.json', readFileSync(join(ROOT, 'contrib', 'grafana', 'mx4map-dashboard.json')));
-  place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
-  const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
-  mkdirSync(doc, { recursive: true });
-  cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
-  // The README and what it links to, side by side as in the repository, so its links resolve.
-  for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
-  cpSync(join(ROOT, 'docs'), join(doc, 'docs'), { recursive: true });
-  cpSync(join(ROOT, 'contrib'), join(doc, 'contrib'), { recursive: true });
+  placeShared(tree, executable, 'lib/systemd/system');
   place(tree, 'usr/share/doc/mx4map/copyright', COPYRIGHT);
   const installedKb = Math.ceil(Number(execFileSync('du', ['-sk', tree], { encoding: 'utf8' }).split('\t')[0]));
   place(

@@ -6,8 +6,11 @@
  * EL8's default module stream 10).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { manPage } from '../../src/config/man-page.js';
+import { VERSION } from '../../src/version.js';
 import { buildSync } from 'esbuild';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -69,4 +72,31 @@ export function bundledModules(): Array<{ name: string; version: string }> {
     .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && p.version)
     .map(([path, p]) => ({ name: path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length), version: p.version as string }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * What both packages install, into `tree`: the executable, the units (ExecStart=/usr/bin/mx4map) under
+ * `unitDir`, the sample configuration, the Prometheus rules and Grafana dashboard, mx4map(8), and under
+ * /usr/share/doc/mx4map the README with what it links to (side by side as in the repository, so its links
+ * resolve). `socketUnit` adapts the socket unit to the package's platform.
+ */
+export function placeShared(tree: string, executable: string, unitDir: string, socketUnit: (unit: string) => string = (unit) => unit): void {
+  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
+  copyFileSync(executable, join(tree, 'usr', 'bin', 'mx4map'));
+  chmodSync(join(tree, 'usr', 'bin', 'mx4map'), 0o755);
+  const snippets = join(ROOT, 'cf-snippets');
+  const installed = (file: string): string => readFileSync(join(snippets, file), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
+  place(tree, `${unitDir}/mx4map.service`, installed('mx4map.service'));
+  place(tree, `${unitDir}/mx4map.socket`, socketUnit(installed('mx4map.socket')));
+  // Several MTA instances on one host: mx4map@NAME.service reads /etc/mx4map/NAME.yml.
+  place(tree, `${unitDir}/mx4map@.service`, installed('mx4map@.service'));
+  place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
+  // Prometheus recording and alerting rules and the Grafana dashboard (README, "Alerts", "Dashboard").
+  place(tree, 'usr/share/mx4map/prometheus/mx4map-rules.yml', readFileSync(join(ROOT, 'contrib', 'prometheus', 'mx4map-rules.yml')));
+  place(tree, 'usr/share/mx4map/grafana/mx4map-dashboard.json', readFileSync(join(ROOT, 'contrib', 'grafana', 'mx4map-dashboard.json')));
+  place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
+  const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
+  for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
+  for (const dir of ['docs', 'contrib']) cpSync(join(ROOT, dir), join(doc, dir), { recursive: true });
+  cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
 }

@@ -11,13 +11,11 @@
  * may connect to any TCP port, but not to another domain's UNIX socket (README, "Fedora, RHEL and SELinux").
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { manPage } from '../../src/config/man-page.js';
 import { VERSION } from '../../src/version.js';
-import { OUT, ROOT, bundledModules, place } from './executable.js';
+import { OUT, ROOT, bundledModules, place, placeShared } from './executable.js';
 
 const RPM_ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64' };
 
@@ -120,26 +118,8 @@ export function buildRpm(executable: string, release = 1): string {
   const work = join(OUT, `rpm-${release}`);
   rmSync(work, { recursive: true, force: true });
   const tree = join(work, 'tree');
-  mkdirSync(join(tree, 'usr', 'bin'), { recursive: true });
-  copyFileSync(executable, join(tree, 'usr', 'bin', 'mx4map'));
-  chmodSync(join(tree, 'usr', 'bin', 'mx4map'), 0o755);
-  const snippets = join(ROOT, 'cf-snippets');
-  const unit = readFileSync(join(snippets, 'mx4map.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
-  place(tree, 'usr/lib/systemd/system/mx4map.service', unit);
-  place(tree, 'usr/lib/systemd/system/mx4map.socket', rpmSocketUnit(readFileSync(join(snippets, 'mx4map.socket'), 'utf8')));
-  const template = readFileSync(join(snippets, 'mx4map@.service'), 'utf8').replace(/^(Exec(?:Start|Reload))=\S+/gm, '$1=/usr/bin/mx4map');
-  place(tree, 'usr/lib/systemd/system/mx4map@.service', template);
-  place(tree, 'etc/mx4map/mx4map.yml', readFileSync(join(snippets, 'mx4map.yml')));
-  // Prometheus recording and alerting rules and the Grafana dashboard (README, "Alerts", "Dashboard").
-  place(tree, 'usr/share/mx4map/prometheus/mx4map-rules.yml', readFileSync(join(ROOT, 'contrib', 'prometheus', 'mx4map-rules.yml')));
-  place(tree, 'usr/share/mx4map/grafana/mx4map-dashboard.json', readFileSync(join(ROOT, 'contrib', 'grafana', 'mx4map-dashboard.json')));
-  place(tree, 'usr/share/man/man8/mx4map.8.gz', gzipSync(manPage(VERSION, new Date().toISOString().slice(0, 10)), { level: 9 }));
+  placeShared(tree, executable, 'usr/lib/systemd/system', rpmSocketUnit);
   place(tree, 'usr/share/licenses/mx4map/LICENSE', readFileSync(join(ROOT, 'LICENSE')));
-  const doc = join(tree, 'usr', 'share', 'doc', 'mx4map');
-  for (const file of ['README.md', 'CHANGELOG.md', 'ARCHITECTURE.md']) place(tree, `usr/share/doc/mx4map/${file}`, readFileSync(join(ROOT, file)));
-  cpSync(join(ROOT, 'docs'), join(doc, 'docs'), { recursive: true });
-  cpSync(join(ROOT, 'contrib'), join(doc, 'contrib'), { recursive: true });
-  cpSync(snippets, join(doc, 'cf-snippets'), { recursive: true });
   const specFile = join(work, 'mx4map.spec');
   writeFileSync(specFile, spec(release, rpmArch, new Date()));
   const built = spawnSync(
