@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { CLI, type ServeProcess, cleanEnv, runCliAsync, startServe } from '../support/cli';
 import { until } from '../support/until';
 import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
-import { WireClient, ns } from '../support/wire';
+import { askOnce } from '../support/wire';
 
 const SCRAPE = `# HELP mx4map_build_info x
 mx4map_build_info{version="0.1.0",node="20.20.2"} 1
@@ -80,10 +80,7 @@ describe('mx4map status against a running server', () => {
   });
 
   test('prints the screen: the lookup made, the forced domain held, serving', async () => {
-    const c = await WireClient.open({ port: serve.port });
-    c.send(ns('mailertable cname.test'));
-    expect((await c.replyCount(1))[0]).toBe('OK esmtp:[192.0.2.10]');
-    c.destroy();
+    expect(await askOnce({ port: serve.port }, 'mailertable cname.test')).toBe('OK esmtp:[192.0.2.10]');
     const r = await runCliAsync(['status', '--http', String(serve.lines.find((l) => l.evt === 'listening')?.http)]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^mx4map \S+ \(Node\.js \S+\) at http:\/\/127\.0\.0\.1:\d+: up \d+m \d+s, serving$/m);

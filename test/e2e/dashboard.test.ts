@@ -17,6 +17,7 @@ import { describeRequiring } from '../support/requires';
 import { freePort } from '../support/free-port';
 import { WireClient, ns } from '../support/wire';
 import { until } from '../support/until';
+import { V6_GREETS, ruleZone } from '../support/rule-zone';
 
 const DASHBOARD = join(__dirname, '..', '..', 'contrib', 'grafana', 'mx4map-dashboard.json');
 
@@ -62,23 +63,8 @@ describeRequiring(whyNot(), 'the dashboard suite needs prometheus and redis-serv
   const maillog = join(mkdtempSync(join(tmpdir(), 'mx4map-dash-')), 'maillog');
 
   beforeAll(async () => {
-    dns = await startDnsFixture({
-      records: {
-        'cname.test': [{ type: 'MX', priority: 10, exchange: 'mx.cname.test' }],
-        'mx.cname.test': [{ type: 'CNAME', target: 'real.cname.test' }],
-        'real.cname.test': [
-          { type: 'A', address: '192.0.2.10' },
-          { type: 'AAAA', address: '2001:db8::10' },
-        ],
-        'v4.test': [{ type: 'MX', priority: 10, exchange: 'mx.v4.test' }],
-        'mx.v4.test': [{ type: 'A', address: '192.0.2.20' }],
-        'failing.test': [{ type: 'MX', priority: 10, exchange: 'mx.failing.test' }],
-        'mx.failing.test': [
-          { type: 'A', address: '192.0.2.30' },
-          { type: 'AAAA', address: '2001:db8::30' },
-        ],
-      },
-    });
+    // The rule's zone: cname-mx.test and no-aaaa.test are forced, ipv6-ok.test left alone (and the delivery log's domain).
+    dns = await startDnsFixture(ruleZone());
     redis = await startRedis();
     const keyFile = join(mkdtempSync(join(tmpdir(), 'mx4map-dash-')), 'fleet.key');
     writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
@@ -122,12 +108,12 @@ describeRequiring(whyNot(), 'the dashboard suite needs prometheus and redis-serv
     const c = await WireClient.open({ port: serve.port });
     const ask = async (): Promise<void> => {
       const before = c.replies.length;
-      for (const key of ['cname.test', 'v4.test', '.test', 'nx.test']) c.send(ns(`mailertable ${key}`));
-      await c.replyCount(before + 4);
+      for (const key of ['cname-mx.test', 'no-aaaa.test', 'ipv6-ok.test', '.test', 'nx.test']) c.send(ns(`mailertable ${key}`));
+      await c.replyCount(before + 5);
     };
     appendFileSync(
       maillog,
-      'Dec  4 10:00:00 mx postfix/smtp[1000]: 4Xk00000001: to=<u@failing.test>, relay=mx.failing.test[2001:db8::30]:25, delay=1, delays=0/0/0.5/0.5, dsn=4.7.25, status=deferred (host mx.failing.test[2001:db8::30] said: 450 4.7.25 Service unavailable, sending IPv6 address [2001:db8::25] must have reverse DNS record. (in reply to RCPT TO command))\n',
+      `Dec  4 10:00:00 mx postfix/smtp[1000]: 4Xk00000001: to=<u@ipv6-ok.test>, relay=mx.ipv6-ok.test[${V6_GREETS}]:25, delay=1, delays=0/0/0.5/0.5, dsn=4.7.25, status=deferred (host mx.ipv6-ok.test[${V6_GREETS}] said: 450 4.7.25 Service unavailable, sending IPv6 address [2001:db8::25] must have reverse DNS record. (in reply to RCPT TO command))\n`,
     );
     const query = async (expr: string): Promise<unknown[]> => {
       const r = (await (await fetch(`${api}/query?query=${encodeURIComponent(expr)}`)).json()) as { data?: { result: unknown[] } };

@@ -5,7 +5,8 @@
  */
 import { type DnsFixture, startDnsFixture } from '../support/dns-fixture';
 import { type ServeProcess, runCliAsync, startServe } from '../support/cli';
-import { WireClient, ns } from '../support/wire';
+import { askOnce } from '../support/wire';
+import { ruleZone } from '../support/rule-zone';
 import { until } from '../support/until';
 import { freePort } from '../support/free-port';
 
@@ -14,18 +15,8 @@ describe('the per-domain view of a running server', () => {
   let serve: ServeProcess;
   let http: string;
   beforeAll(async () => {
-    dns = await startDnsFixture({
-      records: {
-        'cname.test': [{ type: 'MX', priority: 10, exchange: 'mx.cname.test' }],
-        'mx.cname.test': [{ type: 'CNAME', target: 'real.cname.test' }],
-        'real.cname.test': [
-          { type: 'A', address: '192.0.2.10' },
-          { type: 'AAAA', address: '2001:db8::10' },
-        ],
-        'slow.test': [{ type: 'MX', priority: 10, exchange: 'mx.slow.test' }],
-      },
-      behaviours: { 'slow.test': { '*': 'silent' } },
-    });
+    // Its blackhole.test is never answered: a lookup of it stays in flight.
+    dns = await startDnsFixture(ruleZone());
     serve = await startServe(['--listen', 'inet:0@127.0.0.1', '--http', '127.0.0.1:0', '--dns', dns.spec, '--no-probe', '--dns-timeout', '5s']);
     http = String(serve.lines.find((l) => l.evt === 'listening')?.http);
   });
@@ -34,19 +25,11 @@ describe('the per-domain view of a running server', () => {
     await dns?.close();
   });
 
-  const ask = async (domain: string): Promise<string> => {
-    const c = await WireClient.open({ port: serve.port });
-    try {
-      c.send(ns(`mailertable ${domain}`));
-      return (await c.replyCount(1))[0];
-    } finally {
-      c.destroy();
-    }
-  };
+  const ask = (domain: string): Promise<string> => askOnce({ port: serve.port }, `mailertable ${domain}`);
 
   test('a decision held fresh: lookup --server prints the trail, what the server answers and holds, and exits 0', async () => {
-    expect(await ask('cname.test')).toBe('OK esmtp:[192.0.2.10]');
-    const r = await runCliAsync(['lookup', '--server', http, 'cname.test']);
+    expect(await ask('cname-mx.test')).toBe('OK esmtp:[192.0.2.10]');
+    const r = await runCliAsync(['lookup', '--server', http, 'cname-mx.test']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('decision    force-ipv4 (cname-mx)');
     expect(r.stdout).toMatch(/^answer {6}mailertable {2}OK esmtp:\[192\.0\.2\.10\] {2}\(cached\)$/m);
@@ -55,7 +38,7 @@ describe('the per-domain view of a running server', () => {
   });
 
   test('--json: the same report, with held', async () => {
-    const r = await runCliAsync(['lookup', '--server', http, '--json', 'cname.test']);
+    const r = await runCliAsync(['lookup', '--server', http, '--json', 'cname-mx.test']);
     const report = JSON.parse(r.stdout) as {
       held: { state: string; inFlight: boolean; decision: { action: string } };
       answers: Record<string, { status: string }>;
@@ -67,9 +50,9 @@ describe('the per-domain view of a running server', () => {
   test('a domain never asked: nothing held; one being looked up: in flight', async () => {
     const none = await runCliAsync(['lookup', '--server', http, 'other.test']);
     expect(none.stdout).toMatch(/^server {6}holds no decision for it: the next lookup decides it$/m);
-    const waiting = ask('slow.test'); // the fixture never answers it: the lookup stays in flight
-    await until(() => dns.queries.some((q) => q.startsWith('slow.test')), 5000, 'the lookup asking DNS');
-    const view = (await (await fetch(`http://${http}/domain?name=slow.test`)).json()) as { held: { inFlight: boolean; state: string } };
+    const waiting = ask('blackhole.test'); // the fixture never answers it: the lookup stays in flight
+    await until(() => dns.queries.some((q) => q.startsWith('blackhole.test')), 5000, 'the lookup asking DNS');
+    const view = (await (await fetch(`http://${http}/domain?name=blackhole.test`)).json()) as { held: { inFlight: boolean; state: string } };
     expect(view.held).toMatchObject({ inFlight: true, state: 'none' });
     expect(await waiting).toBe('NOTFOUND '); // answered at the deadline
   }, 20_000);
@@ -78,10 +61,10 @@ describe('the per-domain view of a running server', () => {
     const parent = await runCliAsync(['lookup', '--server', http, '.test']);
     expect({ status: parent.status, out: parent.stdout.trim() }).toEqual({ status: 1, out: '.test: answered NOTFOUND at once, without DNS (parent-walk)' });
     const closed = await freePort();
-    const gone = await runCliAsync(['lookup', '--server', `127.0.0.1:${closed}`, 'cname.test']);
+    const gone = await runCliAsync(['lookup', '--server', `127.0.0.1:${closed}`, 'cname-mx.test']);
     expect({ status: gone.status, err: gone.stderr }).toEqual({
       status: 2,
-      err: `mx4map: cannot fetch http://127.0.0.1:${closed}/domain?name=cname.test: connection refused (is serve running with its ops listener on? http: 127.0.0.1:9425 in mx4map.yml, or --http)\n`,
+      err: `mx4map: cannot fetch http://127.0.0.1:${closed}/domain?name=cname-mx.test: connection refused (is serve running with its ops listener on? http: 127.0.0.1:9425 in mx4map.yml, or --http)\n`,
     });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { type DnsFixture, type FixtureRecord, startDnsFixture } from '../support/dns-fixture';
 import { type ServeProcess, runCliAsync, startServe } from '../support/cli';
-import { WireClient, ns } from '../support/wire';
+import { askOnce } from '../support/wire';
 import { buildSendmailRig, mapResult, sendmailMissing } from '../support/sendmail';
 import { describeRequiring } from '../support/requires';
 import { reverseName } from '../../src/identity/identity-check';
@@ -38,15 +38,7 @@ function records(): Record<string, FixtureRecord[]> {
   };
 }
 
-async function ask(serve: ServeProcess, domain: string, map = 'mailertable'): Promise<string> {
-  const c = await WireClient.open({ port: serve.port });
-  try {
-    c.send(ns(`${map} ${domain}`));
-    return (await c.replyCount(1))[0];
-  } finally {
-    c.destroy();
-  }
-}
+const ask = (serve: ServeProcess, domain: string, map = 'mailertable'): Promise<string> => askOnce({ port: serve.port }, `${map} ${domain}`);
 
 describe('sender-ipv6-unready through serve', () => {
   let dns: DnsFixture;

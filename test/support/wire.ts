@@ -89,6 +89,17 @@ export class WireClient {
   }
 }
 
+/** One request on a connection of its own: its reply, then the connection closed. */
+export async function askOnce(target: Target, request: string): Promise<string> {
+  const c = await WireClient.open(target);
+  try {
+    c.send(ns(request));
+    return (await c.replyCount(1))[0];
+  } finally {
+    c.destroy();
+  }
+}
+
 export function ns(text: string): string {
   return `${Buffer.byteLength(text)}:${text},`;
 }
