@@ -73,8 +73,15 @@ export function fuzzLogLines(g: Inputs, seconds: number): { violations: string[]
       rejectionIn(line);
       if (d) {
         read++;
-        const textAt = Math.max(line.indexOf(', status='), line.indexOf(', stat='), line.indexOf(', reply='));
-        const relayAt = line.indexOf('relay=');
+        // Fields start after the program tag (the first "]: "); what comes before it is the syslog header.
+        const fieldsAt = line.indexOf(']: ');
+        // The reply text begins at the first of its MTA's markers (the earliest, so text quoting one is covered).
+        const textMarkers = d.mta === 'postfix' ? [', status='] : [', stat=', ', reply='];
+        // Addresses in <…> (to=, orig_to=) are values, whatever they hold: masked before the search.
+        const masked = line.replace(/(?<=]: [^:]*: |, )(?:orig_)?to=<[^>]*>/g, (m) => '_'.repeat(m.length));
+        const markers = textMarkers.map((m) => masked.indexOf(m, fieldsAt)).filter((at) => at >= 0);
+        const textAt = markers.length > 0 ? Math.min(...markers) : -1;
+        const relayAt = line.indexOf('relay=', fieldsAt);
         if (d.host !== undefined && !isHostName(d.host)) violations.push(`log-lines: relay "${d.host}" is not a host name`);
         if (d.address !== undefined && isIP(d.address) === 0) violations.push(`log-lines: relay address "${d.address}" is not an address`);
         if (d.host !== undefined && textAt >= 0 && relayAt > textAt) violations.push(`log-lines: relay read from the reply text: ${line.slice(0, 120)}`);
