@@ -4,8 +4,11 @@
  *
  * Each socket is connected to its server: the kernel then drops datagrams from any other address or port
  * before we see them, a send needs no address (node resolves the address of every unconnected send, even
- * an IP literal), and a server that refuses (ICMP port unreachable) fails its queries at once instead of at
- * their timeout.
+ * an IP literal), and a server on this host's loopback that refuses (ICMP port unreachable) fails its
+ * queries at once instead of at their timeout. A refusal for any other server is not believed: anyone who
+ * guesses one of our source ports can forge that ICMP message, and it would fail every query pending on the
+ * socket; those queries wait for their reply or their timeout, as an unconnected socket's did. (Loopback
+ * cannot be forged from off this host: the kernel drops such packets arriving on another interface.)
  *
  * Spoofing resistance stays that of a random source port and a random ID per query, checked with the
  * server's address and the question: each socket is bound by the kernel to a random port and retired
@@ -14,6 +17,7 @@
  * matched to their query by ID and then checked exactly as before; a socket idle for IDLE_MS is closed.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isLoopbackHost } from '../net/loopback.js';
 import { type Expected, matchesQuery } from './message.js';
 
 const SOCKETS_PER_SERVER = 4;
@@ -43,14 +47,20 @@ class PooledSocket {
   /** Queries written before the connect completed, sent once it has. */
   private unsent: Buffer[] | undefined = [];
   closed = false;
+  private readonly believesRefusals: boolean;
 
   constructor(
     readonly server: UdpServer,
     private readonly onClosed: (s: PooledSocket) => void,
   ) {
+    this.believesRefusals = isLoopbackHost(server.host);
     this.socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (message: Buffer, from: RemoteInfo) => this.onMessage(message, from));
-    this.socket.on('error', (err) => this.fail(`${err.message}`));
+    this.socket.on('error', (err: NodeJS.ErrnoException) => {
+      // An error read from the socket (recvmsg) is an ICMP message about an earlier datagram.
+      if (err.syscall === 'recvmsg' && !this.believesRefusals) return;
+      this.fail(`${err.message}`);
+    });
     this.socket.connect(server.port, server.host, () => {
       const unsent = this.unsent ?? [];
       this.unsent = undefined;
@@ -60,7 +70,7 @@ class PooledSocket {
 
   /**
    * No send callback: node would queue one per datagram. A send the kernel refuses at once is then not
-   * reported and its query ends at its timeout; a refusal from the server comes as an 'error' (fail).
+   * reported and its query ends at its timeout; a refusal from the server comes as an 'error' (above).
    */
   private write(query: Buffer): void {
     if (this.closed) return;

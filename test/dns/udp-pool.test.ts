@@ -3,6 +3,7 @@ import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { encodeQuery } from '../../src/dns/message';
 import { UdpPool, type UdpServer } from '../../src/dns/udp-pool';
+import { TEST_IPV6, ensureTestAddresses } from '../support/test-addresses';
 
 /** A UDP "DNS server" that records each query's source port and lets the test answer it (or not). */
 async function udpServer(): Promise<{ server: UdpServer; queries: { id: number; from: RemoteInfo; bytes: Buffer }[]; socket: Socket; close(): void }> {
@@ -110,5 +111,42 @@ test('a late reply after the timeout is dropped, and the next query on the socke
     expect(reply.ok && reply.bytes.includes(Buffer.from('next'))).toBe(true);
   } finally {
     dns.close();
+  }
+});
+
+test('a server on loopback that refuses (ICMP port unreachable) fails the query at once, not at its timeout', async () => {
+  const dns = await udpServer();
+  const server = dns.server;
+  dns.close(); // nothing listens on that port any more: the kernel answers port unreachable
+  const outcome = await ask(server, 'refused.example', 60_000);
+  expect(outcome).toMatchObject({ ok: false, detail: expect.stringContaining('ECONNREFUSED') });
+  expect(outcome).not.toHaveProperty('timeout');
+});
+
+test('a refusal for a server off loopback is not believed (anyone can forge one): queries wait for their reply', async () => {
+  ensureTestAddresses();
+  const listen = async (port: number): Promise<Socket> => {
+    const socket = createSocket('udp6');
+    await new Promise<void>((resolve) => socket.bind(port, TEST_IPV6, resolve));
+    return socket;
+  };
+  let socket = await listen(0);
+  const server: UdpServer = { host: TEST_IPV6, port: (socket.address() as AddressInfo).port, family: 6 };
+  const queries: { from: RemoteInfo; bytes: Buffer }[] = [];
+  socket.on('message', (bytes, from) => queries.push({ from, bytes }));
+  // Four queries wait, one on each of the server's sockets (the pool keeps four per server).
+  const waiting = [0, 1, 2, 3].map((i) => ask(server, `first${i}.example`, 60_000));
+  await until(() => queries.length === 4);
+  socket.close();
+  // Sent while nothing listens, one more per socket: each socket gets the kernel's ICMP port unreachable.
+  const refused = await Promise.all([0, 1, 2, 3].map((i) => ask(server, `second${i}.example`, 300)));
+  for (const outcome of refused) expect(outcome).toMatchObject({ ok: false, timeout: true });
+  socket = await listen(server.port);
+  try {
+    for (const q of queries) socket.send(answerTo(q.bytes), q.from.port, q.from.address);
+    const answered = await Promise.all(waiting);
+    expect(answered.map((outcome) => outcome.ok && outcome.bytes.toString('latin1').match(/first\d/)?.[0])).toEqual(['first0', 'first1', 'first2', 'first3']);
+  } finally {
+    socket.close();
   }
 });
