@@ -88,6 +88,11 @@ export class DecisionStore {
     return this.cache.lookup(domain, this.generation, this.revalidate, now);
   }
 
+  /** A fresh decision not yet due for a refresh, checked under today's configuration (a use); else undefined: ask `lookup`. */
+  fresh(domain: string, now: number): Decision | undefined {
+    return this.cache.freshValue(domain, this.generation, now, this.policy().settings.refreshAhead);
+  }
+
   /** The entry, fresh or stale, without counting a use. */
   peek(domain: string): CacheEntry<Decision> | undefined {
     return this.cache.peek(domain);

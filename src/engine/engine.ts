@@ -185,6 +185,8 @@ export class Engine implements Decider {
 
   decide(domain: string): Decision | Promise<Decision> {
     const now = this.now();
+    const fresh = this.store.fresh(domain, now);
+    if (fresh !== undefined) return fresh;
     const entry = this.store.lookup(domain, now);
     const { settings, overrides, locality } = this.policy;
     if (entry && entry.expires > now) {

@@ -31,6 +31,75 @@ describe('TtlCache', () => {
     cache.get('x');
     expect([cache.hits, cache.misses]).toEqual([1, 1]);
   });
+
+  test('an entry copy held after its entry was dropped never writes into the entry that reuses its place', () => {
+    let now = 1000;
+    const cache = new TtlCache<string, string>(10, () => now);
+    cache.set('old.example', 'old', 500, 0, 1000);
+    const held = cache.lookup('old.example');
+    cache.delete('old.example');
+    cache.set('new.example', 'new', 500, 0, 1000); // takes the freed place
+    if (!held) throw new Error('no entry');
+    held.expires = 0;
+    held.keepUntil = 0;
+    held.retryAt = 99_999;
+    // The copy still says what was found; the new entry is untouched.
+    expect([held.value, held.born, held.expires, held.retryAt]).toEqual(['old', 1000, 0, 99_999]);
+    const fresh = cache.lookup('new.example');
+    expect([fresh?.value, fresh?.expires, fresh?.keepUntil, fresh?.retryAt]).toEqual(['new', 1500, 2500, undefined]);
+    now = 2000; // stale, still kept
+    expect(cache.lookup('new.example')?.value).toBe('new');
+  });
+
+  test('changes made through a copy reach the cache while its entry is there; replacing the entry clears a retry', () => {
+    let now = 1000;
+    const cache = new TtlCache<string, string>(10, () => now);
+    cache.set('a.example', 'first', 500, 0, 1000);
+    const copy = cache.peek('a.example');
+    if (!copy) throw new Error('no entry');
+    copy.retryAt = 5000;
+    copy.expires = 1200;
+    expect([cache.peek('a.example')?.retryAt, cache.remaining('a.example')]).toEqual([5000, 200]);
+    cache.set('a.example', 'second', 500, 0, 1000);
+    expect(cache.peek('a.example')?.retryAt).toBeUndefined();
+    now = 1300;
+    expect(cache.get('a.example')).toBe('second'); // the write to the old copy did not shorten the new entry
+  });
+
+  test('freshValue: a fresh entry checked under the stamp, not yet due for a refresh, is a hit; anything else is left to lookup', () => {
+    let now = 0;
+    const cache = new TtlCache<string, string>(10, () => now);
+    cache.set('a.example', 'a', 1000, 7);
+    cache.set('b.example', 'b', 1000, 7);
+    expect(cache.freshValue('a.example', 7, now, 0.1)).toBe('a');
+    expect([cache.hits, cache.misses]).toEqual([1, 0]);
+    // It counted as a use: b is now the least recently used and goes first.
+    cache.resize(1);
+    expect(cache.peek('b.example')).toBeUndefined();
+    expect(cache.freshValue('missing.example', 7, now, 0.1)).toBeUndefined();
+    expect(cache.freshValue('a.example', 8, now, 0.1)).toBeUndefined(); // stamped before a change: lookup revalidates
+    now = 900; // in its last tenth: lookup decides on a refresh
+    expect(cache.freshValue('a.example', 7, now, 0.1)).toBeUndefined();
+    now = 1000;
+    expect(cache.freshValue('a.example', 7, now, 0.1)).toBeUndefined();
+    expect([cache.hits, cache.misses, cache.staleHits]).toEqual([1, 0, 0]);
+  });
+
+  test('thousands of entries set, replaced and dropped: each key keeps its own value and times', () => {
+    let now = 0;
+    const cache = new TtlCache<string, number>(3000, () => now);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5000; i++) cache.set(`k${i}`, i * 10 + round, 1000 + i, 0, i);
+      for (let i = 0; i < 5000; i += 3) cache.delete(`k${i}`);
+      now++;
+    }
+    // The last 3,000 set, less those deleted afterwards.
+    for (let i = 0; i < 5000; i++) {
+      const entry = cache.peek(`k${i}`);
+      if (i < 2000 || i % 3 === 0) expect(entry).toBeUndefined();
+      else expect([entry?.value, entry?.born, entry?.expires, entry?.keepUntil]).toEqual([i * 10 + 2, 2, 1002 + i, 1002 + 2 * i]);
+    }
+  });
 });
 
 test('SingleFlight runs one piece of work per key at a time', async () => {
