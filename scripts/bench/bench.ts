@@ -308,7 +308,7 @@ async function main(): Promise<void> {
     '(MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
     ...memory.map(
       (m) =>
-        `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`,
+        `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap (typed arrays included) and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`,
     ),
     ...sharedNotes,
     logNotes,
