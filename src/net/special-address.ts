@@ -28,12 +28,15 @@ for (const [prefix, bits] of [
 ] as const)
   special6.addSubnet(prefix, bits, 'ipv6');
 
+/** An octet as isIP reads it in dotted form: 0-255, no leading zero. */
+const OCTET = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/;
+
 /** IPv4 in dotted-quad form, checked by its octets (isIP's and BlockList's parsing cost more than this). */
 function special4Octets(address: string): boolean | undefined {
   const parts = address.split('.');
   if (parts.length !== 4) return undefined;
   const [a, b] = [Number(parts[0]), Number(parts[1])];
-  if (!parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  if (!parts.every((p) => OCTET.test(p))) return undefined;
   return a === 0 || a === 127 || a >= 224 || (a === 169 && b === 254);
 }
 

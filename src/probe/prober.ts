@@ -80,10 +80,12 @@ export class Prober {
    * (performance.now() time), or the address can never be a mail host.
    */
   async check(address: string, until = Infinity, refreshShare = 0): Promise<ProbeVerdict | undefined> {
-    if (isSpecialAddress(address)) return undefined;
-    // A decision refreshed ahead of expiry probes again a verdict in its last share of life.
+    // A decision refreshed ahead of expiry probes again a verdict in its last share of life. Only addresses
+    // that passed the special-address check below are ever kept, so a kept verdict needs no check (that
+    // check, through BlockList, cost a cold decision ~7 µs for each IPv6 address of its MX hosts).
     const cached = this.verdicts.fresh(address, refreshShare);
     if (cached) return { ...cached, cached: true, ttlMs: this.verdicts.cache.remaining(address) };
+    if (isSpecialAddress(address)) return undefined;
     const found = await this.verdicts.fill<Found | undefined>(address, {
       refreshing: refreshShare > 0,
       budgetMs: until - performance.now(),
