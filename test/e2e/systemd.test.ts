@@ -161,7 +161,7 @@ describeRequiring(systemdContainerMissing(), 'real-systemd tests')('the .deb und
     expect(show('mx4map.service', 'ActiveState')).toBe('inactive');
     expect(show('mx4map.service', 'Result')).toBe('success');
     expect(journal()).toContain(' evt=stopped');
-    // STOPPING=1 reaches systemd without a complaint (it used to warn "systemd-notify failed" at every stop).
+    // STOPPING=1 reaches systemd without a complaint (a "systemd-notify failed" warning was once seen at a stop).
     expect(journal()).not.toContain('evt=notify-failed');
     box.must('systemctl', 'start', 'mx4map.service');
     expect(show('mx4map.service', 'ActiveState')).toBe('active');
