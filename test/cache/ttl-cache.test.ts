@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { SingleFlight, TtlCache } from '../../src/cache/ttl-cache';
 
 describe('TtlCache', () => {
@@ -110,4 +111,101 @@ test('SingleFlight runs one piece of work per key at a time', async () => {
   expect(results.sort()).toEqual([1, 1, 2]);
   expect(flights.size).toBe(0);
   expect(await flights.run('k', work)).toBe(3);
+});
+
+/** The cache's rules with an object per entry, as it was built before slots: what the slots must agree with. */
+class ModelCache {
+  readonly entries = new Map<string, { value: number; born: number; expires: number; keep: number; stamp: number; retry?: number }>();
+  constructor(
+    private max: number,
+    private readonly now: () => number,
+  ) {}
+  set(key: string, value: number, ttl: number, stamp: number, keepMs: number): void {
+    const now = this.now();
+    this.entries.delete(key);
+    this.entries.set(key, { value, born: now, expires: now + ttl, keep: now + ttl + Math.max(0, keepMs), stamp });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+  get(key: string): number | undefined {
+    const e = this.entries.get(key);
+    const now = this.now();
+    if (!e || e.expires <= now) {
+      if (e && e.keep <= now) this.entries.delete(key);
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value;
+  }
+  lookup(key: string, stamp: number, keepIf: (value: number) => boolean): object | undefined {
+    const e = this.entries.get(key);
+    if (!e || e.keep <= this.now()) {
+      if (e) this.entries.delete(key);
+      return undefined;
+    }
+    if (e.stamp !== stamp) {
+      if (!keepIf(e.value)) {
+        this.entries.delete(key);
+        return undefined;
+      }
+      e.stamp = stamp;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return { value: e.value, born: e.born, expires: e.expires, keepUntil: e.keep, retryAt: e.retry };
+  }
+  resize(max: number): void {
+    this.max = max;
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= max) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+test('any sequence of sets, gets, lookups, retries, deletes, resizes and clock moves: the same answers and order as an object per entry', () => {
+  const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
+  const op = fc.oneof(
+    fc.record({ op: fc.constant('set' as const), key, value: fc.nat(99), ttl: fc.integer({ min: -5, max: 50 }), stamp: fc.nat(3), keep: fc.nat(40) }),
+    fc.record({ op: fc.constant('get' as const), key }),
+    fc.record({ op: fc.constant('lookup' as const), key, stamp: fc.nat(3), retry: fc.option(fc.nat(500), { nil: undefined }) }),
+    fc.record({ op: fc.constant('delete' as const), key }),
+    fc.record({ op: fc.constant('resize' as const), max: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+      let now = 0;
+      const clock = () => now;
+      const cache = new TtlCache<string, number>(4, clock);
+      const model = new ModelCache(4, clock);
+      const keepIf = (value: number): boolean => value % 3 !== 0; // revalidation drops values divisible by 3
+      for (const o of ops) {
+        if (o.op === 'set') {
+          cache.set(o.key, o.value, o.ttl, o.stamp, o.keep);
+          model.set(o.key, o.value, o.ttl, o.stamp, o.keep);
+        } else if (o.op === 'get') expect(cache.get(o.key)).toBe(model.get(o.key));
+        else if (o.op === 'lookup') {
+          const got = cache.lookup(o.key, o.stamp, (_k, e) => keepIf(e.value));
+          const want = model.lookup(o.key, o.stamp, keepIf);
+          expect(got && { value: got.value, born: got.born, expires: got.expires, keepUntil: got.keepUntil, retryAt: got.retryAt }).toEqual(want);
+          if (got && o.retry !== undefined) {
+            got.retryAt = o.retry;
+            const e = model.entries.get(o.key);
+            if (e) e.retry = o.retry;
+          }
+        } else if (o.op === 'delete') {
+          cache.delete(o.key);
+          model.entries.delete(o.key);
+        } else if (o.op === 'resize') {
+          cache.resize(o.max);
+          model.resize(o.max);
+        } else now += o.ms;
+        expect([...cache.kept()].map(([k, e]) => [k, e.value, e.expires, e.keepUntil, e.retryAt])).toEqual(
+          [...model.entries].filter(([, e]) => e.keep > now).map(([k, e]) => [k, e.value, e.expires, e.keep, e.retry]),
+        );
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
