@@ -45,6 +45,11 @@ export function isSpecialAddress(address: string): boolean {
     const v4 = special4Octets(address);
     if (v4 !== undefined) return v4;
   }
+  return isSpecialByParsers(address);
+}
+
+/** The same rule through node's own parsers (isIP, BlockList), for any spelling; not an address is special. */
+export function isSpecialByParsers(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return special4.check(address, 'ipv4');
   return family !== 6 || special6.check(address, 'ipv6');
