@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli/main.js';
+import { startFromBundle } from './boot.js';
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`mx4map: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(70);
-});
+// The modules when no current bundle was built (src/boot.ts says why there is one).
+if (!startFromBundle(__dirname)) require('./cli/run.js');

@@ -33,7 +33,8 @@ export function run(command: string, args: string[]): void {
 export function buildExecutable(): string {
   const bundle = join(OUT, 'mx4map.cjs');
   buildSync({
-    entryPoints: [join(ROOT, 'dist', 'index.js')],
+    // The CLI itself, not dist/index.js: the executable carries its own code cache (src/boot.ts is for dist/).
+    entryPoints: [join(ROOT, 'dist', 'cli', 'run.js')],
     bundle: true,
     platform: 'node',
     target: 'node20',
