@@ -45,8 +45,9 @@ function startMx4map(dnsSpec: string, probePort: number, extra: string[] = []): 
   ]);
 }
 
-function startBare(): Promise<Started> {
-  return startProcess([join(__dirname, 'bare-server.js')], (l) => (typeof l.port === 'number' ? { port: l.port } : undefined));
+/** The bare netstring server (bare-server.ts); `extra` `['--cold', dnsSpec]` makes it the cold path's floor. */
+function startBare(extra: string[] = []): Promise<Started> {
+  return startProcess([join(__dirname, 'bare-server.js'), ...extra], (l) => (typeof l.port === 'number' ? { port: l.port } : undefined));
 }
 
 function load(job: LoadJob): Promise<LoadResult> {
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
   let hitsPerSecond50 = NaN;
   let cpuOurs50 = NaN;
   let p99At50 = NaN;
+  let bareP99At50 = NaN;
   for (const connections of [1, 10, 50, 200]) {
     const job = { connections, durationMs: RUN_MS, chains: hitChains, warmupMs: WARMUP_MS };
     const base = await measured({ ...job, port: bare.port }, bare);
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
       cpuOurs50 = ours.cpuUs;
       cpuRatio50 = ours.cpuUs / base.cpuUs;
       p99At50 = ours.p99;
+      bareP99At50 = base.p99;
     }
     row(
       '1. cache hits',
@@ -187,6 +190,12 @@ async function main(): Promise<void> {
   const probes = smtp.connections() - probesBefore;
   const deadlines = await metric(cold.http, 'mx4map_lookups_total', 'reason="deadline"');
   row('3. cold decisions', 50, 'mx4map', Math.round(c.perSecond), ms(c.p50), ms(c.p99), ms(c.max), c.cpuUs.toFixed(1), rssMb(cold.child.pid).toFixed(0));
+  // The floor: a bare server sending the same queries through c-ares per request (warmed up the same way).
+  const floor = await startBare(['--cold', dns.spec]);
+  await load({ port: floor.port, connections: 50, durationMs: 0, chains: warmChains, warmupMs: 0 });
+  const f = await measured({ port: floor.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, floor);
+  floor.child.kill('SIGTERM');
+  row('   the same queries, no decision', 50, 'bare + c-ares', Math.round(f.perSecond), ms(f.p50), ms(f.p99), ms(f.max), f.cpuUs.toFixed(1), '-');
   // The anchor: the same MX queries through a DNS client alone, Node's own (c-ares) and mx4map's.
   const clientCpu: Record<string, number> = {};
   for (const client of ['c-ares', 'mx4map'] as const) {
@@ -305,23 +314,26 @@ async function main(): Promise<void> {
     `headline: cache hits at 50 connections = ${(100 * ratio50).toFixed(1)}% of the bare baseline's throughput, at ${cpuRatio50.toFixed(2)}× its server CPU per lookup`,
     '(the generator runs in its own process; on 2 cores it and the server share the machine, so the CPU column is the steadier measure of server cost)',
     `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts, after ${WARM_DOMAINS} others: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision (${(mtaSts / COLD_DOMAINS).toFixed(3)} of them _mta-sts TXT, asked for the forced half), ${probes} probes in all for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
-    '(MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
+    '(the same queries, no decision: the bare server sending the MX query, and for every second request the _mta-sts TXT, through c-ares before answering NOTFOUND, the floor of any server that asks them; MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
     ...memory.map(
       (m) =>
         `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap (typed arrays included) and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`,
     ),
     ...sharedNotes,
     logNotes,
-    `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second)`,
+    `start to listening: ${mx.startMs.toFixed(0)} ms (first server), ${cold.startMs.toFixed(0)} ms (second); the bare Node server: ${bare.startMs.toFixed(0)} ms`,
     ...dnsDecodeFigures(),
     '',
     ...targetLines({
       hitThroughputRatio: ratio50,
       hitCpuRatio: cpuRatio50,
       hitP99Ms: p99At50,
+      bareP99Ms: bareP99At50,
       coldCpuUs: c.cpuUs,
+      coldFloorCpuUs: f.cpuUs,
       dnsClientCpuRatio: clientCpu.mx4map / clientCpu['c-ares'],
       startMs: mx.startMs,
+      bareStartMs: bare.startMs,
       heapPerDecision: memory.find((m) => m.entries === 100_000)?.heapPerEntry,
     }),
   ];
