@@ -25,6 +25,8 @@ const COLD_DOMAINS = quick ? 5000 : 10_000;
 /** Decisions a fresh server makes before scenario 3 is measured (see there); resolver-cost.ts warms up on as many. */
 const WARM_DOMAINS = 10_000;
 const RUN_MS = quick ? 1000 : 4000;
+/** Runs of each DNS client alone (scenario 3's anchor), alternated; the median is reported. */
+const CLIENT_RUNS = quick ? 1 : 3;
 const WARMUP_MS = quick ? 200 : 500;
 
 function startMx4map(dnsSpec: string, probePort: number, extra: string[] = []): Promise<Started> {
@@ -71,6 +73,11 @@ function resolverCost(client: 'c-ares' | 'mx4map', dnsSpec: string, count: numbe
       resolve(JSON.parse(out) as { cpuUsPerQuery: number; perSecond: number });
     });
   });
+}
+
+/** The run with the median `by` (the upper middle of an even count). */
+function median<T>(runs: readonly T[], by: (run: T) => number): T {
+  return [...runs].sort((a, b) => by(a) - by(b))[Math.floor(runs.length / 2)];
 }
 
 /** Runs a load against one server and adds the server's CPU time per lookup to the result. */
@@ -196,10 +203,15 @@ async function main(): Promise<void> {
   const f = await measured({ port: floor.port, connections: 50, durationMs: 0, chains: coldChains, warmupMs: 0 }, floor);
   floor.child.kill('SIGTERM');
   row('   the same queries, no decision', 50, 'bare + c-ares', Math.round(f.perSecond), ms(f.p50), ms(f.p99), ms(f.max), f.cpuUs.toFixed(1), '-');
-  // The anchor: the same MX queries through a DNS client alone, Node's own (c-ares) and mx4map's.
+  // The anchor: the same MX queries through a DNS client alone, Node's own (c-ares) and mx4map's. Runs
+  // alternate (c-ares, ours, c-ares, …) and the median of each is kept: one pair moved the ratio by ±0.1
+  // from run to run on a shared machine.
+  const runs: Record<'c-ares' | 'mx4map', Array<{ cpuUsPerQuery: number; perSecond: number }>> = { 'c-ares': [], mx4map: [] };
+  for (let i = 0; i < CLIENT_RUNS; i++)
+    for (const client of ['c-ares', 'mx4map'] as const) runs[client].push(await resolverCost(client, dns.spec, COLD_DOMAINS));
   const clientCpu: Record<string, number> = {};
   for (const client of ['c-ares', 'mx4map'] as const) {
-    const cost = await resolverCost(client, dns.spec, COLD_DOMAINS);
+    const cost = median(runs[client], (r) => r.cpuUsPerQuery);
     clientCpu[client] = cost.cpuUsPerQuery;
     row(
       '   MX queries only',
@@ -314,7 +326,7 @@ async function main(): Promise<void> {
     `headline: cache hits at 50 connections = ${(100 * ratio50).toFixed(1)}% of the bare baseline's throughput, at ${cpuRatio50.toFixed(2)}× its server CPU per lookup`,
     '(the generator runs in its own process; on 2 cores it and the server share the machine, so the CPU column is the steadier measure of server cost)',
     `cold path: ${COLD_DOMAINS} domains over ${HOSTS} MX hosts, after ${WARM_DOMAINS} others: ${(queries / COLD_DOMAINS).toFixed(3)} DNS queries per decision (${(mtaSts / COLD_DOMAINS).toFixed(3)} of them _mta-sts TXT, asked for the forced half), ${probes} probes in all for ${HOSTS / 2} IPv6 addresses, ${deadlines} answers past the deadline`,
-    '(the same queries, no decision: the bare server sending the MX query, and for every second request the _mta-sts TXT, through c-ares before answering NOTFOUND, the floor of any server that asks them; MX queries only: the same queries through a DNS client in a process of its own, CPU per query; the fixture DNS is not counted)',
+    `(the same queries, no decision: the bare server sending the MX query, and for every second request the _mta-sts TXT, through c-ares before answering NOTFOUND, the floor of any server that asks them; MX queries only: the same queries through a DNS client in a process of its own, CPU per query, the median of ${CLIENT_RUNS} alternated runs each; the fixture DNS is not counted)`,
     ...memory.map(
       (m) =>
         `memory: ${m.entries.toLocaleString('en')} cached decisions: ${m.heapPerEntry.toFixed(0)} bytes of heap (typed arrays included) and ${m.rssPerEntry.toFixed(0)} bytes of RSS per decision`,
