@@ -100,7 +100,10 @@ describeRequiring(missing(), 'real-sendmail delivery-log tests')(
       await until(() => sink4.messages.length === 1, 20_000, 'delivery over IPv4');
       expect(sink4.messages[0].to).toEqual(['u@customer6.test']);
       expect(sink6.rcpts).toEqual(['u@customer6.test']); // no second attempt over IPv6
-      expect(sendmail.maillog()).toMatch(/to=<u@customer6\.test>.*relay=\[192\.0\.2\.96\] \[192\.0\.2\.96\].*stat=Sent/);
+      // sendmail logs the delivery after the sink has the message (once the reply to DATA is in): waited for.
+      const sent = /to=<u@customer6\.test>.*relay=\[192\.0\.2\.96\] \[192\.0\.2\.96\].*stat=Sent/;
+      await until(() => sent.test(sendmail.maillog()), 20_000, "sendmail's delivery over IPv4 in its log");
+      expect(sendmail.maillog()).toMatch(sent);
     }, 60_000);
   },
 );
