@@ -3,7 +3,7 @@
 // dist/mx4map.cjs.v8cache (src/boot.ts says why). Packages loaded only after listening or only for some
 // features (prom-client, ioredis, yaml) stay outside the bundle, read from node_modules when first needed.
 const { spawn } = require('node:child_process');
-const { existsSync, rmSync } = require('node:fs');
+const { existsSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { buildSync } = require('esbuild');
 
@@ -13,17 +13,21 @@ const bundle = join(DIST, BUNDLE);
 const cache = join(DIST, CODE_CACHE);
 
 rmSync(cache, { force: true });
-buildSync({
+const built = buildSync({
   entryPoints: [join(DIST, BUNDLE_ENTRY)],
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   outfile: bundle,
+  write: false,
   external: ['prom-client', 'ioredis', 'yaml'],
   legalComments: 'none',
   logLevel: 'error',
 });
+// Renamed into place: a build cut short leaves the previous bundle (older than the modules, so unused), never half of one.
+writeFileSync(`${bundle}.tmp`, built.outputFiles[0].contents);
+renameSync(`${bundle}.tmp`, bundle);
 
 // The cache is taken after a run, so it holds the functions that run compiles, not only the outermost one:
 // a `serve` started on a loopback port with no configuration file and stopped once it listens (everything a
