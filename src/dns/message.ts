@@ -111,6 +111,13 @@ export function encodeQuery(id: number, name: string, type: RecordType, dnssec =
   return out.subarray(0, at + 11);
 }
 
+/**
+ * Where a name being read is spelled out, lowercased, before it becomes one string: building it a character
+ * at a time, label by label, made several strings per label, the largest share of what a query allocated.
+ * A name is at most MAX_NAME bytes (checked before anything is written), dots included.
+ */
+const NAME_TEXT = Buffer.alloc(MAX_NAME);
+
 /** Reads a name at `offset`: its lowercased text (undefined when not a usable host name) and where it ends. */
 function readName(buf: Buffer, offset: number): { name: string | undefined; next: number } {
   let at = offset;
@@ -118,7 +125,7 @@ function readName(buf: Buffer, offset: number): { name: string | undefined; next
   let jumps = 0;
   let length = 0;
   let valid = true;
-  const labels: string[] = [];
+  let written = 0;
   for (;;) {
     if (at >= buf.length) throw new MalformedResponse('name runs past the end');
     const len = buf[at];
@@ -139,18 +146,17 @@ function readName(buf: Buffer, offset: number): { name: string | undefined; next
     if (at + 1 + len > buf.length) throw new MalformedResponse('label runs past the end');
     length += len + 1;
     if (length > MAX_NAME) throw new MalformedResponse('name longer than 255 bytes');
-    let label = '';
+    if (written > 0) NAME_TEXT[written++] = 0x2e;
     for (let i = at + 1; i <= at + len; i++) {
       let c = buf[i];
       if (c >= 0x41 && c <= 0x5a) c += 0x20;
       // Host names, plus '_' (service labels) and '*' (wildcards): anything else cannot name a mail host.
       if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2a)) valid = false;
-      label += String.fromCharCode(c);
+      NAME_TEXT[written++] = c;
     }
-    labels.push(label);
     at += 1 + len;
   }
-  return { name: valid ? labels.join('.') : undefined, next };
+  return { name: valid ? NAME_TEXT.toString('latin1', 0, written) : undefined, next };
 }
 
 function skipName(buf: Buffer, offset: number): number {

@@ -154,6 +154,51 @@ describe('decoding is bounded, and broken data is a malformed response, never a 
     expect(r.authorities).toEqual([{ name: 'mx.example', type: 'SOA', ttl: 300, minimum: 42 }]);
   });
 
+  test('any label bytes, plain or through a compression pointer: the name read is its labels lowercased and joined, or none when a byte cannot be in a host name', () => {
+    // The reference: what the name is, said the simplest way (a label at a time, then joined).
+    const HOST_BYTE = /^[a-z0-9\-_*]$/;
+    const expectedName = (labels: readonly Uint8Array[]): string | undefined => {
+      const text = labels.map((l) =>
+        Buffer.from(l)
+          .toString('latin1')
+          .replace(/[A-Z]/g, (c) => c.toLowerCase()),
+      );
+      return text.every((t) => [...t].every((c) => HOST_BYTE.test(c))) ? text.join('.') : undefined;
+    };
+    const labelBytes = (labels: readonly Uint8Array[]): Buffer => Buffer.concat(labels.flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]));
+    // Mostly bytes a host name may hold (upper case among them), now and then any byte at all.
+    const byte = fc.oneof(
+      { weight: 30, arbitrary: fc.constantFrom(...Buffer.from('abyzABYZ0189-_*', 'latin1')) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+    );
+    const label = fc
+      .oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 63 }))
+      .chain((n) => fc.array(byte, { minLength: n, maxLength: n }).map((b) => Uint8Array.from(b)));
+    const labels = (max: number) => fc.array(label, { minLength: 1, maxLength: max }).filter((ls) => ls.reduce((n, l) => n + l.length + 1, 0) <= 120);
+    fc.assert(
+      fc.property(labels(4), labels(4), (questionLabels, prefixLabels) => {
+        // The question's name at offset 12; the answer a CNAME from it to `prefix` + a pointer back to it.
+        const target = Buffer.concat([labelBytes(prefixLabels), Buffer.from([0xc0, 12])]);
+        const packet = Buffer.concat([header(ID, [1, 1, 0, 0]), labelBytes(questionLabels), Buffer.from([0, 0, 5, 0, 1]), rr(5, target)]);
+        const asked = expectedName(questionLabels);
+        const aliased = expectedName([...prefixLabels, ...questionLabels]);
+        let decoded: ReturnType<typeof decodeResponse> | undefined;
+        try {
+          decoded = decodeResponse(packet);
+        } catch (err) {
+          // A target that is not a host name is refused outright.
+          expect(err).toBeInstanceOf(MalformedResponse);
+          expect(aliased).toBeUndefined();
+          return;
+        }
+        expect(decoded.question?.name).toBe(asked ?? '');
+        // The record is kept only when its owner is a host name; its target is then the whole name.
+        expect(decoded.answers).toEqual(asked === undefined ? [] : [{ name: asked, type: 'CNAME', ttl: 300, target: aliased }]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('IPv6 text is canonical (RFC 5952): the longest run of zero groups only', () => {
     const r = decodeResponse(
       answer([
