@@ -59,6 +59,9 @@ const train = (args) =>
   const serving = await train(['serve', '--config', '', '--listen', 'inet:0@127.0.0.1', '--dns', '127.0.0.1:9', '--no-probe']);
   if (serving === undefined) return;
   const version = await train(['--version']);
-  if (version === undefined) return;
+  if (version === undefined) {
+    process.stderr.write(`bundle: serve could not run for the code cache (${serving}); recorded after --version instead\n`);
+    return;
+  }
   process.stderr.write(`bundle: recording the code cache failed (serve ${serving}; --version ${version}); dist/ runs without it\n`);
 })();
