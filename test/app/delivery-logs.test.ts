@@ -9,6 +9,7 @@ import { DeliveryLogs } from '../../src/app/delivery-logs';
 import { DomainSet, buildDomainSet } from '../../src/domain/domain-set';
 import { Engine } from '../../src/engine/engine';
 import { Metrics } from '../../src/ops/metrics';
+import { metricSources } from '../support/metric-sources';
 import { describeDeliveryLogs } from '../../src/ops/delivery-log-health';
 import { Prober } from '../../src/probe/prober';
 import { TEST_SETTINGS } from '../support/engine-rig';
@@ -95,16 +96,7 @@ test('/metrics and /healthz show the followed logs and the evidence held', async
   appendFileSync(path, `${PTR_LINE}\nnot a delivery line\n${'z'.repeat(9000)}\n`);
   await r.logs.poll();
   await until(() => r.logs.counts.outcomes.new === 1, 2000, 'the report checked');
-  const metrics = new Metrics({
-    connections: () => ({ open: 0, idle: 0, protocolErrors: 0, staleReplies: 0, evicted: 0, refused: 0 }),
-    caches: () => ({}),
-    probes: () => ({}),
-    logDropped: () => 0,
-    loopStalls: () => ({ stalls: 0, seconds: 0 }),
-    budgetRefused: () => ({ dns: 0, probes: 0 }),
-    freshness: () => ({ stale: {}, refreshes: { started: 0, skipped: 0 } }),
-    deliveryLogs: () => ({ ...r.logs.counts, logs: r.logs.states, evidence: r.engine.evidence.size }),
-  });
+  const metrics = new Metrics(metricSources({ deliveryLogs: () => ({ ...r.logs.counts, logs: r.logs.states, evidence: r.engine.evidence.size }) }));
   const text = await metrics.registry.metrics();
   expect(text).toContain('mx4map_delivery_failures_total{class="ptr"} 1');
   expect(text).toContain('mx4map_delivery_reports_total{outcome="new"} 1');

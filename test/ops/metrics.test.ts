@@ -2,18 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { AnswerCounts, answerBuckets } from '../../src/ops/answer-counts';
 import { DnsCounts } from '../../src/ops/dns-counts';
 import { type MetricSources, Metrics } from '../../src/ops/metrics';
+import { metricSources } from '../support/metric-sources';
 
+/** A server with four protocol errors and two loop stalls behind it; the rest zero. */
 function sources(over: Partial<MetricSources> = {}): MetricSources {
-  return {
+  return metricSources({
     connections: () => ({ open: 0, idle: 0, protocolErrors: 4, staleReplies: 0, evicted: 0, refused: 0 }),
-    caches: () => ({}),
-    probes: () => ({}),
-    logDropped: () => 0,
     loopStalls: () => ({ stalls: 2, seconds: 0.5 }),
-    budgetRefused: () => ({ dns: 0, probes: 0 }),
-    freshness: () => ({ stale: {}, refreshes: { started: 0, skipped: 0 } }),
     ...over,
-  };
+  });
 }
 
 test('answer-time buckets: fine below 100 ms, then around the deadline', () => {
