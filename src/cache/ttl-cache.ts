@@ -12,13 +12,14 @@ const FIELDS = 4;
 
 /**
  * Numbered places for entries, reused once freed. A freed slot's version moves on, so a copy taken from
- * the old entry can never write into the one that reuses its place.
+ * the old entry can never write into the one that reuses its place. Pages of versions are never given back
+ * (8 KB each): a page made again after `compact` carries on from its old versions instead of restarting at 0.
  */
 class Slots<V> {
   private readonly values: Array<V | undefined>[] = [];
   private readonly fields: Float64Array[] = [];
   private readonly versions: Uint32Array[] = [];
-  private readonly free: number[] = [];
+  private free: number[] = [];
   /** Retry times by slot: set on few entries (after a failed refresh), so not a field of every one. */
   private readonly retries = new Map<number, number>();
   private used = 0;
@@ -30,7 +31,7 @@ class Slots<V> {
       if ((slot & PAGE_MASK) === 0) {
         this.values.push(new Array<V | undefined>(PAGE_SIZE).fill(undefined));
         this.fields.push(new Float64Array(PAGE_SIZE * FIELDS));
-        this.versions.push(new Uint32Array(PAGE_SIZE));
+        if (this.versions.length < this.values.length) this.versions.push(new Uint32Array(PAGE_SIZE));
       }
     }
     this.values[slot >> PAGE_BITS][slot & PAGE_MASK] = value;
@@ -78,6 +79,43 @@ class Slots<V> {
   /** A copy of the entry in `slot`, whose changes reach the slot while the entry is still there. */
   entry(slot: number): CacheEntry<V> {
     return new CacheEntry(this, slot, this.version(slot));
+  }
+
+  /** Pages of values and times held (each PAGE_SIZE slots). */
+  get pages(): number {
+    return this.values.length;
+  }
+
+  /**
+   * Gives back the pages `live` (key → slot, every entry in use) no longer needs: entries in slots above the
+   * pages its size fills move down into free slots, the map's values are updated in place (its order, the
+   * recency list, is kept), and the pages above are dropped. A moved entry's old slot gets a new version:
+   * copies taken before the move write nothing after it (a retry or expiry set through one is lost, as for
+   * a dropped entry).
+   */
+  compact<K>(live: Map<K, number>): void {
+    const pages = Math.max(1, Math.ceil(live.size / PAGE_SIZE));
+    const limit = pages * PAGE_SIZE;
+    if (this.used <= limit) return;
+    // Every slot below `limit` has been used (`used` is past it): each is either live or free.
+    const free = this.free.filter((slot) => slot < limit);
+    for (const [key, from] of live) {
+      if (from < limit) continue;
+      const to = free.pop() as number;
+      this.values[to >> PAGE_BITS][to & PAGE_MASK] = this.value(from);
+      for (let field = 0; field < FIELDS; field++) this.set(to, field, this.field(from, field));
+      const retry = this.retryAt(from);
+      if (retry !== undefined) {
+        this.retries.set(to, retry);
+        this.retries.delete(from);
+      }
+      this.versions[from >> PAGE_BITS][from & PAGE_MASK]++;
+      live.set(key, to);
+    }
+    this.values.length = pages;
+    this.fields.length = pages;
+    this.free = free;
+    this.used = limit;
   }
 }
 
@@ -179,14 +217,21 @@ export class TtlCache<K, V> {
     return this.maxEntries;
   }
 
-  /** Changes the bound; when it shrinks, least recently used entries go. */
+  /** Changes the bound; when it shrinks, least recently used entries go, and the memory they held with them. */
   resize(max: number): void {
     if (!(max >= 1)) throw new RangeError('cache size must be at least 1');
+    const shrinks = max < this.maxEntries;
     this.maxEntries = max;
     for (const [key, slot] of this.entries) {
       if (this.entries.size <= max) break;
       this.drop(key, slot);
     }
+    if (shrinks) this.slots.compact(this.entries);
+  }
+
+  /** Pages of entry storage held (PAGE_SIZE entries each): what `resize` gives back when the bound shrinks. */
+  get pages(): number {
+    return this.slots.pages;
   }
 
   /**

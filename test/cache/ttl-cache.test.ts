@@ -67,6 +67,55 @@ describe('TtlCache', () => {
     expect(cache.get('a.example')).toBe('second'); // the write to the old copy did not shorten the new entry
   });
 
+  test('shrunk by resize, it gives back the pages it no longer needs; the entries kept keep their values, times, retries and order', () => {
+    let now = 1000;
+    const cache = new TtlCache<string, number>(10_000, () => now);
+    for (let i = 0; i < 10_000; i++) cache.set(`k${i}.example`, i, 1000 + i, 0, 500);
+    for (let i = 9_990; i < 10_000; i++) {
+      const entry = cache.lookup(`k${i}.example`);
+      if (entry) entry.retryAt = 50_000 + i;
+    }
+    expect(cache.pages).toBe(5);
+    now = 1500;
+    cache.resize(100); // the 100 used last stay: k9900 … k9999, most of them in the top page before
+    expect(cache.pages).toBe(1);
+    const kept = [...cache.kept()].map(([key, e]) => [key, e.value, e.born, e.expires, e.keepUntil, e.retryAt]);
+    expect(kept).toEqual(
+      Array.from({ length: 100 }, (_, n) => {
+        const i = 9_900 + n;
+        return [`k${i}.example`, i, 1000, 2000 + i, 2500 + i, i >= 9_990 ? 50_000 + i : undefined];
+      }),
+    );
+    // And it grows again as before.
+    cache.resize(10_000);
+    for (let i = 0; i < 5_000; i++) cache.set(`n${i}.example`, -i, 1000, 0, 0);
+    expect([cache.size, cache.pages, cache.get('n4999.example'), cache.get('k9999.example')]).toEqual([5_100, 3, -4999, 9999]);
+  });
+
+  test('a copy held while its entry was moved by a shrink, or its place given back and made again, never writes into another entry', () => {
+    const now = 1000;
+    const cache = new TtlCache<string, number>(5_000, () => now);
+    for (let i = 0; i < 5_000; i++) cache.set(`k${i}.example`, i, 1000, 0, 1000);
+    const moved = cache.lookup('k4999.example'); // the top page: moved down by the shrink
+    const dropped = cache.peek('k4000.example'); // dropped by the shrink; its page given back
+    if (!moved || !dropped) throw new Error('no entry');
+    cache.resize(10);
+    expect(cache.pages).toBe(1);
+    moved.expires = 0;
+    moved.retryAt = 77;
+    expect([cache.peek('k4999.example')?.expires, cache.peek('k4999.example')?.retryAt]).toEqual([2000, undefined]);
+    // Grown again: the pages come back, and new keys fill the places the copies came from.
+    cache.resize(5_000);
+    for (let i = 0; i < 4_990; i++) cache.set(`n${i}.example`, -i, 1000, 0, 1000);
+    dropped.expires = 0;
+    dropped.keepUntil = 0;
+    dropped.retryAt = 88;
+    moved.keepUntil = 0;
+    const others = [...cache.kept()];
+    expect(others).toHaveLength(5_000);
+    expect(others.every(([, e]) => e.expires === 2000 && e.keepUntil === 3000 && e.retryAt === undefined)).toBe(true);
+  });
+
   test('freshValue: a fresh entry checked under the stamp, not yet due for a refresh, is a hit; anything else is left to lookup', () => {
     let now = 0;
     const cache = new TtlCache<string, string>(10, () => now);
@@ -207,5 +256,64 @@ test('any sequence of sets, gets, lookups, retries, deletes, resizes and clock m
       }
     }),
     { numRuns: 2000 },
+  );
+});
+
+test('thousands of keys, bulk sets, shrinking and growing resizes: the same answers and order as an object per entry, and no more pages than the entries need', () => {
+  const PAGE = 2048;
+  const op = fc.oneof(
+    fc.record({
+      op: fc.constant('fill' as const),
+      from: fc.nat(8000),
+      count: fc.integer({ min: 1, max: 5000 }),
+      ttl: fc.integer({ min: -5, max: 50 }),
+      keep: fc.nat(40),
+    }),
+    fc.record({ op: fc.constant('resize' as const), max: fc.integer({ min: 1, max: 6000 }) }),
+    fc.record({ op: fc.constant('lookup' as const), key: fc.nat(13_000), retry: fc.nat(500) }),
+    fc.record({ op: fc.constant('delete' as const), from: fc.nat(13_000), count: fc.nat(3000) }),
+    fc.record({ op: fc.constant('tick' as const), ms: fc.nat(30) }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
+      let now = 0;
+      const clock = () => now;
+      const cache = new TtlCache<string, number>(3000, clock);
+      const model = new ModelCache(3000, clock);
+      let max = 3000;
+      for (const o of ops) {
+        if (o.op === 'fill') {
+          for (let i = o.from; i < o.from + o.count; i++) {
+            cache.set(`k${i}`, i, o.ttl, 0, o.keep);
+            model.set(`k${i}`, i, o.ttl, 0, o.keep);
+          }
+        } else if (o.op === 'resize') {
+          cache.resize(o.max);
+          model.resize(o.max);
+          // Shrunk: no more pages than the entries left need (a page at least).
+          if (o.max < max) expect(cache.pages).toBeLessThanOrEqual(Math.max(1, Math.ceil(cache.size / PAGE)));
+          expect(cache.pages).toBeGreaterThanOrEqual(Math.ceil(cache.size / PAGE));
+          max = o.max;
+        } else if (o.op === 'lookup') {
+          const got = cache.lookup(`k${o.key}`, 0);
+          const want = model.lookup(`k${o.key}`, 0, () => true);
+          expect(got && { value: got.value, born: got.born, expires: got.expires, keepUntil: got.keepUntil, retryAt: got.retryAt }).toEqual(want);
+          if (got) {
+            got.retryAt = o.retry;
+            const e = model.entries.get(`k${o.key}`);
+            if (e) e.retry = o.retry;
+          }
+        } else if (o.op === 'delete') {
+          for (let i = o.from; i < o.from + o.count; i++) {
+            cache.delete(`k${i}`);
+            model.entries.delete(`k${i}`);
+          }
+        } else now += o.ms;
+      }
+      expect([...cache.kept()].map(([k, e]) => [k, e.value, e.expires, e.keepUntil, e.retryAt])).toEqual(
+        [...model.entries].filter(([, e]) => e.keep > now).map(([k, e]) => [k, e.value, e.expires, e.keep, e.retry]),
+      );
+    }),
+    { numRuns: 150 },
   );
 });
