@@ -212,6 +212,28 @@ class ModelCache {
   }
 }
 
+/**
+ * The same lookup on the cache and the model, which must agree on what it finds; a retry given is then set
+ * through the cache's copy and on the model's entry alike.
+ */
+function lookupBoth(cache: TtlCache<string, number>, model: ModelCache, key: string, stamp: number, keepIf: (value: number) => boolean, retry?: number): void {
+  const got = cache.lookup(key, stamp, (_k, e) => keepIf(e.value));
+  const want = model.lookup(key, stamp, keepIf);
+  expect(got && { value: got.value, born: got.born, expires: got.expires, keepUntil: got.keepUntil, retryAt: got.retryAt }).toEqual(want);
+  if (got && retry !== undefined) {
+    got.retryAt = retry;
+    const e = model.entries.get(key);
+    if (e) e.retry = retry;
+  }
+}
+
+/** The cache and the model keep the same entries, with the same times and retries, in the same order. */
+function expectSameKept(cache: TtlCache<string, number>, model: ModelCache, now: number): void {
+  expect([...cache.kept()].map(([k, e]) => [k, e.value, e.expires, e.keepUntil, e.retryAt])).toEqual(
+    [...model.entries].filter(([, e]) => e.keep > now).map(([k, e]) => [k, e.value, e.expires, e.keep, e.retry]),
+  );
+}
+
 test('any sequence of sets, gets, lookups, retries, deletes, resizes and clock moves: the same answers and order as an object per entry', () => {
   const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
   const op = fc.oneof(
@@ -234,25 +256,15 @@ test('any sequence of sets, gets, lookups, retries, deletes, resizes and clock m
           cache.set(o.key, o.value, o.ttl, o.stamp, o.keep);
           model.set(o.key, o.value, o.ttl, o.stamp, o.keep);
         } else if (o.op === 'get') expect(cache.get(o.key)).toBe(model.get(o.key));
-        else if (o.op === 'lookup') {
-          const got = cache.lookup(o.key, o.stamp, (_k, e) => keepIf(e.value));
-          const want = model.lookup(o.key, o.stamp, keepIf);
-          expect(got && { value: got.value, born: got.born, expires: got.expires, keepUntil: got.keepUntil, retryAt: got.retryAt }).toEqual(want);
-          if (got && o.retry !== undefined) {
-            got.retryAt = o.retry;
-            const e = model.entries.get(o.key);
-            if (e) e.retry = o.retry;
-          }
-        } else if (o.op === 'delete') {
+        else if (o.op === 'lookup') lookupBoth(cache, model, o.key, o.stamp, keepIf, o.retry);
+        else if (o.op === 'delete') {
           cache.delete(o.key);
           model.entries.delete(o.key);
         } else if (o.op === 'resize') {
           cache.resize(o.max);
           model.resize(o.max);
         } else now += o.ms;
-        expect([...cache.kept()].map(([k, e]) => [k, e.value, e.expires, e.keepUntil, e.retryAt])).toEqual(
-          [...model.entries].filter(([, e]) => e.keep > now).map(([k, e]) => [k, e.value, e.expires, e.keep, e.retry]),
-        );
+        expectSameKept(cache, model, now);
       }
     }),
     { numRuns: 2000 },
@@ -294,25 +306,15 @@ test('thousands of keys, bulk sets, shrinking and growing resizes: the same answ
           if (o.max < max) expect(cache.pages).toBeLessThanOrEqual(Math.max(1, Math.ceil(cache.size / PAGE)));
           expect(cache.pages).toBeGreaterThanOrEqual(Math.ceil(cache.size / PAGE));
           max = o.max;
-        } else if (o.op === 'lookup') {
-          const got = cache.lookup(`k${o.key}`, 0);
-          const want = model.lookup(`k${o.key}`, 0, () => true);
-          expect(got && { value: got.value, born: got.born, expires: got.expires, keepUntil: got.keepUntil, retryAt: got.retryAt }).toEqual(want);
-          if (got) {
-            got.retryAt = o.retry;
-            const e = model.entries.get(`k${o.key}`);
-            if (e) e.retry = o.retry;
-          }
-        } else if (o.op === 'delete') {
+        } else if (o.op === 'lookup') lookupBoth(cache, model, `k${o.key}`, 0, () => true, o.retry);
+        else if (o.op === 'delete') {
           for (let i = o.from; i < o.from + o.count; i++) {
             cache.delete(`k${i}`);
             model.entries.delete(`k${i}`);
           }
         } else now += o.ms;
       }
-      expect([...cache.kept()].map(([k, e]) => [k, e.value, e.expires, e.keepUntil, e.retryAt])).toEqual(
-        [...model.entries].filter(([, e]) => e.keep > now).map(([k, e]) => [k, e.value, e.expires, e.keep, e.retry]),
-      );
+      expectSameKept(cache, model, now);
     }),
     { numRuns: 150 },
   );
